@@ -1,0 +1,149 @@
+import { Command, CommanderError, Option } from 'commander';
+import { engines } from '../engines/index.js';
+import { faults } from '../faults/index.js';
+import { consolePhaseListener, renderConsoleSummary } from '../report/console.js';
+import { exitCodeOf, loadAll, runScenarios } from '../runner/run.js';
+import { formatProblem } from '../scenario/loader.js';
+import { scenarioJsonSchema } from '../scenario/schema.js';
+import { strategies } from '../strategies/index.js';
+import { ExitCode, InterruptedError } from '../util/errors.js';
+import { firedrillVersion } from '../util/version.js';
+import { doctor } from './doctor.js';
+
+const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+const err = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+
+async function runCommand(paths: string[], options: { out: string; keep?: boolean; json?: boolean; quiet?: boolean }): Promise<number> {
+  const { scenarios, problems } = await loadAll(paths);
+  if (problems.length > 0) {
+    err(problems.map(formatProblem).join('\n'));
+    err(`\n${problems.length} problem(s); nothing was run. Fix the scenario and run \`firedrill validate\` to check.`);
+    return ExitCode.couldNotRun;
+  }
+  if (scenarios.length === 0) {
+    err(`no scenario files in ${paths.join(', ')} (looked for .yaml, .yml, .json)`);
+    return ExitCode.couldNotRun;
+  }
+
+  // Ctrl-C or SIGTERM: abort the drill, let cleanup run, exit 130. A second Ctrl-C exits at once.
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      err('second interrupt: exiting without cleanup; leftovers may remain');
+      process.exit(ExitCode.interrupted);
+    }
+    err(`\n${signal}: stopping the drill and cleaning up (press Ctrl-C again to exit at once)`);
+    controller.abort(new InterruptedError(signal));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const { runDir, outcomes } = await runScenarios(scenarios, {
+      outDir: options.out,
+      keep: options.keep,
+      signal: controller.signal,
+      onPhase: options.quiet || options.json ? undefined : consolePhaseListener(),
+      onDrillStart: (scenario) => {
+        if (!options.quiet && !options.json) err(`\n▶ ${scenario.name} (${scenario.strategy.name}, ${scenario.fault.kind}) — ${scenario.file}`);
+      },
+    });
+    const journals = outcomes.map((outcome) => outcome.journal);
+    if (options.json) {
+      out(JSON.stringify({ runDir, exitCode: exitCodeOf(journals), drills: journals.map((journal, index) => ({ dir: outcomes[index]!.dir, status: journal.status, scenario: journal.scenario.name, strategy: journal.strategy, measurements: journal.measurements, objectives: journal.objectives, errors: journal.errors })) }, null, 2));
+    } else {
+      err('');
+      err(renderConsoleSummary(journals));
+      for (const outcome of outcomes) {
+        err(`journal: ${outcome.dir}/journal.json`);
+        if (outcome.journal.kept?.length) err(`kept (--keep):\n${outcome.journal.kept.map((resource) => `  ${resource.kind}: ${resource.where}`).join('\n')}`);
+      }
+    }
+    return controller.signal.aborted ? ExitCode.interrupted : exitCodeOf(journals);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function validateCommand(paths: string[]): Promise<number> {
+  const { scenarios, problems } = await loadAll(paths);
+  for (const scenario of scenarios) out(`ok  ${scenario.file}  (${scenario.target.engine}, ${scenario.strategy.name}, ${scenario.fault.kind})`);
+  if (problems.length > 0) err(problems.map(formatProblem).join('\n'));
+  if (scenarios.length === 0 && problems.length === 0) {
+    err(`no scenario files in ${paths.join(', ')}`);
+    return ExitCode.couldNotRun;
+  }
+  return problems.length > 0 ? ExitCode.couldNotRun : ExitCode.passed;
+}
+
+function listCommand(): number {
+  out('Strategies:');
+  for (const strategy of Object.values(strategies)) {
+    out(`  ${strategy.name.padEnd(20)} ${strategy.summary} [${strategy.engines.join(', ')}${strategy.pointInTime ? ', point-in-time' : ''}]`);
+  }
+  out('\nFaults:');
+  for (const fault of Object.values(faults)) out(`  ${fault.kind.padEnd(20)} ${fault.summary}`);
+  out(`\nEngines: ${Object.keys(engines).join(', ')}`);
+  return ExitCode.passed;
+}
+
+async function doctorCommand(): Promise<number> {
+  const lines = await doctor();
+  for (const line of lines) out(`${line.ok ? 'ok ' : 'MISSING'} ${line.what.padEnd(28)} ${line.detail}${line.fix ? `\n        → ${line.fix}` : ''}`);
+  return lines.every((line) => line.ok) ? ExitCode.passed : ExitCode.couldNotRun;
+}
+
+/** The command line. Returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = ExitCode.passed;
+  const program = new Command('firedrill')
+    .description('Disaster-recovery drills for databases: provision, back up, break, restore, and measure RTO and RPO.')
+    .version(firedrillVersion())
+    .exitOverride()
+    .configureOutput({ writeErr: err, writeOut: out });
+
+  program
+    .command('run')
+    .description('run drills from scenario files or directories of them')
+    .argument('<paths...>', 'scenario files (.yaml, .yml, .json) or directories')
+    .addOption(new Option('-o, --out <dir>', 'reports folder').default('reports'))
+    .option('--keep', 'leave instances and temp dirs running for inspection and print where they are')
+    .option('--json', 'print the machine-readable result on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (paths: string[], options) => {
+      code = await runCommand(paths, options);
+    });
+
+  program
+    .command('validate')
+    .description('check scenario files without running anything')
+    .argument('<paths...>', 'scenario files or directories')
+    .action(async (paths: string[]) => {
+      code = await validateCommand(paths);
+    });
+
+  program.command('list').description('list strategies, faults and engines').action(() => {
+    code = listCommand();
+  });
+
+  program.command('doctor').description('check which engines and tools this machine has, and what to install').action(async () => {
+    code = await doctorCommand();
+  });
+
+  program.command('schema').description('print the JSON Schema of scenario files (for editor completion)').action(() => {
+    out(JSON.stringify(scenarioJsonSchema(), null, 2));
+  });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? ExitCode.passed : ExitCode.couldNotRun;
+    }
+    err(`firedrill: ${(error as Error).stack ?? String(error)}`);
+    return ExitCode.couldNotRun;
+  }
+  return code;
+}

@@ -1,0 +1,31 @@
+import { workloadId, type Dataset, type LoadContext } from './dataset.js';
+
+/**
+ * A user's own schema and data as SQL files, loaded with the engine's client. The workload
+ * writes the ledger, plus the scenario's `workload.statements` templates if given:
+ * `{id}` (unique per write), `{writer}`, `{seq}`, `{random}` (0 – 999,999,999, seeded).
+ */
+export class SqlFilesDataset implements Dataset {
+  constructor(
+    private readonly files: readonly string[],
+    private readonly templates: readonly string[],
+    readonly refTable: string | undefined,
+  ) {}
+
+  describe(): string {
+    return `SQL files: ${this.files.join(', ')}`;
+  }
+
+  async load({ engine, connection, tools }: LoadContext): Promise<void> {
+    for (const file of this.files) await engine.loadSqlFile(tools, connection, file);
+  }
+
+  write(writer: number, seq: number, random: () => number) {
+    const id = workloadId(writer, seq);
+    const values: Record<string, string> = { id: String(id), writer: String(writer), seq: String(seq) };
+    const statements = this.templates.map((template) =>
+      template.replace(/\{(id|writer|seq|random)\}/g, (_, name: string) => values[name] ?? String(Math.floor(random() * 1_000_000_000))),
+    );
+    return { statements, ref: this.templates.length > 0 ? id : null };
+  }
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { defineFault } from './fault.js';
+import { damageTable } from './logical.js';
+
+export const badDelete = defineFault({
+  kind: 'bad-delete',
+  summary: 'DELETE with no WHERE (or a too-wide one) on a table, committed',
+  logical: true,
+  params: z.strictObject({
+    table: z.string().min(1).describe('Table to delete from, e.g. orders or public.orders'),
+    where: z.string().optional().describe('Optional WHERE condition; without it every row goes'),
+  }),
+  inject(context, params) {
+    const statement = `DELETE FROM ${context.engine.quoteIdent(params.table)}${params.where ? ` WHERE ${params.where}` : ''}`;
+    return damageTable(context, params.table, [statement], statement);
+  },
+});

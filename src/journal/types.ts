@@ -1,0 +1,235 @@
+import type { CommandRecord } from '../util/exec.js';
+import type { ResourceRecord } from '../util/resources.js';
+
+/**
+ * The complete record of one drill. Reporters read journals and nothing else, so every
+ * number a report shows must be here. Times are milliseconds on the drill's monotonic clock
+ * (`*Ms`, from the drill's start) unless named otherwise; `serverTimeUs` values are the
+ * database server's clock in microseconds since the epoch.
+ */
+export interface Journal {
+  formatVersion: 1;
+  /** The run this drill belonged to (one `firedrill run` invocation). */
+  runId: string;
+  drillId: string;
+  status: DrillStatus;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  scenario: {
+    name: string;
+    description?: string;
+    file?: string;
+    /** sha256 of the scenario as run (normalized JSON). */
+    hash: string;
+    /** The scenario as run, with defaults applied. */
+    spec: unknown;
+  };
+  engine: string;
+  provider: string;
+  strategy: string;
+  faultKind: string;
+  versions: {
+    firedrill: string;
+    node: string;
+    server?: string;
+    tools: Array<{ name: string; version?: string; missing?: string }>;
+  };
+  host: { hostname: string; platform: string; arch: string; cpus: number; memoryMb: number };
+  calibration: {
+    /** Time from spawning the source server to its first answered query. */
+    instanceReadyMs?: number;
+    /** Poll interval of readiness waits: the resolution of RTO figures. */
+    readinessPollMs?: number;
+    /** Workload throughput before the backup started (writes/s). */
+    baselineThroughput?: number;
+  };
+  phases: PhaseRecord[];
+  events: EventRecord[];
+  workload: WorkloadSummary;
+  backup?: BackupRecord;
+  fault?: FaultRecord;
+  recovery?: RecoveryRecord;
+  ledger?: LedgerResult;
+  damage?: DamageResult;
+  measurements: Measurements;
+  objectives: ObjectiveResult[];
+  checks: CheckResult[];
+  artifacts: ArtifactRecord[];
+  commands: CommandRecord[];
+  errors: ErrorRecord[];
+  /** Resources left running or on disk because of --keep, with where to find them. */
+  kept?: ResourceRecord[];
+}
+
+/** passed: every objective met · failed: an objective breached · error: could not run · interrupted. */
+export type DrillStatus = 'passed' | 'failed' | 'error' | 'interrupted';
+
+export interface PhaseRecord {
+  /** provision, seed, prepare, workload-warmup, backup, fault, detect, fetch, restore, start, replay, service, verify, teardown */
+  name: string;
+  startMs: number;
+  endMs: number;
+  durationMs: number;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface EventRecord {
+  /** workload-start, backup-start, backup-end, fault, detected, restore-start, service-restored, verified */
+  name: string;
+  atMs: number;
+  detail?: string;
+}
+
+export interface SeriesPoint {
+  /** Seconds since the workload started (bucket start). */
+  t: number;
+  acked: number;
+  failed: number;
+  indeterminate: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  latencyP99Ms: number | null;
+  latencyMaxMs: number | null;
+}
+
+export interface WorkloadSummary {
+  writers: number;
+  /** Target total rate (writes/s), or null for as fast as possible. */
+  targetRate: number | null;
+  startMs?: number;
+  endMs?: number;
+  acked: number;
+  failed: number;
+  indeterminate: number;
+  series: SeriesPoint[];
+}
+
+export interface BackupRecord {
+  strategy: string;
+  startMs: number;
+  endMs: number;
+  durationMs: number;
+  /** The instant the backup is consistent with, when the strategy knows it. */
+  consistentAt?: { serverTimeUs?: number; position?: string; detail?: string };
+  sizeBytes: number;
+  /** Throughput of the workload during the backup vs before it (writes/s). */
+  throughputDuring?: number;
+  throughputBefore?: number;
+}
+
+export interface FaultRecord {
+  kind: string;
+  description: string;
+  atMs: number;
+  /** Wall time of the fault's commit, ISO. */
+  wallTime: string;
+  point: { serverTimeUs: number; position?: string; transaction?: string };
+  detectedAtMs?: number;
+  detectAfterMs: number;
+  table?: string;
+  affectedRows?: number;
+  /** sha256 of the affected rows' fingerprints (the rows themselves are not journaled). */
+  damageDigest?: string;
+}
+
+export interface RecoveryRecord {
+  /** before-fault, latest, or an ISO time. */
+  target: string;
+  /** How the strategy expressed it (`recovery_target_xid=1234 (exclusive)`, `end of backup`). */
+  method: string;
+  /** Whether recovery reached the target; false when it stopped early (missing WAL, ...). */
+  reached: boolean | null;
+  detail: string;
+}
+
+export interface LedgerResult {
+  acked: number;
+  indeterminate: number;
+  failed: number;
+  present: number;
+  ackedBeforeFault: number;
+  ackedAfterFault: number;
+  /** Acknowledged writes missing after the restore. */
+  lost: number;
+  lostBeforeFault: number;
+  /** Lost writes acknowledged between the fault and its detection: the cost of slow detection. */
+  lostToDetection: number;
+  /** Indeterminate writes (timeout, cut connection) found present. */
+  recovered: number;
+  /** Rows present that were never acknowledged, or that postdate the recovery target. */
+  unexpected: number;
+  /** Commit time of the last write acknowledged before the fault minus that of the newest surviving one. */
+  dataLossMs: number | null;
+  lastAckedBeforeFaultUs: number | null;
+  newestSurvivingUs: number | null;
+  /** Up to 20 lost writes, for the report. */
+  lostSample: Array<{ writer: number; seq: number; serverTimeUs: number }>;
+}
+
+export interface DamageResult {
+  table: string;
+  /** Rows the fault deleted, changed, or took away with the table. */
+  affectedRows: number;
+  /** Of those, rows back with their content as before the fault. */
+  restoredRows: number;
+  missingRows: number;
+  /** Missing rows created by writes the ledger counts as lost (already in the RPO). */
+  explainedByLostWrites: number;
+  tablePresent: boolean;
+  undone: boolean;
+}
+
+export interface Measurements {
+  /** Fault → first write acknowledged by the restored database. */
+  rtoServiceMs: number | null;
+  /** Fault → every check passed. */
+  rtoVerifiedMs: number | null;
+  /** Where the time went: detect, fetch, restore, start, replay, service, verify. */
+  rtoBreakdown: Record<string, number>;
+  /** The finest time any RTO figure can tell apart (readiness poll interval). */
+  resolutionMs: number | null;
+  dataLossMs: number | null;
+  lostWrites: number | null;
+  lostToDetection: number | null;
+  damageUndone: boolean | null;
+}
+
+export interface ObjectiveResult {
+  name: string;
+  /** Human form: `≤ 60.00 s`. */
+  target: string;
+  measured: string;
+  targetValue: number | boolean | null;
+  measuredValue: number | boolean | null;
+  unit: 'ms' | 'rows' | 'bool' | 'value';
+  passed: boolean;
+  /** Why it failed when it could not be measured. */
+  reason?: string;
+}
+
+export interface CheckResult {
+  name: string;
+  sql?: string;
+  expect?: string;
+  value?: string;
+  passed: boolean;
+  detail?: string;
+}
+
+export interface ArtifactRecord {
+  name: string;
+  kind: 'backup' | 'wal' | 'log' | 'journal' | 'report' | 'other';
+  location: string;
+  key: string;
+  sizeBytes: number;
+  sha256?: string;
+  durationMs?: number;
+}
+
+export interface ErrorRecord {
+  phase: string;
+  message: string;
+  hint?: string;
+}

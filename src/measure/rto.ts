@@ -1,0 +1,38 @@
+import type { PhaseRecord } from '../journal/types.js';
+
+/** Phases of the restore path, in the order RTO is broken down. */
+export const RECOVERY_PHASES = ['detect', 'fetch', 'restore', 'start', 'replay', 'service', 'verify'] as const;
+
+export interface RtoInput {
+  faultAtMs: number | null;
+  serviceRestoredAtMs: number | null;
+  verifiedAtMs: number | null;
+  phases: readonly PhaseRecord[];
+}
+
+export interface RtoResult {
+  rtoServiceMs: number | null;
+  rtoVerifiedMs: number | null;
+  breakdown: Record<string, number>;
+}
+
+/** RTO from the timeline: fault → service restored, fault → verified, and where the time went. */
+export function measureRto(input: RtoInput): RtoResult {
+  const since = (at: number | null) => (input.faultAtMs === null || at === null ? null : at - input.faultAtMs);
+  const breakdown: Record<string, number> = {};
+  for (const phase of input.phases) {
+    if ((RECOVERY_PHASES as readonly string[]).includes(phase.name)) {
+      breakdown[phase.name] = (breakdown[phase.name] ?? 0) + phase.durationMs;
+    }
+  }
+  return { rtoServiceMs: since(input.serviceRestoredAtMs), rtoVerifiedMs: since(input.verifiedAtMs), breakdown };
+}
+
+/** Mean throughput (acked writes/s) over [fromMs, toMs) of a per-second series whose t=0 is at originMs. */
+export function throughputBetween(series: ReadonlyArray<{ t: number; acked: number }>, originMs: number, fromMs: number, toMs: number): number | null {
+  const from = (fromMs - originMs) / 1000;
+  const to = (toMs - originMs) / 1000;
+  const buckets = series.filter((point) => point.t >= Math.floor(from) && point.t < Math.ceil(to));
+  if (buckets.length === 0) return null;
+  return buckets.reduce((sum, point) => sum + point.acked, 0) / buckets.length;
+}

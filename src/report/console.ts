@@ -1,0 +1,64 @@
+import type { Journal } from '../journal/types.js';
+import { formatDuration } from '../util/duration.js';
+import type { PhaseListener } from '../runner/timeline.js';
+
+const STATUS_LABEL: Record<Journal['status'], string> = { passed: 'PASSED', failed: 'FAILED', error: 'ERROR', interrupted: 'INTERRUPTED' };
+
+/** One line per phase; on a terminal, a spinner while the phase runs. */
+export function consolePhaseListener(stream: NodeJS.WriteStream = process.stderr): PhaseListener {
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let timer: NodeJS.Timeout | undefined;
+  const stack: string[] = [];
+  return (event) => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    if (stream.isTTY) stream.write('\r\x1b[2K');
+    if (event.type === 'start') {
+      stack.push(event.phase);
+      if (stream.isTTY) {
+        let frame = 0;
+        const started = Date.now();
+        const draw = () => stream.write(`\r\x1b[2K  ${frames[frame++ % frames.length]} ${stack.join(' › ')}  ${formatDuration(Date.now() - started)}`);
+        draw();
+        timer = setInterval(draw, 100);
+        timer.unref();
+      }
+      return;
+    }
+    stack.pop();
+    const mark = event.type === 'end' ? '✓' : '✗';
+    const detail = event.detail ? `  ${event.detail}` : '';
+    stream.write(`  ${mark} ${event.phase.padEnd(10)} ${formatDuration(event.durationMs).padStart(10)}${detail}\n`);
+  };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}
+
+/** The summary printed after a run: one row per drill, then each drill's objectives. */
+export function renderConsoleSummary(journals: readonly Journal[]): string {
+  const rows = [['scenario', 'strategy', 'verdict', 'RTO service', 'RTO verified', 'data loss', 'lost writes', 'lost to detection', 'damage undone']];
+  for (const journal of journals) {
+    const m = journal.measurements;
+    rows.push([
+      journal.scenario.name,
+      journal.strategy,
+      STATUS_LABEL[journal.status],
+      formatDuration(m.rtoServiceMs),
+      formatDuration(m.rtoVerifiedMs),
+      formatDuration(m.dataLossMs),
+      m.lostWrites === null ? '—' : String(m.lostWrites),
+      m.lostToDetection === null ? '—' : String(m.lostToDetection),
+      m.damageUndone === null ? '—' : m.damageUndone ? 'yes' : 'no',
+    ]);
+  }
+  const details = journals.map((journal) => {
+    const lines = journal.objectives.map((objective) => `    ${objective.passed ? '✓' : '✗'} ${objective.name}: ${objective.measured} (target ${objective.target})${objective.reason ? ` — ${objective.reason}` : ''}`);
+    for (const error of journal.errors) lines.push(`    ✗ ${error.phase}: ${error.message}${error.hint ? `\n      hint: ${error.hint}` : ''}`);
+    if (journal.recovery?.reached === false) lines.push(`    ! recovery did not reach its target: ${journal.recovery.detail}`);
+    return `  ${journal.scenario.name} / ${journal.strategy}: ${STATUS_LABEL[journal.status]}\n${lines.join('\n')}`;
+  });
+  return `${table(rows)}\n\n${details.join('\n')}\n`;
+}

@@ -1,0 +1,168 @@
+import type { CheckResult, DrillStatus, Journal, ObjectiveResult } from '../journal/types.js';
+import { formatDuration } from '../util/duration.js';
+
+/**
+ * Formatting shared by every reporter, so the HTML page, the JUnit file and the Markdown
+ * summary say the same thing in the same words.
+ */
+
+/** What a report shows for a figure the drill could not measure: never a zero, never blank. */
+export const NOT_MEASURED = 'not measured';
+
+/** Plain verdict words (no emoji: CI logs, screen readers and grep read them as they are). */
+export const VERDICT_LABEL: Readonly<Record<DrillStatus, string>> = {
+  passed: 'PASS',
+  failed: 'FAIL',
+  error: 'ERROR',
+  interrupted: 'INTERRUPTED',
+};
+
+const FAILURE_RANK: Readonly<Record<DrillStatus, number>> = { error: 0, failed: 1, interrupted: 2, passed: 3 };
+
+/** Orders items so drills that need attention come first; the original order is kept otherwise. */
+export function failuresFirst<T>(items: readonly T[], statusOf: (item: T) => DrillStatus): T[] {
+  // Array.prototype.sort is stable, so equal ranks keep the order the run produced them in.
+  return [...items].sort((a, b) => FAILURE_RANK[statusOf(a)] - FAILURE_RANK[statusOf(b)]);
+}
+
+/** `scenario (strategy)`: the name a drill goes by in every report. */
+export function drillTitle(journal: Journal): string {
+  return `${journal.scenario.name} (${journal.strategy})`;
+}
+
+/** A millisecond figure, or NOT_MEASURED. */
+export function formatMs(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? NOT_MEASURED : formatDuration(ms);
+}
+
+// A fixed locale: reports must read the same whichever machine rendered them.
+const COUNT = new Intl.NumberFormat('en-US');
+
+/** A count with thousands separators, or NOT_MEASURED. */
+export function formatCount(count: number | null | undefined): string {
+  return count === null || count === undefined ? NOT_MEASURED : COUNT.format(count);
+}
+
+const BYTE_UNITS = ['KiB', 'MiB', 'GiB', 'TiB'];
+
+/** Binary units, one decimal: `812 B`, `5.6 MiB`. */
+export function formatBytes(bytes: number): string {
+  if (Math.abs(bytes) < 1024) return `${bytes} B`;
+  let value = bytes;
+  let unit = -1;
+  do {
+    value /= 1024;
+    unit++;
+  } while (Math.abs(value) >= 1024 && unit < BYTE_UNITS.length - 1);
+  return `${value.toFixed(1)} ${BYTE_UNITS[unit]}`;
+}
+
+/** A workload rate: `199.6 writes/s`. */
+export function formatRate(perSecond: number | null | undefined): string {
+  return perSecond === null || perSecond === undefined ? NOT_MEASURED : `${perSecond.toFixed(1)} writes/s`;
+}
+
+/** `yes` / `no` / NOT_MEASURED. */
+export function formatYesNo(value: boolean | null | undefined): string {
+  return value === null || value === undefined ? NOT_MEASURED : value ? 'yes' : 'no';
+}
+
+/** An ISO wall time as `2026-11-21 13:20:04 UTC` (reports always show UTC). */
+export function formatWallTime(iso: string): string {
+  const time = Date.parse(iso);
+  if (Number.isNaN(time)) return iso;
+  return `${new Date(time).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/** A server timestamp in microseconds since the epoch, ISO with all six digits. */
+export function formatServerTime(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const micros = String(Math.round(us - ms * 1000)).padStart(3, '0');
+  return new Date(ms).toISOString().replace('Z', `${micros}Z`);
+}
+
+/** `11.09 s (target ≤ 30.00 s)`, plus why when the objective could not be measured. */
+export function objectiveOutcome(objective: ObjectiveResult): string {
+  const base = `${objective.measured} (target ${objective.target})`;
+  return objective.reason ? `${base}: ${objective.reason}` : base;
+}
+
+/** `expected = 10000, got 10000`, plus the check's detail. */
+export function checkOutcome(check: CheckResult): string {
+  const parts = [
+    ...(check.expect !== undefined ? [`expected ${check.expect}`] : []),
+    ...(check.value !== undefined ? [`got ${check.value}`] : []),
+  ];
+  const outcome = parts.join(', ') || (check.passed ? 'passed' : 'failed');
+  return check.detail ? `${outcome} (${check.detail})` : outcome;
+}
+
+function countPassed<T extends { passed: boolean; name: string }>(items: readonly T[]): { passed: number; total: number; failing: string[] } {
+  const failing = items.filter((item) => !item.passed).map((item) => item.name);
+  return { passed: items.length - failing.length, total: items.length, failing };
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** One sentence that says why the drill got its verdict. */
+export function verdictHeadline(journal: Journal): string {
+  const firstError = journal.errors[0];
+  if (journal.status === 'error') {
+    return firstError ? `Could not run: ${firstError.message}` : 'Could not run (no error was recorded).';
+  }
+  if (journal.status === 'interrupted') {
+    return firstError ? `Interrupted: ${firstError.message}` : 'Interrupted before the drill finished.';
+  }
+  const objectives = countPassed(journal.objectives);
+  const checks = countPassed(journal.checks);
+  const parts: string[] = [];
+  if (objectives.failing.length > 0) {
+    parts.push(`${objectives.failing.length} of ${plural(objectives.total, 'objective')} breached (${objectives.failing.join(', ')})`);
+  } else {
+    parts.push(objectives.total === 0 ? 'No objectives declared' : `All ${plural(objectives.total, 'objective')} met`);
+  }
+  if (checks.failing.length > 0) {
+    parts.push(`${checks.failing.length} of ${plural(checks.total, 'check')} failed (${checks.failing.join(', ')})`);
+  } else if (checks.total > 0) {
+    parts.push(`all ${plural(checks.total, 'check')} passed`);
+  }
+  return `${parts.join('; ')}.`;
+}
+
+/** `3 drills: 1 error, 1 failed, 1 passed`. */
+export function runHeadline(journals: readonly Journal[]): string {
+  const counts = new Map<DrillStatus, number>();
+  for (const journal of journals) counts.set(journal.status, (counts.get(journal.status) ?? 0) + 1);
+  const order: DrillStatus[] = ['error', 'failed', 'interrupted', 'passed'];
+  const parts = order.filter((status) => counts.has(status)).map((status) => `${counts.get(status)} ${status}`);
+  return `${plural(journals.length, 'drill')}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
+}
+
+/** The figures a one-line summary of a drill shows, already formatted. */
+export interface DrillSummary {
+  title: string;
+  verdict: string;
+  rtoService: string;
+  rtoVerified: string;
+  dataLoss: string;
+  lostWrites: string;
+  /** `4/5`: objectives met out of declared. */
+  objectivesMet: string;
+}
+
+/** The summary row of a drill, as the run index, the Markdown table and JUnit properties show it. */
+export function summarizeDrill(journal: Journal): DrillSummary {
+  const { measurements } = journal;
+  const objectives = countPassed(journal.objectives);
+  return {
+    title: drillTitle(journal),
+    verdict: VERDICT_LABEL[journal.status],
+    rtoService: formatMs(measurements.rtoServiceMs),
+    rtoVerified: formatMs(measurements.rtoVerifiedMs),
+    dataLoss: formatMs(measurements.dataLossMs),
+    lostWrites: formatCount(measurements.lostWrites),
+    objectivesMet: `${objectives.passed}/${objectives.total}`,
+  };
+}

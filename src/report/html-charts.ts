@@ -1,0 +1,321 @@
+import type { Journal, SeriesPoint } from '../journal/types.js';
+import { formatDuration } from '../util/duration.js';
+import { formatCount } from './format.js';
+import { PALETTE } from './html-markup.js';
+
+/**
+ * What the report's charts draw, computed here (in Node, unit-testable) and embedded as
+ * JSON; the page's script only hands it to Chart.js. All x values are seconds on the drill
+ * clock, so the timeline and the phase waterfall share one axis.
+ */
+
+/** At most this many points per chart line: plenty at report width, and a long drill's report stays far below 1 MB. */
+export const MAX_CHART_POINTS = 600;
+
+/** `[x, y]`: Chart.js reads arrays directly, and they are half the size of `{x, y}` objects. */
+export type Point = [x: number, y: number | null];
+
+export interface Marker {
+  x: number;
+  label: string;
+  color: string;
+  dashed: boolean;
+}
+
+export interface Band {
+  from: number;
+  to: number;
+  label: string;
+  color: string;
+}
+
+export interface TimelineDataset {
+  label: string;
+  axis: 'rate' | 'latency';
+  color: string;
+  fill: boolean;
+  dashed: boolean;
+  points: Point[];
+}
+
+export interface TimelineChart {
+  xMin: number;
+  xMax: number;
+  /** Latency spans orders of magnitude when a backup or a restore stalls writes; a log axis keeps p50 readable then. */
+  latencyScale: 'linear' | 'logarithmic';
+  datasets: TimelineDataset[];
+  markers: Marker[];
+  bands: Band[];
+}
+
+export interface PhaseBar {
+  label: string;
+  from: number;
+  to: number;
+  duration: string;
+  color: string;
+  ok: boolean;
+}
+
+export interface PhaseChart {
+  xMin: number;
+  xMax: number;
+  bars: PhaseBar[];
+  markers: Marker[];
+}
+
+export interface CountBar {
+  label: string;
+  value: number;
+  text: string;
+  color: string;
+}
+
+/** Everything the page's script draws; a null chart is shown as "not measured" instead. */
+export interface ChartModel {
+  theme: { text: string; muted: string; grid: string; fail: string };
+  timeline: TimelineChart | null;
+  phases: PhaseChart | null;
+  rpo: CountBar[] | null;
+}
+
+const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
+const seconds = (ms: number): number => round(ms / 1000);
+
+/**
+ * Thins a line to at most `maxPoints` while keeping its shape: each window keeps its lowest
+ * and highest point (a throughput dip or a latency spike survives) and one gap, if it has
+ * one, so an outage still breaks the line.
+ */
+export function downsampleMinMax(points: readonly Point[], maxPoints = MAX_CHART_POINTS): Point[] {
+  if (points.length <= maxPoints) return [...points];
+  const windows = Math.max(1, Math.floor(maxPoints / 3));
+  const size = points.length / windows;
+  const out: Point[] = [];
+  for (let w = 0; w < windows; w++) {
+    let min: Point | undefined;
+    let max: Point | undefined;
+    let gap: Point | undefined;
+    for (const point of points.slice(Math.floor(w * size), Math.floor((w + 1) * size))) {
+      const y = point[1];
+      if (y === null) gap ??= point;
+      else {
+        if (!min || y < min[1]!) min = point;
+        if (!max || y > max[1]!) max = point;
+      }
+    }
+    const kept = [...new Set([min, max, gap])].filter((point): point is Point => point !== undefined);
+    out.push(...kept.sort((a, b) => a[0] - b[0]));
+  }
+  return out;
+}
+
+/** Width of one series bucket in seconds (the smallest step between points; 1 s if unknown). */
+export function bucketSeconds(series: readonly SeriesPoint[]): number {
+  let step = Infinity;
+  for (let i = 1; i < series.length; i++) {
+    const diff = series[i]!.t - series[i - 1]!.t;
+    if (diff > 0 && diff < step) step = diff;
+  }
+  return Number.isFinite(step) ? step : 1;
+}
+
+/** One row of the timeline's data table: a bucket, or a window of buckets on long drills. */
+export interface SeriesRow {
+  /** Drill clock seconds. */
+  from: number;
+  to: number;
+  ackedPerSecond: number;
+  failedPerSecond: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/**
+ * The timeline's numbers as table rows, at most `maxRows`. Long series are merged into
+ * windows: rates are the window's average, latencies its worst bucket (a table that
+ * averaged latency would hide the spike the chart shows).
+ */
+export function seriesRows(journal: Journal, maxRows = MAX_CHART_POINTS): { rows: SeriesRow[]; bucketsPerRow: number; bucket: number } {
+  const series = journal.workload.series;
+  const bucket = bucketSeconds(series);
+  const offset = workloadOffsetSeconds(journal);
+  const bucketsPerRow = Math.max(1, Math.ceil(series.length / maxRows));
+  const rows: SeriesRow[] = [];
+  for (let i = 0; i < series.length; i += bucketsPerRow) {
+    const group = series.slice(i, i + bucketsPerRow);
+    const span = group.length * bucket;
+    const worst = (pick: (point: SeriesPoint) => number | null): number | null => {
+      const values = group.map(pick).filter((value): value is number => value !== null);
+      return values.length > 0 ? Math.max(...values) : null;
+    };
+    rows.push({
+      from: round(offset + group[0]!.t),
+      to: round(offset + group.at(-1)!.t + bucket),
+      ackedPerSecond: round(group.reduce((sum, point) => sum + point.acked, 0) / span, 1),
+      failedPerSecond: round(group.reduce((sum, point) => sum + point.failed + point.indeterminate, 0) / span, 1),
+      p50: worst((point) => point.latencyP50Ms),
+      p95: worst((point) => point.latencyP95Ms),
+      p99: worst((point) => point.latencyP99Ms),
+    });
+  }
+  return { rows, bucketsPerRow, bucket };
+}
+
+/** Series `t` counts from the workload's start; events count from the drill's. */
+function workloadOffsetSeconds(journal: Journal): number {
+  const start = journal.workload.startMs ?? journal.events.find((event) => event.name === 'workload-start')?.atMs ?? 0;
+  return start / 1000;
+}
+
+/** The events worth a vertical line, in the words the report uses for them. */
+const MARKER_EVENTS: ReadonlyArray<{ name: string; label: string; color: string; dashed: boolean }> = [
+  { name: 'fault', label: 'fault', color: PALETTE.fail, dashed: false },
+  { name: 'detected', label: 'detected', color: PALETTE.error, dashed: true },
+  { name: 'restore-start', label: 'restore start', color: PALETTE.purple, dashed: true },
+  { name: 'service-restored', label: 'service restored', color: PALETTE.pass, dashed: false },
+  { name: 'verified', label: 'verified', color: PALETTE.pass, dashed: true },
+];
+
+function markers(journal: Journal): Marker[] {
+  return MARKER_EVENTS.flatMap(({ name, ...style }) => {
+    const event = journal.events.find((candidate) => candidate.name === name);
+    return event ? [{ x: seconds(event.atMs), ...style }] : [];
+  });
+}
+
+/** Shaded spans: the backup (its cost to the workload) and the outage (fault → service). */
+function bands(journal: Journal): Band[] {
+  const at = (name: string) => journal.events.find((event) => event.name === name)?.atMs;
+  const result: Band[] = [];
+  const backupFrom = journal.backup?.startMs ?? at('backup-start');
+  const backupTo = journal.backup?.endMs ?? at('backup-end');
+  if (backupFrom !== undefined && backupTo !== undefined) {
+    result.push({ from: seconds(backupFrom), to: seconds(backupTo), label: 'backup', color: 'rgba(9, 105, 218, 0.08)' });
+  }
+  const fault = journal.fault?.atMs ?? at('fault');
+  const service = at('service-restored');
+  if (fault !== undefined && service !== undefined) {
+    result.push({ from: seconds(fault), to: seconds(service), label: 'outage', color: 'rgba(207, 34, 46, 0.07)' });
+  }
+  return result;
+}
+
+function timelineChart(journal: Journal): TimelineChart | null {
+  const series = journal.workload.series;
+  if (series.length === 0) return null;
+  const bucket = bucketSeconds(series);
+  const offset = workloadOffsetSeconds(journal);
+  // Plot each bucket at its middle: a bucket's count happened across its whole width.
+  const x = (point: SeriesPoint) => round(offset + point.t + bucket / 2);
+  const rate = (count: number) => round(count / bucket, 2);
+  const latencies = series.flatMap((point) => [point.latencyP50Ms, point.latencyP99Ms]).filter((v): v is number => v !== null && v > 0);
+  const logarithmic = latencies.length > 0 && Math.max(...latencies) / Math.min(...latencies) > 50;
+  // A log axis cannot place zero; such a bucket shows as a gap rather than a wrong point.
+  const latency = (value: number | null) => (value === null || (logarithmic && value <= 0) ? null : round(value));
+  const line = (
+    label: string,
+    axis: TimelineDataset['axis'],
+    color: string,
+    y: (point: SeriesPoint) => number | null,
+    style: { fill?: boolean; dashed?: boolean } = {},
+  ): TimelineDataset => ({
+    label,
+    axis,
+    color,
+    fill: style.fill ?? false,
+    dashed: style.dashed ?? false,
+    points: downsampleMinMax(series.map((point) => [x(point), y(point)])),
+  });
+  const datasets = [
+    line('acked writes/s', 'rate', PALETTE.blue, (point) => rate(point.acked), { fill: true }),
+    ...(series.some((point) => point.failed + point.indeterminate > 0)
+      ? [line('failed + unknown/s', 'rate', PALETTE.fail, (point) => rate(point.failed + point.indeterminate), { dashed: true })]
+      : []),
+    line('latency p50', 'latency', '#c297ff', (point) => latency(point.latencyP50Ms)),
+    line('latency p95', 'latency', PALETTE.purple, (point) => latency(point.latencyP95Ms)),
+    line('latency p99', 'latency', '#512a97', (point) => latency(point.latencyP99Ms)),
+  ];
+  const timelineMarkers = markers(journal);
+  const xs = [offset, offset + series.at(-1)!.t + bucket, ...timelineMarkers.map((marker) => marker.x)];
+  return {
+    xMin: round(Math.min(...xs)),
+    xMax: round(Math.max(...xs)),
+    latencyScale: logarithmic ? 'logarithmic' : 'linear',
+    datasets,
+    markers: timelineMarkers,
+    bands: bands(journal),
+  };
+}
+
+/** Phase colours by role: setup grey, backup blue, fault red, the restore path purple, verification green. */
+const PHASE_COLOR: Readonly<Record<string, string>> = {
+  provision: PALETTE.gray,
+  seed: PALETTE.gray,
+  prepare: PALETTE.gray,
+  'workload-warmup': PALETTE.gray,
+  backup: PALETTE.blue,
+  fault: PALETTE.fail,
+  detect: PALETTE.error,
+  fetch: PALETTE.purple,
+  restore: PALETTE.purple,
+  start: PALETTE.purple,
+  replay: PALETTE.purple,
+  service: PALETTE.purple,
+  verify: PALETTE.pass,
+  teardown: '#afb8c1',
+};
+
+/** The colour a phase has in the waterfall and the RTO breakdown. */
+export function phaseColor(name: string): string {
+  return PHASE_COLOR[name] ?? PALETTE.gray;
+}
+
+function phaseChart(journal: Journal): PhaseChart | null {
+  if (journal.phases.length === 0) return null;
+  const bars = journal.phases.map((phase) => ({
+    label: phase.name,
+    from: seconds(phase.startMs),
+    to: seconds(phase.endMs),
+    duration: formatDuration(phase.durationMs),
+    color: phaseColor(phase.name),
+    ok: phase.ok,
+  }));
+  return {
+    xMin: Math.min(0, ...bars.map((bar) => bar.from)),
+    xMax: Math.max(...bars.map((bar) => bar.to)),
+    bars,
+    markers: markers(journal).filter((marker) => marker.label === 'fault' || marker.label === 'service restored'),
+  };
+}
+
+function rpoChart(journal: Journal): CountBar[] | null {
+  const { ledger, damage } = journal;
+  if (!ledger) return null;
+  const bar = (label: string, value: number, color: string): CountBar => ({ label, value, text: formatCount(value), color });
+  return [
+    bar('lost before fault', ledger.lostBeforeFault, PALETTE.fail),
+    bar('lost to detection', ledger.lostToDetection, PALETTE.error),
+    bar('recovered (unknown → present)', ledger.recovered, PALETTE.pass),
+    bar('unexpected rows', ledger.unexpected, PALETTE.amber),
+    ...(damage
+      ? [
+          bar('damage: rows affected', damage.affectedRows, PALETTE.gray),
+          bar('damage: rows restored', damage.restoredRows, PALETTE.pass),
+          bar('damage: rows missing', damage.missingRows, PALETTE.fail),
+          bar('damage: explained by lost writes', damage.explainedByLostWrites, PALETTE.amber),
+        ]
+      : []),
+  ];
+}
+
+/** The data behind every chart of a drill report. */
+export function chartModel(journal: Journal): ChartModel {
+  return {
+    theme: { text: PALETTE.text, muted: PALETTE.muted, grid: PALETTE.grid, fail: PALETTE.fail },
+    timeline: timelineChart(journal),
+    phases: phaseChart(journal),
+    rpo: rpoChart(journal),
+  };
+}

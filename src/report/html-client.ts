@@ -1,0 +1,281 @@
+/**
+ * The drill report's own script, inlined after Chart.js. It is plain JavaScript in a string
+ * rather than compiled TypeScript: the project compiles without DOM types, and
+ * Function#toString of compiled code can carry a bundler's helpers that do not exist in the
+ * page. The browser test (test/browser/html-report.test.ts) runs it for real.
+ *
+ * It reads the chart model (html-charts.ts) from #firedrill-data and draws three charts.
+ * A chart that fails is replaced by a note pointing at its table, and the failure is logged
+ * to the console, so the rest of the page still works.
+ */
+export const CLIENT_SCRIPT = String.raw`(function () {
+  'use strict';
+  var source = document.getElementById('firedrill-data');
+  if (!source) return;
+  var model = JSON.parse(source.textContent || '{}');
+  var charts = [];
+
+  function replaceWithNote(canvas, text) {
+    var box = canvas.closest('.chart-box') || canvas;
+    var note = document.createElement('p');
+    note.className = 'note';
+    note.textContent = text;
+    box.replaceWith(note);
+  }
+
+  function draw(id, data, build) {
+    var canvas = document.getElementById(id);
+    if (!canvas || !data) return;
+    if (typeof Chart !== 'function') {
+      replaceWithNote(canvas, 'Charts are unavailable in this viewer; the numbers are in the table below.');
+      return;
+    }
+    try {
+      charts.push(new Chart(canvas, build(data)));
+    } catch (error) {
+      replaceWithNote(canvas, 'This chart could not be drawn (' + error.message + '); the numbers are in the table below.');
+      console.error(error);
+    }
+  }
+
+  // Vertical event lines with labels, and shaded spans behind the data.
+  function markerPlugin(markers, bands) {
+    return {
+      id: 'firedrillMarkers',
+      beforeDatasetsDraw: function (chart) {
+        var area = chart.chartArea, x = chart.scales.x, ctx = chart.ctx;
+        ctx.save();
+        bands.forEach(function (band) {
+          var from = Math.max(area.left, x.getPixelForValue(band.from));
+          var to = Math.min(area.right, x.getPixelForValue(band.to));
+          if (to <= from) return;
+          ctx.fillStyle = band.color;
+          ctx.fillRect(from, area.top, to - from, area.bottom - area.top);
+          ctx.fillStyle = model.theme.muted;
+          ctx.font = '11px ' + Chart.defaults.font.family;
+          ctx.textAlign = 'center';
+          ctx.textBaseline = 'bottom';
+          if (to - from > 50) ctx.fillText(band.label, (from + to) / 2, area.bottom - 4);
+        });
+        ctx.restore();
+      },
+      afterDatasetsDraw: function (chart) {
+        var area = chart.chartArea, x = chart.scales.x, ctx = chart.ctx;
+        var rowEnds = [];
+        ctx.save();
+        ctx.font = '600 11px ' + Chart.defaults.font.family;
+        ctx.textBaseline = 'top';
+        markers.forEach(function (marker) {
+          var px = x.getPixelForValue(marker.x);
+          if (px < area.left - 1 || px > area.right + 1) return;
+          ctx.strokeStyle = marker.color;
+          ctx.lineWidth = 1.5;
+          ctx.setLineDash(marker.dashed ? [5, 4] : []);
+          ctx.beginPath();
+          ctx.moveTo(px, area.top);
+          ctx.lineTo(px, area.bottom);
+          ctx.stroke();
+          // Labels of close events (detected and restore start are often the same instant)
+          // go on the next free row instead of on top of each other.
+          var width = ctx.measureText(marker.label).width + 8;
+          var left = Math.min(px + 3, area.right - width);
+          var row = 0;
+          while (rowEnds[row] !== undefined && rowEnds[row] > left) row++;
+          rowEnds[row] = left + width + 4;
+          var top = area.top + 4 + row * 17;
+          ctx.fillStyle = 'rgba(255, 255, 255, 0.9)';
+          ctx.fillRect(left, top - 1, width, 15);
+          ctx.fillStyle = marker.color;
+          ctx.textAlign = 'left';
+          ctx.fillText(marker.label, left + 4, top + 1);
+        });
+        ctx.restore();
+      },
+    };
+  }
+
+  // Text at the end of each horizontal bar (a duration, a count).
+  function barLabelPlugin(texts) {
+    return {
+      id: 'firedrillBarLabels',
+      afterDatasetsDraw: function (chart) {
+        var area = chart.chartArea, ctx = chart.ctx;
+        ctx.save();
+        ctx.font = '11px ' + Chart.defaults.font.family;
+        ctx.textBaseline = 'middle';
+        ctx.fillStyle = model.theme.text;
+        chart.getDatasetMeta(0).data.forEach(function (bar, index) {
+          var text = texts[index];
+          var end = Math.max(bar.x, bar.base), start = Math.min(bar.x, bar.base);
+          var width = ctx.measureText(text).width;
+          if (end + 6 + width <= area.right) {
+            ctx.textAlign = 'left';
+            ctx.fillText(text, end + 6, bar.y);
+          } else {
+            ctx.textAlign = 'right';
+            ctx.fillText(text, start - 6, bar.y);
+          }
+        });
+        ctx.restore();
+      },
+    };
+  }
+
+  function seconds(value) {
+    return Number(value).toFixed(Math.abs(value) < 10 ? 1 : 0) + ' s';
+  }
+
+  function timeline(m) {
+    return {
+      type: 'line',
+      data: {
+        datasets: m.datasets.map(function (d) {
+          return {
+            label: d.label,
+            data: d.points,
+            yAxisID: d.axis,
+            borderColor: d.color,
+            backgroundColor: d.fill ? d.color + '1f' : d.color,
+            fill: d.fill ? 'origin' : false,
+            borderWidth: d.axis === 'rate' ? 2 : 1.5,
+            borderDash: d.dashed ? [5, 3] : [],
+            pointRadius: 0,
+            pointHoverRadius: 3,
+            spanGaps: false,
+          };
+        }),
+      },
+      options: {
+        interaction: { mode: 'nearest', axis: 'x', intersect: false },
+        plugins: {
+          legend: { position: 'top', align: 'end', labels: { boxWidth: 14, boxHeight: 3 } },
+          tooltip: {
+            callbacks: {
+              title: function (items) { return items.length ? 'drill time ' + items[0].parsed.x.toFixed(1) + ' s' : ''; },
+              label: function (item) {
+                var unit = item.dataset.yAxisID === 'rate' ? ' /s' : ' ms';
+                return item.dataset.label + ': ' + item.parsed.y + unit;
+              },
+            },
+          },
+        },
+        scales: {
+          x: { type: 'linear', min: m.xMin, max: m.xMax, title: { display: true, text: 'drill time' }, ticks: { callback: seconds } },
+          rate: { type: 'linear', position: 'left', beginAtZero: true, title: { display: true, text: 'writes/s' } },
+          latency: { type: m.latencyScale, position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: 'latency (ms)' } },
+        },
+      },
+      plugins: [markerPlugin(m.markers, m.bands)],
+    };
+  }
+
+  function phases(m) {
+    var bars = m.bars;
+    return {
+      type: 'bar',
+      data: {
+        labels: bars.map(function (b) { return b.label; }),
+        datasets: [{
+          label: 'phase',
+          data: bars.map(function (b) { return [b.from, b.to]; }),
+          backgroundColor: bars.map(function (b) { return b.color; }),
+          borderColor: bars.map(function (b) { return b.ok ? b.color : model.theme.fail; }),
+          borderWidth: bars.map(function (b) { return b.ok ? 0 : 2; }),
+          borderSkipped: false,
+          borderRadius: 3,
+          minBarLength: 3,
+          barPercentage: 0.8,
+          categoryPercentage: 0.9,
+        }],
+      },
+      options: {
+        indexAxis: 'y',
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              label: function (item) {
+                var b = bars[item.dataIndex];
+                return b.duration + ' (' + b.from.toFixed(2) + ' s to ' + b.to.toFixed(2) + ' s)' + (b.ok ? '' : ', failed');
+              },
+            },
+          },
+        },
+        scales: {
+          x: { type: 'linear', min: m.xMin, max: m.xMax + (m.xMax - m.xMin) * 0.08, title: { display: true, text: 'drill time' }, ticks: { callback: seconds } },
+          y: { grid: { display: false } },
+        },
+      },
+      plugins: [markerPlugin(m.markers, []), barLabelPlugin(bars.map(function (b) { return b.duration; }))],
+    };
+  }
+
+  function rpo(rows) {
+    return {
+      type: 'bar',
+      data: {
+        labels: rows.map(function (r) { return r.label; }),
+        datasets: [{
+          label: 'rows',
+          data: rows.map(function (r) { return r.value; }),
+          backgroundColor: rows.map(function (r) { return r.color; }),
+          borderRadius: 3,
+          barPercentage: 0.75,
+        }],
+      },
+      options: {
+        indexAxis: 'y',
+        plugins: { legend: { display: false } },
+        scales: {
+          x: { beginAtZero: true, suggestedMax: 1, grace: '12%', ticks: { precision: 0 }, title: { display: true, text: 'rows' } },
+          y: { grid: { display: false } },
+        },
+      },
+      plugins: [barLabelPlugin(rows.map(function (r) { return r.text; }))],
+    };
+  }
+
+  if (typeof Chart === 'function') {
+    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    Chart.defaults.font.size = 12;
+    Chart.defaults.color = model.theme.muted;
+    Chart.defaults.borderColor = model.theme.grid;
+    // No animation: a printed or screenshotted report must show final values, not a frame.
+    Chart.defaults.animation = false;
+    Chart.defaults.maintainAspectRatio = false;
+  }
+  draw('chart-timeline', model.timeline, timeline);
+  draw('chart-phases', model.phases, phases);
+  draw('chart-rpo', model.rpo, rpo);
+
+  document.addEventListener('click', function (event) {
+    var button = event.target.closest('button.copy');
+    if (!button) return;
+    var text = button.parentNode.querySelector('pre').textContent;
+    function done(label) {
+      button.textContent = label;
+      setTimeout(function () { button.textContent = 'Copy'; }, 1500);
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () { done('Copied'); }, function () { done('Select and copy'); });
+    } else {
+      done('Select and copy');
+    }
+  });
+
+  // Printing: charts re-fit the paper width, and the runbook's collapsed commands are
+  // printed too (a printed runbook with hidden steps would be wrong). Data tables stay folded.
+  var opened = [];
+  window.addEventListener('beforeprint', function () {
+    document.querySelectorAll('details.print-open:not([open])').forEach(function (details) {
+      details.open = true;
+      opened.push(details);
+    });
+    charts.forEach(function (chart) { chart.resize(); });
+  });
+  window.addEventListener('afterprint', function () {
+    opened.splice(0).forEach(function (details) { details.open = false; });
+    charts.forEach(function (chart) { chart.resize(); });
+  });
+})();
+`;

@@ -1,0 +1,549 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { ArtifactRecord, CheckResult, Journal, ObjectiveResult, PhaseRecord } from '../journal/types.js';
+import { formatDuration } from '../util/duration.js';
+import type { CommandRecord } from '../util/exec.js';
+import {
+  NOT_MEASURED,
+  VERDICT_LABEL,
+  drillTitle,
+  failuresFirst,
+  formatBytes,
+  formatCount,
+  formatMs,
+  formatRate,
+  formatServerTime,
+  formatWallTime,
+  formatYesNo,
+  runHeadline,
+  summarizeDrill,
+  verdictHeadline,
+} from './format.js';
+import { chartModel, phaseColor, seriesRows, type ChartModel, type SeriesRow } from './html-charts.js';
+import { CLIENT_SCRIPT } from './html-client.js';
+import { STATUS_TONE, facts, html, jsonScript, page, pill, table, type HtmlValue, type SafeHtml, type Tone } from './html-markup.js';
+
+/**
+ * The drill report: one HTML file with everything inlined (Chart.js, data, styles), to open
+ * from disk, mail, or attach to an audit. Reads the journal and nothing else.
+ */
+
+/** The phases a responder walks through after a fault: the runbook shows their commands first. */
+export const RESTORE_PATH_PHASES: ReadonlySet<string> = new Set(['detect', 'fetch', 'restore', 'start', 'replay', 'service', 'verify']);
+
+let chartJs: string | undefined;
+
+/**
+ * Chart.js's UMD build, read once. chart.js's package exports do not list the UMD file, so
+ * it is found beside the package's main entry; createRequire resolves from this module,
+ * which works from src/ under vitest and from dist/src/ after tsc alike.
+ */
+function chartJsSource(): string {
+  chartJs ??= readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js'), 'utf8');
+  return chartJs;
+}
+
+/** Renders one drill's self-contained HTML report. */
+export function renderDrillHtml(journal: Journal): string {
+  const charts = chartModel(journal);
+  const body = html`
+${masthead(journal)}
+<main>
+${verdictSection(journal)}
+${figuresSection(journal)}
+${timelineSection(journal, charts)}
+${phasesSection(journal, charts)}
+${rpoSection(journal, charts)}
+${backupSection(journal)}
+${recoverySection(journal)}
+${checksSection(journal)}
+${environmentSection(journal)}
+${runbookSection(journal)}
+${errorsSection(journal)}
+</main>
+<footer>firedrill ${journal.versions.firedrill} · journal format ${journal.formatVersion} · run ${journal.runId} · drill ${journal.drillId}</footer>
+${jsonScript('firedrill-data', charts)}`;
+  return page({
+    title: `${VERDICT_LABEL[journal.status]} · ${drillTitle(journal)} · firedrill`,
+    body,
+    scripts: [chartJsSource(), CLIENT_SCRIPT],
+  });
+}
+
+/**
+ * Renders the index of a run of several drills, drills needing attention first.
+ * `links[i]` is the (relative) address of `journals[i]`'s report.
+ */
+export function renderRunIndexHtml(journals: readonly Journal[], links: readonly string[]): string {
+  const rows = failuresFirst(
+    journals.map((journal, index) => ({ journal, link: links[index], summary: summarizeDrill(journal) })),
+    (row) => row.journal.status,
+  );
+  const runIds = [...new Set(journals.map((journal) => journal.runId))];
+  const started = journals.map((journal) => journal.startedAt).sort()[0];
+  const body = html`
+<header>
+  <div class="eyebrow">firedrill · run report</div>
+  <h1>${runHeadline(journals)}</h1>
+  <dl class="meta">
+    ${runIds.length > 0 ? metaItem(runIds.length === 1 ? 'run' : 'runs', runIds.join(', ')) : ''}
+    ${started ? metaItem('started', formatWallTime(started)) : ''}
+  </dl>
+</header>
+<main>
+<section class="card">
+  ${
+    rows.length === 0
+      ? html`<p class="note">This run has no drills.</p>`
+      : table(rows, [
+          { header: 'Verdict', cell: (row) => pill(row.summary.verdict, STATUS_TONE[row.journal.status]) },
+          {
+            header: 'Drill',
+            cell: (row) => html`${row.link ? html`<a href="${row.link}">${row.journal.scenario.name}</a>` : row.journal.scenario.name}
+              <div class="muted">${row.journal.strategy} · ${row.journal.engine} · ${row.journal.faultKind}</div>
+              ${row.journal.status === 'passed' ? '' : html`<div>${verdictHeadline(row.journal)}</div>`}`,
+          },
+          { header: 'RTO (service)', cell: (row) => row.summary.rtoService, numeric: true },
+          { header: 'RTO (verified)', cell: (row) => row.summary.rtoVerified, numeric: true },
+          { header: 'Data loss', cell: (row) => row.summary.dataLoss, numeric: true },
+          { header: 'Lost writes', cell: (row) => row.summary.lostWrites, numeric: true },
+          { header: 'Objectives met', cell: (row) => row.summary.objectivesMet, numeric: true },
+        ])
+  }
+</section>
+</main>
+<footer>firedrill · ${formatCount(journals.length)} drill report${journals.length === 1 ? '' : 's'} in this run</footer>`;
+  return page({ title: `firedrill · ${runHeadline(journals)}`, body });
+}
+
+// ---------------------------------------------------------------- page parts
+
+function metaItem(label: string, value: HtmlValue): SafeHtml {
+  return html`<div><dt>${label}</dt><dd>${value}</dd></div>`;
+}
+
+function section(id: string, title: string, content: HtmlValue): SafeHtml {
+  return html`<section id="${id}" class="card" aria-labelledby="${id}-title"><h2 id="${id}-title">${title}</h2>${content}</section>`;
+}
+
+function notMeasured(what: string, why: string): SafeHtml {
+  return html`<p class="note"><strong>${what}: not measured.</strong> ${why}</p>`;
+}
+
+/** A chart with its numbers: the canvas for the eye, a folded table for screen readers and copy-paste. */
+function chartFigure(id: string, label: string, height: number, caption: HtmlValue, data: SafeHtml, rows: number): SafeHtml {
+  return html`<figure class="chart">
+  <div class="chart-box" style="height: ${height}px"><canvas id="${id}" role="img" aria-label="${label}"></canvas></div>
+  ${caption ? html`<figcaption>${caption}</figcaption>` : ''}
+</figure>
+<details class="data"><summary>Numbers behind this chart (${formatCount(rows)} row${rows === 1 ? '' : 's'})</summary>${data}</details>`;
+}
+
+const NAV: ReadonlyArray<readonly [id: string, label: string]> = [
+  ['verdict', 'Verdict'],
+  ['figures', 'Key figures'],
+  ['timeline', 'Timeline'],
+  ['phases', 'Phases'],
+  ['rpo', 'Data loss'],
+  ['backup', 'Backup'],
+  ['recovery', 'Fault & recovery'],
+  ['checks', 'Checks'],
+  ['environment', 'Environment'],
+  ['runbook', 'Runbook'],
+];
+
+function masthead(journal: Journal): SafeHtml {
+  const nav = journal.errors.length > 0 ? [...NAV, ['errors', 'Errors'] as const] : NAV;
+  return html`<header>
+  <div class="eyebrow">firedrill · disaster-recovery drill</div>
+  <h1>${journal.scenario.name}</h1>
+  ${journal.scenario.description ? html`<p class="description">${journal.scenario.description}</p>` : ''}
+  <dl class="meta">
+    ${metaItem('strategy', journal.strategy)}
+    ${metaItem('engine', journal.versions.server ? `${journal.engine} (${journal.versions.server.split(' on ')[0]})` : journal.engine)}
+    ${metaItem('provider', journal.provider)}
+    ${metaItem('fault', journal.faultKind)}
+    ${metaItem('started', formatWallTime(journal.startedAt))}
+    ${metaItem('took', formatDuration(journal.durationMs))}
+  </dl>
+  <nav class="toc" aria-label="Sections">${nav.map(([id, label]) => html`<a href="#${id}">${label}</a>`)}</nav>
+</header>`;
+}
+
+function resultPill(passed: boolean, brokenTone: Tone): SafeHtml {
+  return passed ? pill('PASS', 'pass') : pill('FAIL', brokenTone);
+}
+
+function verdictSection(journal: Journal): SafeHtml {
+  const tone = STATUS_TONE[journal.status];
+  const firstError = journal.errors[0];
+  const notRun = journal.status === 'error' || journal.status === 'interrupted';
+  const objectives = journal.objectives.length
+    ? table<ObjectiveResult>(journal.objectives, [
+        { header: 'Result', cell: (o) => resultPill(o.passed, notRun ? tone : 'fail') },
+        { header: 'Objective', cell: (o) => html`<strong>${o.name}</strong>` },
+        { header: 'Target', cell: (o) => o.target, numeric: true },
+        { header: 'Measured', cell: (o) => o.measured, numeric: true },
+        { header: 'Note', cell: (o) => o.reason ?? (o.passed ? 'within target' : 'outside target') },
+      ])
+    : html`<p class="note">The scenario declares no objectives.</p>`;
+  return html`<section id="verdict" class="card verdict tone-${tone}" aria-labelledby="verdict-title">
+  <h2 id="verdict-title" class="muted">Verdict</h2>
+  <div class="verdict-head">
+    <span class="badge">${VERDICT_LABEL[journal.status]}</span>
+    <div>
+      <p class="headline">${verdictHeadline(journal)}</p>
+      <p class="muted">${journal.scenario.name} · ${journal.strategy} · ${journal.engine} · ${formatWallTime(journal.startedAt)}</p>
+    </div>
+  </div>
+  ${
+    notRun && firstError
+      ? html`<div class="callout"><strong>${firstError.phase}: ${firstError.message}</strong>${firstError.hint ? html`<span>What to do: ${firstError.hint}</span>` : ''}</div>`
+      : ''
+  }
+  ${objectives}
+</section>`;
+}
+
+function figure(label: string, value: string, sub: HtmlValue, tone?: Tone): SafeHtml {
+  const measured = value !== NOT_MEASURED;
+  return html`<div class="figure"><div class="label">${label}</div><div class="value${measured ? (tone ? ` tone-${tone}` : '') : ' unmeasured'}">${value}</div><div class="sub">${sub}</div></div>`;
+}
+
+function figuresSection(journal: Journal): SafeHtml {
+  const m = journal.measurements;
+  const resolution = m.resolutionMs !== null ? `, ±${formatDuration(m.resolutionMs)}` : '';
+  const damageValue = m.damageUndone === null && journal.fault && journal.fault.table === undefined ? 'n/a' : formatYesNo(m.damageUndone);
+  const damageSub = journal.damage
+    ? `${formatCount(journal.damage.restoredRows)} of ${formatCount(journal.damage.affectedRows)} rows back`
+    : damageValue === 'n/a'
+      ? 'the fault damaged no rows'
+      : 'rows the fault destroyed';
+  return section(
+    'figures',
+    'Key figures',
+    html`<div class="figures">
+  ${figure('RTO (service)', formatMs(m.rtoServiceMs), `fault → first acknowledged write${resolution}`)}
+  ${figure('RTO (verified)', formatMs(m.rtoVerifiedMs), `fault → every check passed${resolution}`)}
+  ${figure('Data loss', formatMs(m.dataLossMs), 'last write acked before the fault → newest surviving')}
+  ${figure('Lost writes', formatCount(m.lostWrites), journal.ledger ? `of ${formatCount(journal.ledger.acked)} acknowledged` : 'acknowledged, then missing')}
+  ${figure('Lost to detection', formatCount(m.lostToDetection), journal.fault ? `acked in the ${formatDuration(journal.fault.detectAfterMs)} before detection` : 'acked between fault and detection')}
+  ${figure('Damage undone', damageValue, damageSub, m.damageUndone === null ? undefined : m.damageUndone ? 'pass' : 'fail')}
+</div>`,
+  );
+}
+
+function timelineSection(journal: Journal, charts: ChartModel): SafeHtml {
+  if (!charts.timeline) {
+    return section('timeline', 'Workload timeline', notMeasured('Throughput and latency', 'The workload never ran, so there is no time series.'));
+  }
+  const { rows, bucketsPerRow, bucket } = seriesRows(journal);
+  const latencyHeader = bucketsPerRow > 1 ? ' (worst)' : '';
+  const data = table<SeriesRow>(
+    rows,
+    [
+      { header: 'From (s)', cell: (r) => r.from.toFixed(2), numeric: true },
+      { header: 'To (s)', cell: (r) => r.to.toFixed(2), numeric: true },
+      { header: 'Acked/s', cell: (r) => r.ackedPerSecond.toFixed(1), numeric: true },
+      { header: 'Failed + unknown/s', cell: (r) => r.failedPerSecond.toFixed(1), numeric: true },
+      { header: `p50 ms${latencyHeader}`, cell: (r) => latencyCell(r.p50), numeric: true },
+      { header: `p95 ms${latencyHeader}`, cell: (r) => latencyCell(r.p95), numeric: true },
+      { header: `p99 ms${latencyHeader}`, cell: (r) => latencyCell(r.p99), numeric: true },
+    ],
+    bucketsPerRow > 1
+      ? `Each row merges ${bucketsPerRow} buckets of ${bucket} s: rates are averages, latencies the worst bucket. Times on the drill clock.`
+      : `One row per ${bucket} s bucket. Times on the drill clock.`,
+  );
+  const w = journal.workload;
+  const caption = html`${formatCount(w.writers)} writer${w.writers === 1 ? '' : 's'}, target ${w.targetRate === null ? 'as fast as possible' : formatRate(w.targetRate)};
+    ${formatCount(w.acked)} acknowledged, ${formatCount(w.failed)} failed, ${formatCount(w.indeterminate)} with unknown outcome.
+    Shaded: <span class="swatch" style="background: rgba(9, 105, 218, 0.25)"></span>backup <span class="swatch" style="background: rgba(207, 34, 46, 0.22)"></span>outage (fault → service restored).`;
+  return section(
+    'timeline',
+    'Workload timeline',
+    chartFigure('chart-timeline', 'Workload throughput and latency over the drill, with fault, detection and recovery events', 340, caption, data, rows.length),
+  );
+}
+
+function latencyCell(value: number | null): string {
+  return value === null ? '—' : value.toFixed(2);
+}
+
+function phasesSection(journal: Journal, charts: ChartModel): SafeHtml {
+  if (!charts.phases) return section('phases', 'Phases', notMeasured('Phase timeline', 'No phase was recorded.'));
+  const data = table<PhaseRecord>(journal.phases, [
+    { header: 'Phase', cell: (p) => p.name },
+    { header: 'Start (s)', cell: (p) => (p.startMs / 1000).toFixed(2), numeric: true },
+    { header: 'End (s)', cell: (p) => (p.endMs / 1000).toFixed(2), numeric: true },
+    { header: 'Duration', cell: (p) => formatDuration(p.durationMs), numeric: true },
+    { header: 'Result', cell: (p) => (p.ok ? pill('ok', 'pass') : pill('failed', 'fail')) },
+    { header: 'Detail', cell: (p) => p.detail ?? '' },
+  ]);
+  const height = Math.max(160, journal.phases.length * 26 + 60);
+  return section(
+    'phases',
+    'Phases',
+    html`${chartFigure('chart-phases', 'Waterfall of the drill phases on the drill clock', height, 'Each bar is one phase on the drill clock; red lines mark the fault and service restored.', data, journal.phases.length)}
+${rtoBreakdown(journal)}`,
+  );
+}
+
+/** Where the recovery time went, as one proportional bar and its numbers. */
+function rtoBreakdown(journal: Journal): SafeHtml {
+  const parts = Object.entries(journal.measurements.rtoBreakdown).filter(([, ms]) => ms > 0);
+  const total = parts.reduce((sum, [, ms]) => sum + ms, 0);
+  if (total === 0) return html``;
+  const resolution = journal.measurements.resolutionMs;
+  return html`<h3>Where the recovery time went</h3>
+<div class="breakdown" role="img" aria-label="Recovery time by phase">${parts.map(
+    ([name, ms]) => html`<span style="width: ${((ms / total) * 100).toFixed(2)}%; background: ${phaseColor(name)}" title="${name}: ${formatDuration(ms)}"></span>`,
+  )}</div>
+${table(parts, [
+  { header: 'Phase', cell: ([name]) => html`<span class="swatch" style="background: ${phaseColor(name)}"></span>${name}` },
+  { header: 'Time', cell: ([, ms]) => formatDuration(ms), numeric: true },
+  { header: 'Share', cell: ([, ms]) => `${((ms / total) * 100).toFixed(1)} %`, numeric: true },
+])}
+${resolution !== null ? html`<p class="muted">Readiness was polled every ${formatDuration(resolution)}: RTO figures cannot tell apart instants closer than that.</p>` : ''}`;
+}
+
+function rpoSection(journal: Journal, charts: ChartModel): SafeHtml {
+  const { ledger, damage } = journal;
+  if (!ledger || !charts.rpo) {
+    return section('rpo', 'Data loss (RPO)', notMeasured('Data loss', 'There is no ledger result: the drill did not get as far as comparing acknowledged writes with the restored database.'));
+  }
+  const bars = charts.rpo;
+  const chart = chartFigure(
+    'chart-rpo',
+    'Rows lost, recovered, unexpected, and the fault damage undone',
+    Math.max(150, bars.length * 30 + 50),
+    '',
+    table(bars, [
+      { header: 'Measure', cell: (b) => b.label },
+      { header: 'Rows', cell: (b) => b.text, numeric: true },
+    ]),
+    bars.length,
+  );
+  const ledgerTable = facts([
+    ['acknowledged', `${formatCount(ledger.acked)} (${formatCount(ledger.ackedBeforeFault)} before the fault, ${formatCount(ledger.ackedAfterFault)} after)`],
+    ['present after restore', formatCount(ledger.present)],
+    ['lost', html`<strong>${formatCount(ledger.lost)}</strong> acknowledged writes missing`],
+    ['lost before fault', formatCount(ledger.lostBeforeFault)],
+    ['lost to detection', html`${formatCount(ledger.lostToDetection)} <span class="muted">acked between the fault and its detection: the cost of slow detection</span>`],
+    ['recovered', html`${formatCount(ledger.recovered)} <span class="muted">of ${formatCount(ledger.indeterminate)} with unknown outcome found present</span>`],
+    ['unexpected', html`${formatCount(ledger.unexpected)} <span class="muted">never acknowledged, or after the recovery target</span>`],
+    ['failed writes', formatCount(ledger.failed)],
+    ['data loss', formatMs(ledger.dataLossMs)],
+    ['last acked before fault', ledger.lastAckedBeforeFaultUs === null ? undefined : formatServerTime(ledger.lastAckedBeforeFaultUs)],
+    ['newest surviving', ledger.newestSurvivingUs === null ? undefined : formatServerTime(ledger.newestSurvivingUs)],
+  ]);
+  const damageFacts = damage
+    ? facts([
+        ['table', html`<code>${damage.table}</code>${damage.tablePresent ? '' : html` <span class="muted">(table missing after restore)</span>`}`],
+        ['rows affected', formatCount(damage.affectedRows)],
+        ['restored', formatCount(damage.restoredRows)],
+        ['missing', formatCount(damage.missingRows)],
+        ['explained by lost writes', formatCount(damage.explainedByLostWrites)],
+        ['undone', damage.undone ? pill('yes', 'pass') : pill('no', 'fail')],
+      ])
+    : html`<p class="muted">No logical damage to check: the fault did not change rows.</p>`;
+  const sample = ledger.lostSample.length
+    ? html`<details><summary>Sample of lost writes (${formatCount(ledger.lostSample.length)} of ${formatCount(ledger.lost)})</summary>${table(ledger.lostSample, [
+        { header: 'Writer', cell: (w) => w.writer, numeric: true },
+        { header: 'Sequence', cell: (w) => w.seq, numeric: true },
+        { header: 'Server commit time', cell: (w) => formatServerTime(w.serverTimeUs), numeric: true },
+      ])}</details>`
+    : '';
+  return section(
+    'rpo',
+    'Data loss (RPO)',
+    html`${chart}
+<div class="grid-2"><div><h3>Ledger</h3>${ledgerTable}</div><div><h3>Damage</h3>${damageFacts}</div></div>
+${sample}`,
+  );
+}
+
+function shortSha(sha: string | undefined): SafeHtml | string {
+  return sha ? html`<span class="sha" title="${sha}">${sha.slice(0, 12)}…</span>` : '—';
+}
+
+function backupSection(journal: Journal): SafeHtml {
+  const backup = journal.backup;
+  let summary: SafeHtml;
+  if (backup) {
+    const { throughputBefore: before, throughputDuring: during } = backup;
+    const change = before && during !== undefined ? ` (${during >= before ? '+' : '−'}${Math.abs(((during - before) / before) * 100).toFixed(1)} %)` : '';
+    const consistent = backup.consistentAt;
+    summary = html`<div class="figures">
+  ${figure('Size', formatBytes(backup.sizeBytes), `${formatCount(backup.sizeBytes)} bytes`)}
+  ${figure('Duration', formatDuration(backup.durationMs), `drill time ${(backup.startMs / 1000).toFixed(2)}–${(backup.endMs / 1000).toFixed(2)} s`)}
+  ${figure('Throughput before', formatRate(before), 'workload before the backup')}
+  ${figure('Throughput during', formatRate(during), `workload while it ran${change}`)}
+</div>
+${
+  consistent
+    ? html`<h3>Consistent at</h3>${facts([
+        ['server time', consistent.serverTimeUs === undefined ? undefined : formatServerTime(consistent.serverTimeUs)],
+        ['position', consistent.position === undefined ? undefined : html`<code>${consistent.position}</code>`],
+        ['detail', consistent.detail],
+      ])}`
+    : ''
+}`;
+  } else {
+    summary = notMeasured('Backup', 'No backup was taken: the drill stopped before its backup phase.');
+  }
+  const artifacts = journal.artifacts.length
+    ? table<ArtifactRecord>(journal.artifacts, [
+        { header: 'Name', cell: (a) => html`<code>${a.name}</code>` },
+        { header: 'Kind', cell: (a) => a.kind },
+        { header: 'Location / key', cell: (a) => html`<strong>${a.location}</strong> <span class="mono">${a.key}</span>` },
+        { header: 'Size', cell: (a) => html`<span title="${formatCount(a.sizeBytes)} bytes">${formatBytes(a.sizeBytes)}</span>`, numeric: true },
+        { header: 'sha256', cell: (a) => shortSha(a.sha256) },
+        { header: 'Duration', cell: (a) => (a.durationMs === undefined ? '—' : formatDuration(a.durationMs)), numeric: true },
+      ])
+    : html`<p class="muted">No artifacts were recorded.</p>`;
+  return section('backup', 'Backup and artifacts', html`${summary}<h3>Artifacts</h3>${artifacts}`);
+}
+
+function recoverySection(journal: Journal): SafeHtml {
+  const { fault, recovery } = journal;
+  const faultFacts = fault
+    ? facts([
+        ['kind', fault.kind],
+        ['what happened', fault.description],
+        ['at', `drill time ${(fault.atMs / 1000).toFixed(2)} s · ${formatWallTime(fault.wallTime)}`],
+        ['server time', formatServerTime(fault.point.serverTimeUs)],
+        ['position', fault.point.position === undefined ? undefined : html`<code>${fault.point.position}</code>`],
+        ['transaction', fault.point.transaction === undefined ? undefined : html`<code>${fault.point.transaction}</code>`],
+        [
+          'detected',
+          fault.detectedAtMs === undefined
+            ? `after ${formatDuration(fault.detectAfterMs)} (scenario)`
+            : `${formatDuration(fault.detectedAtMs - fault.atMs)} after the fault (scenario: ${formatDuration(fault.detectAfterMs)})`,
+        ],
+        ['table', fault.table === undefined ? undefined : html`<code>${fault.table}</code>`],
+        ['rows affected', fault.affectedRows === undefined ? undefined : formatCount(fault.affectedRows)],
+        ['damage digest', fault.damageDigest === undefined ? undefined : shortSha(fault.damageDigest)],
+      ])
+    : notMeasured('Fault', 'No fault was injected: the drill stopped before it.');
+  const recoveryFacts = recovery
+    ? facts([
+        ['target', html`<code>${recovery.target}</code>`],
+        ['method', html`<code>${recovery.method}</code>`],
+        ['reached', recovery.reached === null ? pill('unknown', 'neutral') : recovery.reached ? pill('yes', 'pass') : pill('no, stopped early', 'fail')],
+        ['detail', recovery.detail],
+      ])
+    : notMeasured('Recovery', 'No restore was attempted.');
+  return section('recovery', 'Fault and recovery', html`<div class="grid-2"><div><h3>Fault</h3>${faultFacts}</div><div><h3>Recovery</h3>${recoveryFacts}</div></div>`);
+}
+
+function checksSection(journal: Journal): SafeHtml {
+  const content = journal.checks.length
+    ? table<CheckResult>(journal.checks, [
+        { header: 'Result', cell: (c) => resultPill(c.passed, 'fail') },
+        { header: 'Check', cell: (c) => html`<strong>${c.name}</strong>${c.sql ? html`<div class="mono muted">${c.sql}</div>` : ''}` },
+        { header: 'Expected', cell: (c) => c.expect ?? '' },
+        { header: 'Value', cell: (c) => c.value ?? '' },
+        { header: 'Detail', cell: (c) => c.detail ?? '' },
+      ])
+    : html`<p class="note">No checks ran${journal.status === 'error' || journal.status === 'interrupted' ? ': the drill stopped before verification.' : '.'}</p>`;
+  return section('checks', 'Checks', content);
+}
+
+function environmentSection(journal: Journal): SafeHtml {
+  const { versions, host, calibration } = journal;
+  const tools = versions.tools.length
+    ? table(versions.tools, [
+        { header: 'Tool', cell: (t) => html`<code>${t.name}</code>` },
+        { header: 'Version', cell: (t) => (t.missing !== undefined ? pill(`missing: ${t.missing}`, 'fail') : (t.version ?? '—')) },
+      ])
+    : html`<p class="muted">No tools recorded.</p>`;
+  const kept = journal.kept?.length
+    ? html`<h3>Left for inspection (--keep)</h3>${table(journal.kept, [
+        { header: 'Kind', cell: (r) => r.kind },
+        { header: 'Where', cell: (r) => html`<code>${r.where}</code>` },
+      ])}`
+    : '';
+  let spec: string | undefined;
+  try {
+    spec = JSON.stringify(journal.scenario.spec, null, 2);
+  } catch {
+    spec = undefined;
+  }
+  return section(
+    'environment',
+    'Environment',
+    html`<div class="grid-2">
+  <div><h3>Versions</h3>${facts([
+    ['firedrill', versions.firedrill],
+    ['node', versions.node],
+    ['server', versions.server],
+  ])}${tools}</div>
+  <div><h3>Host</h3>${facts([
+    ['hostname', host.hostname],
+    ['platform', `${host.platform} ${host.arch}`],
+    ['CPUs', formatCount(host.cpus)],
+    ['memory', formatBytes(host.memoryMb * 1024 * 1024)],
+  ])}
+  <h3>Calibration</h3>${facts([
+    ['instance ready', formatMs(calibration.instanceReadyMs)],
+    ['readiness poll', formatMs(calibration.readinessPollMs)],
+    ['baseline throughput', formatRate(calibration.baselineThroughput)],
+  ])}
+  <h3>Scenario</h3>${facts([
+    ['file', journal.scenario.file],
+    ['sha256', shortSha(journal.scenario.hash)],
+    ['run', journal.runId],
+    ['drill', journal.drillId],
+    ['finished', formatWallTime(journal.finishedAt)],
+  ])}</div>
+</div>
+${kept}
+${spec === undefined ? '' : html`<details class="data"><summary>Scenario as run (defaults applied)</summary><pre class="mono">${spec}</pre></details>`}`,
+  );
+}
+
+function commandStep(command: CommandRecord, index: number, faultAtMs: number | undefined): SafeHtml {
+  const exit =
+    command.background === true
+      ? pill('background', 'info')
+      : command.exitCode === 0
+        ? pill('exit 0', 'pass')
+        : pill(command.exitCode === null ? `no exit code${command.signal ? ` (${command.signal})` : ''}` : `exit ${command.exitCode}`, 'fail');
+  const at =
+    faultAtMs === undefined
+      ? `at ${(command.startedAtMs / 1000).toFixed(2)} s`
+      : `fault ${command.startedAtMs >= faultAtMs ? '+' : '−'}${formatDuration(Math.abs(command.startedAtMs - faultAtMs))}`;
+  return html`<li>
+  <div class="step-head"><span class="step-no">${index + 1}.</span>${pill(command.phase, 'neutral')}<span class="muted">${at}</span>${command.user ? html`<span class="muted">as ${command.user}</span>` : ''}<span class="spacer"></span><span>${command.background ? `spawned in ${formatDuration(command.durationMs)}` : formatDuration(command.durationMs)}</span>${exit}</div>
+  <div class="cmd"><pre><code>${command.command}</code></pre><button class="copy" type="button" title="Copy this command">Copy</button></div>
+</li>`;
+}
+
+function runbookSection(journal: Journal): SafeHtml {
+  // Journal order is completion order; a runbook lists commands in the order they began.
+  const commands = [...journal.commands].sort((a, b) => a.startedAtMs - b.startedAtMs);
+  const restorePath = commands.filter((command) => RESTORE_PATH_PHASES.has(command.phase));
+  const others = commands.filter((command) => !RESTORE_PATH_PHASES.has(command.phase));
+  const faultAt = journal.fault?.atMs;
+  const main = restorePath.length
+    ? html`<p class="muted">The restore path as firedrill ran it (${[...RESTORE_PATH_PHASES].join(', ')}), in order, with times from the fault: the procedure to follow in a real incident.</p>
+<ol class="runbook">${restorePath.map((command, index) => commandStep(command, index, faultAt))}</ol>`
+    : html`<p class="note">No restore-path command ran${journal.status === 'error' || journal.status === 'interrupted' ? ': the drill stopped before the restore.' : '.'}</p>`;
+  const rest = others.length
+    ? html`<details class="print-open"><summary>Other commands: ${[...new Set(others.map((command) => command.phase))].join(', ')} (${formatCount(others.length)})</summary>
+<ol class="runbook">${others.map((command, index) => commandStep(command, index, faultAt))}</ol></details>`
+    : '';
+  return section('runbook', 'Runbook', html`${main}${rest}`);
+}
+
+function errorsSection(journal: Journal): SafeHtml {
+  if (journal.errors.length === 0) return html``;
+  return section(
+    'errors',
+    'Errors',
+    html`<ul class="errors">${journal.errors.map(
+      (error) => html`<li><strong>${error.phase}</strong>: ${error.message}${error.hint ? html`<div class="muted">What to do: ${error.hint}</div>` : ''}</li>`,
+    )}</ul>`,
+  );
+}

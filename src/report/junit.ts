@@ -1,0 +1,144 @@
+import type { Journal } from '../journal/types.js';
+import { checkOutcome, drillTitle, objectiveOutcome, summarizeDrill, verdictHeadline } from './format.js';
+
+/**
+ * JUnit XML: the format every CI shows as test results. One <testsuite> per drill, one
+ * <testcase> per objective and per check. A drill that could not run reports <error>, not
+ * <failure>, so CI tells "the backup is too slow" from "the drill is broken".
+ */
+
+type Outcome = 'passed' | 'failure' | 'error';
+
+interface TestCase {
+  name: string;
+  outcome: Outcome;
+  message?: string;
+  body?: string;
+}
+
+// XML 1.0 cannot carry most control characters, even escaped; a stray byte from a server
+// message must not make the whole file unreadable.
+const INVALID_XML = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+function xmlText(text: string): string {
+  return text.replace(INVALID_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function xmlAttr(text: string): string {
+  // Attribute-value normalization would turn newlines into spaces; keep them as references.
+  return xmlText(text).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+}
+
+function attrs(values: Record<string, string | number>): string {
+  return Object.entries(values)
+    .map(([key, value]) => ` ${key}="${xmlAttr(String(value))}"`)
+    .join('');
+}
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(3);
+
+/** The JUnit XSD wants `timestamp` without a zone; it is UTC. */
+function timestamp(iso: string): string {
+  const time = Date.parse(iso);
+  return Number.isNaN(time) ? iso : new Date(time).toISOString().slice(0, 19);
+}
+
+function testCases(journal: Journal): TestCase[] {
+  const broken: Outcome = journal.status === 'error' || journal.status === 'interrupted' ? 'error' : 'failure';
+  const cases: TestCase[] = [
+    ...journal.objectives.map((objective): TestCase => ({
+      name: `objective: ${objective.name}`,
+      outcome: objective.passed ? 'passed' : broken,
+      message: `${objective.name} ${objective.passed ? 'met' : 'breached'}: ${objectiveOutcome(objective)}`,
+    })),
+    ...journal.checks.map((check): TestCase => ({
+      name: `check: ${check.name}`,
+      outcome: check.passed ? 'passed' : broken,
+      message: `${check.name}: ${checkOutcome(check)}`,
+      ...(check.sql ? { body: check.sql } : {}),
+    })),
+  ];
+  // A drill that could not run says why in a case of its own; and a drill that did not
+  // pass must show as failing in CI even if no objective or check accounts for it.
+  if (journal.status !== 'passed' && (broken === 'error' || cases.every((testCase) => testCase.outcome === 'passed'))) {
+    cases.unshift({
+      name: 'drill',
+      outcome: broken,
+      message: verdictHeadline(journal),
+      body: journal.errors.map((error) => `${error.phase}: ${error.message}${error.hint ? `\nWhat to do: ${error.hint}` : ''}`).join('\n\n'),
+    });
+  }
+  return cases;
+}
+
+function renderCase(testCase: TestCase, classname: string): string {
+  const head = `    <testcase${attrs({ classname, name: testCase.name, time: '0.000' })}`;
+  if (testCase.outcome === 'passed') return `${head}/>\n`;
+  const element = testCase.outcome;
+  const body = testCase.body ? xmlText(testCase.body) : '';
+  return `${head}>\n      <${element}${attrs({ message: testCase.message ?? '', type: element === 'error' ? 'DrillError' : 'ObjectiveBreached' })}>${body}</${element}>\n    </testcase>\n`;
+}
+
+interface Suite {
+  xml: string;
+  tests: number;
+  failures: number;
+  errors: number;
+  durationMs: number;
+}
+
+function renderSuite(journal: Journal, id: number): Suite {
+  const cases = testCases(journal);
+  const failures = cases.filter((testCase) => testCase.outcome === 'failure').length;
+  const errors = cases.filter((testCase) => testCase.outcome === 'error').length;
+  const summary = summarizeDrill(journal);
+  const classname = `firedrill.${journal.scenario.name}.${journal.strategy}`;
+  const properties = {
+    'firedrill.run': journal.runId,
+    'firedrill.drill': journal.drillId,
+    'firedrill.status': journal.status,
+    'firedrill.engine': journal.engine,
+    'firedrill.provider': journal.provider,
+    'firedrill.fault': journal.faultKind,
+    'firedrill.scenario.hash': journal.scenario.hash,
+    'firedrill.rto.service': summary.rtoService,
+    'firedrill.rto.verified': summary.rtoVerified,
+    'firedrill.data-loss': summary.dataLoss,
+    'firedrill.lost-writes': summary.lostWrites,
+  };
+  const out = [
+    `${summary.verdict} ${summary.title}: ${verdictHeadline(journal)}`,
+    `RTO (service) ${summary.rtoService}, RTO (verified) ${summary.rtoVerified}, data loss ${summary.dataLoss}, lost writes ${summary.lostWrites}`,
+  ].join('\n');
+  const xml =
+    `  <testsuite${attrs({
+      name: drillTitle(journal),
+      id,
+      tests: cases.length,
+      failures,
+      errors,
+      skipped: 0,
+      time: seconds(journal.durationMs),
+      timestamp: timestamp(journal.startedAt),
+      hostname: journal.host.hostname,
+    })}>\n` +
+    `    <properties>\n${Object.entries(properties)
+      .map(([name, value]) => `      <property${attrs({ name, value })}/>\n`)
+      .join('')}    </properties>\n` +
+    cases.map((testCase) => renderCase(testCase, classname)).join('') +
+    `    <system-out>${xmlText(out)}</system-out>\n` +
+    `  </testsuite>\n`;
+  return { xml, tests: cases.length, failures, errors, durationMs: journal.durationMs };
+}
+
+/** Renders the drills of a run as one JUnit XML document. */
+export function renderJUnit(journals: readonly Journal[]): string {
+  const suites = journals.map(renderSuite);
+  const total = (key: 'tests' | 'failures' | 'errors' | 'durationMs') => suites.reduce((sum, suite) => sum + suite[key], 0);
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<testsuites${attrs({ name: 'firedrill', tests: total('tests'), failures: total('failures'), errors: total('errors'), time: seconds(total('durationMs')) })}>\n` +
+    suites.map((suite) => suite.xml).join('') +
+    `</testsuites>\n`
+  );
+}

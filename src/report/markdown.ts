@@ -1,0 +1,52 @@
+import type { Journal } from '../journal/types.js';
+import { VERDICT_LABEL, checkOutcome, failuresFirst, objectiveOutcome, runHeadline, summarizeDrill, verdictHeadline } from './format.js';
+
+/**
+ * The Markdown summary of a run (GitHub's GITHUB_STEP_SUMMARY, a PR comment, a chat
+ * message): one table row per drill, then what each drill was judged on.
+ */
+
+/**
+ * Backslash-escapes Markdown punctuation (GitHub also renders raw HTML, so `<` matters) and
+ * folds newlines, so journal text can neither format nor break a table row.
+ */
+function md(text: string): string {
+  return text.replace(/[\\`*_{}[\]()<>#+!|~&]/g, '\\$&').replace(/\s*\r?\n\s*/g, ' ');
+}
+
+function drillDetail(journal: Journal): string[] {
+  const summary = summarizeDrill(journal);
+  const lines = [`### ${summary.verdict} ${md(summary.title)}`, '', md(verdictHeadline(journal)), ''];
+  for (const objective of journal.objectives) {
+    lines.push(`- **${objective.passed ? 'PASS' : 'FAIL'}** objective ${md(objective.name)}: ${md(objectiveOutcome(objective))}`);
+  }
+  for (const check of journal.checks) {
+    lines.push(`- **${check.passed ? 'PASS' : 'FAIL'}** check ${md(check.name)}: ${md(checkOutcome(check))}`);
+  }
+  for (const error of journal.errors) {
+    lines.push(`- **ERROR** in ${md(error.phase)}: ${md(error.message)}${error.hint ? ` What to do: ${md(error.hint)}` : ''}`);
+  }
+  if (journal.objectives.length + journal.checks.length + journal.errors.length === 0) lines.push('- no objectives or checks declared');
+  lines.push('');
+  return lines;
+}
+
+/** Renders a run's drills as Markdown: a summary table, then each drill's objectives and checks. */
+export function renderMarkdown(journals: readonly Journal[]): string {
+  const ordered = failuresFirst(journals, (journal) => journal.status);
+  const lines = [`## firedrill: ${md(runHeadline(journals))}`, ''];
+  if (ordered.length > 0) {
+    lines.push(
+      '| Scenario | Strategy | Verdict | RTO (service) | RTO (verified) | Data loss | Lost writes |',
+      '|:--|:--|:--|--:|--:|--:|--:|',
+      ...ordered.map((journal) => {
+        const s = summarizeDrill(journal);
+        const cells = [md(journal.scenario.name), md(journal.strategy), `**${VERDICT_LABEL[journal.status]}**`, s.rtoService, s.rtoVerified, s.dataLoss, s.lostWrites];
+        return `| ${cells.join(' | ')} |`;
+      }),
+      '',
+    );
+  }
+  for (const journal of ordered) lines.push(...drillDetail(journal));
+  return `${lines.join('\n').trimEnd()}\n`;
+}

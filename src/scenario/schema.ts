@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { faults } from '../faults/index.js';
+import { strategies } from '../strategies/index.js';
+import { storageTypes } from '../storage/index.js';
+import { parseDuration } from '../util/duration.js';
+
+/** `30s`, `2m`, `1h`, `500ms`, `1m30s`, or seconds as a number; becomes milliseconds. */
+export const duration = z
+  .union([z.string(), z.number()])
+  .transform((value, context) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      context.addIssue({ code: 'custom', message: `"${value}" is not a duration; write it like 30s, 2m, 1h or 500ms` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .describe('A duration: 500ms, 30s, 2m, 1h, 1m30s, or a number of seconds');
+
+const builtinDataset = z.strictObject({
+  builtin: z.enum(['shop']).describe('Built-in generated dataset'),
+  scale: z.number().positive().max(1000).default(1).describe('Size factor: 1 = 10,000 orders'),
+});
+
+const fileDataset = z.strictObject({
+  files: z.array(z.string().min(1)).min(1).describe('SQL files loaded in order with the engine client (paths relative to the scenario file)'),
+});
+
+const target = z.strictObject({
+  engine: z.enum(['postgres', 'mariadb']).describe('Database engine'),
+  version: z.union([z.string(), z.number()]).transform(String).optional().describe('Engine major version, e.g. 15; default: the newest installed'),
+  provider: z.enum(['local']).default('local').describe('Where instances run: local = binaries on this machine'),
+  dataset: z.union([builtinDataset, fileDataset]).prefault({ builtin: 'shop' }).describe('What the source database holds'),
+});
+
+const workload = z.strictObject({
+  writers: z.number().int().min(1).max(64).default(4).describe('Concurrent writer connections'),
+  rate: z.union([z.number().positive(), z.literal('max')]).default(200).describe('Total writes per second across writers, or "max"'),
+  warmup: duration.prefault('2s').describe('Load before the backup starts'),
+  seed: z.number().int().default(42).describe('Seed of the generated data and load'),
+  statements: z.array(z.string().min(1)).default([]).describe('Business statements per write for file datasets: {id} {writer} {seq} {random}'),
+  refTable: z.string().optional().describe('Table whose primary key is {id} in statements (to account for damage rows created by lost writes)'),
+});
+
+const faultBase = {
+  at: duration.prefault('10s').describe('Time after the workload starts (the fault waits for the backup to finish)'),
+  detectAfter: duration.prefault('3s').describe('How long the workload keeps writing after the fault before it is noticed'),
+};
+
+const faultSchema = z.discriminatedUnion(
+  'kind',
+  Object.values(faults).map((fault) => fault.params.extend({ kind: z.literal(fault.kind), ...faultBase })) as unknown as [z.ZodObject, ...z.ZodObject[]],
+);
+
+const strategySchema = z.union([
+  z.string(),
+  z.looseObject({ name: z.string() }),
+]).describe(`Strategy name, or { name, ...options }. Known: ${Object.keys(strategies).join(', ')}`);
+
+const storageLocation = z.discriminatedUnion(
+  'type',
+  Object.values(storageTypes).map((type) => type.options) as unknown as [z.ZodObject, ...z.ZodObject[]],
+);
+
+const expectation = z
+  .union([z.number(), z.string(), z.boolean()])
+  .describe('Expected value: a number or string (equals), or a comparison like ">= 16044", "!= 0"');
+
+const objectives = z.strictObject({
+  rto: z
+    .union([duration, z.strictObject({ service: duration.optional(), verified: duration.optional() })])
+    .optional()
+    .describe('Recovery time objective; a single duration applies to RTO (verified)'),
+  rpo: z
+    .union([duration, z.strictObject({ dataLoss: duration.optional(), lostWrites: z.number().int().min(0).optional() })])
+    .optional()
+    .describe('Recovery point objective; a single duration is the maximum data loss in time'),
+  damageUndone: z.boolean().optional().describe('The fault\'s damage must be undone (default: true for logical faults with a table)'),
+  checks: z
+    .array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1), expect: expectation }))
+    .default([])
+    .describe('SQL run on the restored database; each returns one value'),
+});
+
+const recovery = z.strictObject({
+  target: z
+    .union([z.enum(['before-fault', 'latest']), z.iso.datetime({ offset: true })])
+    .default('before-fault')
+    .describe('before-fault (just before the fault\'s transaction), latest, or an ISO timestamp'),
+});
+
+/** The scenario file. JSON Schema for editors is generated from this (`firedrill schema`). */
+export const scenarioSchema = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().regex(/^[\w.-]+$/, 'use letters, digits, dot, dash and underscore').describe('Scenario name (used in report paths)'),
+  description: z.string().optional(),
+  target,
+  workload: workload.prefault({}),
+  strategy: strategySchema,
+  storage: z.record(z.string().regex(/^[\w-]+$/), storageLocation).default({ primary: { type: 'local' } }).describe('Named backup locations; the strategy uses "primary"'),
+  fault: faultSchema,
+  recovery: recovery.prefault({}),
+  objectives: objectives.prefault({}),
+});
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type ParsedScenario = z.output<typeof scenarioSchema>;
+
+export const scenarioJsonSchema = () => z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' });

@@ -1,0 +1,157 @@
+import type { Logger } from 'pino';
+import type { ConnectionInfo, Engine, SqlSession } from '../engines/engine.js';
+import type { SeriesPoint } from '../journal/types.js';
+import { seededRandom, type Dataset } from '../datasets/dataset.js';
+import { sleep } from '../util/clock.js';
+import { Ledger } from './ledger.js';
+
+export interface WorkloadOptions {
+  engine: Engine;
+  connection: ConnectionInfo;
+  dataset: Dataset;
+  writers: number;
+  /** Total target rate in writes/s; null runs every writer as fast as it can. */
+  rate: number | null;
+  seed: number;
+  /** The drill clock. */
+  now: () => number;
+  log: Logger;
+  /** A query slower than this is abandoned and its write counted as indeterminate. */
+  queryTimeoutMs?: number;
+}
+
+/** SQLSTATE classes that mean the connection, not the statement, failed: the outcome is unknown. */
+const CONNECTION_LOST = /^(08|57P0[1-3])/;
+
+/**
+ * N writers on their own connections at a target total rate. Every transaction writes a ledger
+ * row plus the dataset's business rows; acknowledgements go to the ledger with the server's time.
+ */
+export class Workload {
+  readonly ledger = new Ledger();
+  private readonly latencies = new Map<number, number[]>();
+  private readonly counters = new Map<number, { acked: number; failed: number; indeterminate: number }>();
+  private running = false;
+  private loops: Promise<void>[] = [];
+  startedAtMs: number | undefined;
+  stoppedAtMs: number | undefined;
+
+  constructor(private readonly options: WorkloadOptions) {}
+
+  /** Opens every writer's connection, then starts them together. */
+  async start(): Promise<void> {
+    const sessions = await Promise.all(Array.from({ length: this.options.writers }, () => this.connect()));
+    this.running = true;
+    this.startedAtMs = this.options.now();
+    this.loops = sessions.map((session, index) => this.writerLoop(index + 1, session));
+  }
+
+  /** Stops issuing writes, waits for the ones in flight, and closes the connections. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await Promise.all(this.loops);
+    this.stoppedAtMs = this.options.now();
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Acknowledged writes per second since `fromMs` (drill clock). */
+  acknowledgedSince(fromMs: number): number {
+    return this.ledger.acked.filter((write) => write.ackedAtMs >= fromMs).length;
+  }
+
+  private connect(): Promise<SqlSession> {
+    return this.options.engine.connect(this.options.connection, { queryTimeoutMs: this.options.queryTimeoutMs ?? 10_000 });
+  }
+
+  private async writerLoop(writer: number, first: SqlSession): Promise<void> {
+    const { engine, dataset, rate, now } = this.options;
+    const random = seededRandom(this.options.seed * 1000 + writer);
+    const intervalMs = rate ? (1000 * this.options.writers) / rate : 0;
+    let session: SqlSession | undefined = first;
+    let next = now();
+    for (let seq = 1; this.running; seq++) {
+      if (intervalMs > 0) {
+        next += intervalMs;
+        const wait = next - now();
+        // Behind schedule (a stall): skip the missed slots instead of bursting to catch up.
+        if (wait > 0) await sleep(wait);
+        else next = now();
+        if (!this.running) break;
+      }
+      if (!session) {
+        session = await this.connect().catch(() => undefined);
+        if (!session) {
+          await sleep(100);
+          continue;
+        }
+      }
+      const write = dataset.write(writer, seq, random);
+      const sentAt = now();
+      try {
+        const serverTimeUs = await engine.writeTransaction(session, writer, seq, write.ref, write.statements);
+        const ackedAt = now();
+        this.ledger.acked.push({ writer, seq, ref: write.ref, serverTimeUs, ackedAtMs: ackedAt });
+        this.record(ackedAt, 'acked', ackedAt - sentAt);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (typeof code === 'string' && !CONNECTION_LOST.test(code)) {
+          // The server answered with an error: the transaction did not commit.
+          this.ledger.failed++;
+          this.record(now(), 'failed');
+          await engine.recover(session);
+        } else {
+          // Connection cut or timed out mid-transaction: it may or may not have committed.
+          this.ledger.indeterminate.push({ writer, seq, ref: write.ref, sentAtMs: sentAt, error: (error as Error).message });
+          this.record(now(), 'indeterminate');
+          await session.close();
+          session = undefined;
+        }
+      }
+    }
+    await session?.close();
+  }
+
+  private record(atMs: number, outcome: 'acked' | 'failed' | 'indeterminate', latencyMs?: number): void {
+    const second = Math.floor((atMs - (this.startedAtMs ?? 0)) / 1000);
+    const counter = this.counters.get(second) ?? { acked: 0, failed: 0, indeterminate: 0 };
+    counter[outcome]++;
+    this.counters.set(second, counter);
+    if (latencyMs !== undefined) {
+      const list = this.latencies.get(second) ?? [];
+      list.push(latencyMs);
+      this.latencies.set(second, list);
+    }
+  }
+
+  /** Throughput and latency per second, from the workload's start to its stop. */
+  series(): SeriesPoint[] {
+    const end = Math.floor(((this.stoppedAtMs ?? this.options.now()) - (this.startedAtMs ?? 0)) / 1000);
+    const points: SeriesPoint[] = [];
+    for (let t = 0; t <= end; t++) {
+      const counter = this.counters.get(t) ?? { acked: 0, failed: 0, indeterminate: 0 };
+      const latencies = (this.latencies.get(t) ?? []).sort((a, b) => a - b);
+      points.push({
+        t,
+        ...counter,
+        latencyP50Ms: percentile(latencies, 0.5),
+        latencyP95Ms: percentile(latencies, 0.95),
+        latencyP99Ms: percentile(latencies, 0.99),
+        latencyMaxMs: latencies.length > 0 ? round(latencies[latencies.length - 1]!) : null,
+      });
+    }
+    return points;
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return round(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
