@@ -1,7 +1,10 @@
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { engines } from '../engines/index.js';
 import { faults } from '../faults/index.js';
 import { consolePhaseListener, renderConsoleSummary } from '../report/console.js';
+import { readJournals, writeReports } from '../report/index.js';
 import { exitCodeOf, loadAll, runScenarios } from '../runner/run.js';
 import { formatProblem } from '../scenario/loader.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
@@ -50,6 +53,8 @@ async function runCommand(paths: string[], options: { out: string; keep?: boolea
       },
     });
     const journals = outcomes.map((outcome) => outcome.journal);
+    const reports = await writeReports(journals, runDir, outcomes.map((outcome) => outcome.dir));
+    for (const failure of reports.errors) err(`report ${failure.reporter} failed: ${failure.message}`);
     if (options.json) {
       out(JSON.stringify({ runDir, exitCode: exitCodeOf(journals), drills: journals.map((journal, index) => ({ dir: outcomes[index]!.dir, status: journal.status, scenario: journal.scenario.name, strategy: journal.strategy, measurements: journal.measurements, objectives: journal.objectives, errors: journal.errors })) }, null, 2));
     } else {
@@ -57,14 +62,27 @@ async function runCommand(paths: string[], options: { out: string; keep?: boolea
       err(renderConsoleSummary(journals));
       for (const outcome of outcomes) {
         err(`journal: ${outcome.dir}/journal.json`);
+        if (reports.files.includes(join(outcome.dir, 'report.html'))) err(`report:  ${outcome.dir}/report.html`);
         if (outcome.journal.kept?.length) err(`kept (--keep):\n${outcome.journal.kept.map((resource) => `  ${resource.kind}: ${resource.where}`).join('\n')}`);
       }
+      if (outcomes.length > 1) err(`index:   ${join(runDir, 'index.html')}`);
     }
     return controller.signal.aborted ? ExitCode.interrupted : exitCodeOf(journals);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+async function reportCommand(path: string): Promise<number> {
+  const found = await readJournals(path);
+  const journals = found.map((entry) => entry.journal);
+  // Reports of a run go in the run's directory: the one given, or the one above the journal's.
+  const runDir = found.length === 1 && !(await stat(path)).isDirectory() ? dirname(found[0]!.dir) : resolve(path);
+  const reports = await writeReports(journals, runDir, found.map((entry) => entry.dir));
+  for (const file of reports.files) out(file);
+  for (const failure of reports.errors) err(`report ${failure.reporter} failed: ${failure.message}`);
+  return reports.errors.length > 0 ? ExitCode.couldNotRun : ExitCode.passed;
 }
 
 async function validateCommand(paths: string[]): Promise<number> {
@@ -122,6 +140,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('<paths...>', 'scenario files or directories')
     .action(async (paths: string[]) => {
       code = await validateCommand(paths);
+    });
+
+  program
+    .command('report')
+    .description('render the reports (HTML, JUnit, Markdown, JSON) again from journals')
+    .argument('<path>', 'a journal.json, or a run directory (reports/<run>)')
+    .action(async (path: string) => {
+      code = await reportCommand(path);
     });
 
   program.command('list').description('list strategies, faults and engines').action(() => {

@@ -23,7 +23,7 @@ export interface LoadContext {
 /** One write of the workload: its business statements, and the row id it creates (for damage accounting). */
 export interface WorkloadWrite {
   statements: string[];
-  /** Identity of the row it creates in `refTable`, e.g. `[1000010042]`. */
+  /** Id of the row it creates (the leading key of every row it writes), for damage accounting. */
   ref: number | null;
 }
 
@@ -33,8 +33,6 @@ export interface Dataset {
   load(context: LoadContext): Promise<void>;
   /** The business part of one workload transaction. */
   write(writer: number, seq: number, random: () => number): WorkloadWrite;
-  /** The table workload writes create rows in, whose ids are the writes' refs. */
-  readonly refTable: string | undefined;
 }
 
 /** Ids of rows the workload creates: far above seeded ids, unique per writer and sequence. */

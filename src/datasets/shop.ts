@@ -8,8 +8,6 @@ const BATCH = 1000;
  * DDL and data use the subset of SQL both engines share.
  */
 export class ShopDataset implements Dataset {
-  readonly refTable = 'orders';
-
   constructor(
     private readonly scale: number,
     private readonly seed: number,

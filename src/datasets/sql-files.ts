@@ -3,13 +3,13 @@ import { workloadId, type Dataset, type LoadContext } from './dataset.js';
 /**
  * A user's own schema and data as SQL files, loaded with the engine's client. The workload
  * writes the ledger, plus the scenario's `workload.statements` templates if given:
- * `{id}` (unique per write), `{writer}`, `{seq}`, `{random}` (0 – 999,999,999, seeded).
+ * `{id}` (unique per write; use it as the leading key of rows you insert, so damage to them
+ * can be matched with lost writes), `{writer}`, `{seq}`, `{random}` (0 – 999,999,999, seeded).
  */
 export class SqlFilesDataset implements Dataset {
   constructor(
     private readonly files: readonly string[],
     private readonly templates: readonly string[],
-    readonly refTable: string | undefined,
   ) {}
 
   describe(): string {

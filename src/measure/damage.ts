@@ -6,8 +6,12 @@ export interface DamageInput {
   before: ReadonlyMap<string, string>;
   /** The same fingerprints of the restored table, or null when the table is not there. */
   after: ReadonlyMap<string, string> | null;
-  /** Identities of rows that lost writes created (`[id]`): their absence is already counted as RPO. */
-  createdByLostWrites: ReadonlySet<string>;
+  /**
+   * Ids of the rows lost writes created. A damaged row whose key starts with one of them
+   * (`[id]` in orders, `[id, line]` in order_items) is missing because its write was lost,
+   * which the RPO already counts.
+   */
+  createdByLostWrites: ReadonlySet<number>;
 }
 
 /** Was the fault's damage undone? Every touched row must be back as it was, unless a lost write made it. */
@@ -16,7 +20,7 @@ export function assessDamage(input: DamageInput): DamageResult {
   let explained = 0;
   for (const [identity, hash] of input.before) {
     if (input.after?.get(identity) === hash) restored++;
-    else if (input.createdByLostWrites.has(identity)) explained++;
+    else if (input.createdByLostWrites.has(leadingKey(identity) ?? NaN)) explained++;
   }
   const missing = input.before.size - restored;
   return {
@@ -28,4 +32,10 @@ export function assessDamage(input: DamageInput): DamageResult {
     tablePresent: input.after !== null,
     undone: input.after !== null && missing === explained,
   };
+}
+
+/** First component of a `[a, b, ...]` row identity, when it is a number. */
+function leadingKey(identity: string): number | undefined {
+  const match = /^\[\s*(-?\d+)\s*[,\]]/.exec(identity);
+  return match ? Number(match[1]) : undefined;
 }

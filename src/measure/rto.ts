@@ -1,8 +1,5 @@
 import type { PhaseRecord } from '../journal/types.js';
 
-/** Phases of the restore path, in the order RTO is broken down. */
-export const RECOVERY_PHASES = ['detect', 'fetch', 'restore', 'start', 'replay', 'service', 'verify'] as const;
-
 export interface RtoInput {
   faultAtMs: number | null;
   serviceRestoredAtMs: number | null;
@@ -16,12 +13,17 @@ export interface RtoResult {
   breakdown: Record<string, number>;
 }
 
-/** RTO from the timeline: fault → service restored, fault → verified, and where the time went. */
+/**
+ * RTO from the timeline: fault → service restored, fault → verified, and where the time went:
+ * every phase between the fault and the end of verification (detect, archive, fetch, restore,
+ * start, replay, service, verify — whatever the strategy ran).
+ */
 export function measureRto(input: RtoInput): RtoResult {
   const since = (at: number | null) => (input.faultAtMs === null || at === null ? null : at - input.faultAtMs);
   const breakdown: Record<string, number> = {};
+  const end = input.verifiedAtMs ?? input.serviceRestoredAtMs ?? Infinity;
   for (const phase of input.phases) {
-    if ((RECOVERY_PHASES as readonly string[]).includes(phase.name)) {
+    if (input.faultAtMs !== null && phase.startMs >= input.faultAtMs && phase.endMs <= end) {
       breakdown[phase.name] = (breakdown[phase.name] ?? 0) + phase.durationMs;
     }
   }

@@ -12,6 +12,8 @@ export interface ProviderContext {
   workDir: string;
   log: Logger;
   signal?: AbortSignal;
+  /** Records a server log so the drill can keep a copy beside its journal after teardown. */
+  keepLog(name: string, path: string): void;
 }
 
 export interface InstanceSpec {

@@ -1,8 +1,8 @@
 import type { Journal } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
 import type { PhaseListener } from '../runner/timeline.js';
+import { VERDICT_LABEL } from './format.js';
 
-const STATUS_LABEL: Record<Journal['status'], string> = { passed: 'PASSED', failed: 'FAILED', error: 'ERROR', interrupted: 'INTERRUPTED' };
 
 /** One line per phase; on a terminal, a spinner while the phase runs. */
 export function consolePhaseListener(stream: NodeJS.WriteStream = process.stderr): PhaseListener {
@@ -45,7 +45,7 @@ export function renderConsoleSummary(journals: readonly Journal[]): string {
     rows.push([
       journal.scenario.name,
       journal.strategy,
-      STATUS_LABEL[journal.status],
+      VERDICT_LABEL[journal.status],
       formatDuration(m.rtoServiceMs),
       formatDuration(m.rtoVerifiedMs),
       formatDuration(m.dataLossMs),
@@ -58,7 +58,7 @@ export function renderConsoleSummary(journals: readonly Journal[]): string {
     const lines = journal.objectives.map((objective) => `    ${objective.passed ? '✓' : '✗'} ${objective.name}: ${objective.measured} (target ${objective.target})${objective.reason ? ` — ${objective.reason}` : ''}`);
     for (const error of journal.errors) lines.push(`    ✗ ${error.phase}: ${error.message}${error.hint ? `\n      hint: ${error.hint}` : ''}`);
     if (journal.recovery?.reached === false) lines.push(`    ! recovery did not reach its target: ${journal.recovery.detail}`);
-    return `  ${journal.scenario.name} / ${journal.strategy}: ${STATUS_LABEL[journal.status]}\n${lines.join('\n')}`;
+    return `  ${journal.scenario.name} / ${journal.strategy}: ${VERDICT_LABEL[journal.status]}\n${lines.join('\n')}`;
   });
   return `${table(rows)}\n\n${details.join('\n')}\n`;
 }

@@ -25,7 +25,6 @@ export interface Marker {
 export interface Band {
   from: number;
   to: number;
-  label: string;
   color: string;
 }
 
@@ -111,7 +110,7 @@ export function downsampleMinMax(points: readonly Point[], maxPoints = MAX_CHART
 }
 
 /** Width of one series bucket in seconds (the smallest step between points; 1 s if unknown). */
-export function bucketSeconds(series: readonly SeriesPoint[]): number {
+function bucketSeconds(series: readonly SeriesPoint[]): number {
   let step = Infinity;
   for (let i = 1; i < series.length; i++) {
     const diff = series[i]!.t - series[i - 1]!.t;
@@ -185,6 +184,10 @@ function markers(journal: Journal): Marker[] {
   });
 }
 
+/** Band colours; the timeline's caption shows the same swatches. */
+export const BACKUP_SHADE = 'rgba(9, 105, 218, 0.08)';
+export const OUTAGE_SHADE = 'rgba(207, 34, 46, 0.07)';
+
 /** Shaded spans: the backup (its cost to the workload) and the outage (fault → service). */
 function bands(journal: Journal): Band[] {
   const at = (name: string) => journal.events.find((event) => event.name === name)?.atMs;
@@ -192,12 +195,12 @@ function bands(journal: Journal): Band[] {
   const backupFrom = journal.backup?.startMs ?? at('backup-start');
   const backupTo = journal.backup?.endMs ?? at('backup-end');
   if (backupFrom !== undefined && backupTo !== undefined) {
-    result.push({ from: seconds(backupFrom), to: seconds(backupTo), label: 'backup', color: 'rgba(9, 105, 218, 0.08)' });
+    result.push({ from: seconds(backupFrom), to: seconds(backupTo), color: BACKUP_SHADE });
   }
   const fault = journal.fault?.atMs ?? at('fault');
   const service = at('service-restored');
   if (fault !== undefined && service !== undefined) {
-    result.push({ from: seconds(fault), to: seconds(service), label: 'outage', color: 'rgba(207, 34, 46, 0.07)' });
+    result.push({ from: seconds(fault), to: seconds(service), color: OUTAGE_SHADE });
   }
   return result;
 }
@@ -249,7 +252,10 @@ function timelineChart(journal: Journal): TimelineChart | null {
   };
 }
 
-/** Phase colours by role: setup grey, backup blue, fault red, the restore path purple, verification green. */
+/**
+ * Phase colours by role: setup grey, backup blue, fault red, verification green, and the
+ * restore path in shades of purple, light to dark, so its steps stay apart when adjacent.
+ */
 const PHASE_COLOR: Readonly<Record<string, string>> = {
   provision: PALETTE.gray,
   seed: PALETTE.gray,
@@ -258,11 +264,11 @@ const PHASE_COLOR: Readonly<Record<string, string>> = {
   backup: PALETTE.blue,
   fault: PALETTE.fail,
   detect: PALETTE.error,
-  fetch: PALETTE.purple,
+  fetch: '#a475f9',
   restore: PALETTE.purple,
-  start: PALETTE.purple,
-  replay: PALETTE.purple,
-  service: PALETTE.purple,
+  start: '#6639ba',
+  replay: '#512a97',
+  service: '#3e1f79',
   verify: PALETTE.pass,
   teardown: '#afb8c1',
 };

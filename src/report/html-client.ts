@@ -38,7 +38,8 @@ export const CLIENT_SCRIPT = String.raw`(function () {
     }
   }
 
-  // Vertical event lines with labels, and shaded spans behind the data.
+  // Vertical event lines with labels, and shaded spans behind the data (the figure caption
+  // names the spans: a label inside the plot would sit on top of the lines).
   function markerPlugin(markers, bands) {
     return {
       id: 'firedrillMarkers',
@@ -51,11 +52,6 @@ export const CLIENT_SCRIPT = String.raw`(function () {
           if (to <= from) return;
           ctx.fillStyle = band.color;
           ctx.fillRect(from, area.top, to - from, area.bottom - area.top);
-          ctx.fillStyle = model.theme.muted;
-          ctx.font = '11px ' + Chart.defaults.font.family;
-          ctx.textAlign = 'center';
-          ctx.textBaseline = 'bottom';
-          if (to - from > 50) ctx.fillText(band.label, (from + to) / 2, area.bottom - 4);
         });
         ctx.restore();
       },
@@ -160,7 +156,8 @@ export const CLIENT_SCRIPT = String.raw`(function () {
           },
         },
         scales: {
-          x: { type: 'linear', min: m.xMin, max: m.xMax, title: { display: true, text: 'drill time' }, ticks: { callback: seconds } },
+          // Suggested (not fixed) bounds: the axis rounds out to whole ticks around them.
+          x: { type: 'linear', suggestedMin: m.xMin, suggestedMax: m.xMax, title: { display: true, text: 'drill time' }, ticks: { callback: seconds } },
           rate: { type: 'linear', position: 'left', beginAtZero: true, title: { display: true, text: 'writes/s' } },
           latency: { type: m.latencyScale, position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: 'latency (ms)' } },
         },
@@ -202,7 +199,7 @@ export const CLIENT_SCRIPT = String.raw`(function () {
           },
         },
         scales: {
-          x: { type: 'linear', min: m.xMin, max: m.xMax + (m.xMax - m.xMin) * 0.08, title: { display: true, text: 'drill time' }, ticks: { callback: seconds } },
+          x: { type: 'linear', min: m.xMin, suggestedMax: m.xMax + (m.xMax - m.xMin) * 0.06, title: { display: true, text: 'drill time' }, ticks: { callback: seconds } },
           y: { grid: { display: false } },
         },
       },

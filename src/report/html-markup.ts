@@ -43,7 +43,7 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
 }
 
 /** Marks firedrill's own markup (never journal text) as safe. */
-export function trustedHtml(markup: string): SafeHtml {
+function trustedHtml(markup: string): SafeHtml {
   return new SafeHtml(markup);
 }
 
@@ -198,15 +198,17 @@ tr:last-child td { border-bottom: 0; }
 figure.chart { margin: 0 0 8px; }
 .chart-box { position: relative; width: 100%; }
 figcaption { font-size: 12.5px; color: var(--muted); margin-top: 8px; }
-.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin: 0 4px 0 10px; vertical-align: -1px; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin: 0 4px 0 10px; vertical-align: -1px; box-shadow: inset 0 0 0 1px rgba(31, 35, 40, 0.2); }
 .swatch:first-child { margin-left: 0; }
 .note { border: 1px dashed var(--border); border-radius: 8px; padding: 14px 16px; color: var(--muted); background: var(--page); }
 .note strong { color: var(--text); }
 details { margin-top: 10px; }
 details > summary { cursor: pointer; color: var(--info); font-size: 13px; user-select: none; }
 details[open] > summary { margin-bottom: 10px; }
+.compact { max-width: 560px; }
+.compact td { padding-top: 4px; padding-bottom: 4px; }
 .breakdown { display: flex; height: 26px; border-radius: 6px; overflow: hidden; margin: 4px 0 10px; border: 1px solid var(--border); }
-.breakdown span { display: block; height: 100%; min-width: 2px; }
+.breakdown span { display: block; height: 100%; min-width: 2px; box-shadow: inset -1px 0 0 #fff; }
 .runbook { list-style: none; padding: 0; margin: 0; counter-reset: step; }
 .runbook li { border: 1px solid var(--border); border-radius: 8px; margin-bottom: 10px; overflow: hidden; }
 .step-head { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; padding: 7px 12px; background: var(--page); border-bottom: 1px solid var(--border); font-size: 12.5px; }

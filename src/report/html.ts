@@ -20,17 +20,25 @@ import {
   summarizeDrill,
   verdictHeadline,
 } from './format.js';
-import { chartModel, phaseColor, seriesRows, type ChartModel, type SeriesRow } from './html-charts.js';
+import { BACKUP_SHADE, OUTAGE_SHADE, chartModel, phaseColor, seriesRows, type ChartModel, type SeriesRow } from './html-charts.js';
 import { CLIENT_SCRIPT } from './html-client.js';
-import { STATUS_TONE, facts, html, jsonScript, page, pill, table, type HtmlValue, type SafeHtml, type Tone } from './html-markup.js';
+import { STATUS_TONE, facts, html, jsonScript, page, pill, table, type Column, type HtmlValue, type SafeHtml, type Tone } from './html-markup.js';
 
 /**
  * The drill report: one HTML file with everything inlined (Chart.js, data, styles), to open
  * from disk, mail, or attach to an audit. Reads the journal and nothing else.
  */
 
-/** The phases a responder walks through after a fault: the runbook shows their commands first. */
-export const RESTORE_PATH_PHASES: ReadonlySet<string> = new Set(['detect', 'fetch', 'restore', 'start', 'replay', 'service', 'verify']);
+/**
+ * The commands a responder runs after a fault, in the order they began: everything the drill
+ * executed from the fault on (archive, fetch, restore, start, replay, ...), except teardown.
+ * Derived from the timeline, not a list of phase names, so a strategy's own phases show up.
+ */
+export function restorePathCommands(journal: Journal): Journal['commands'] {
+  const faultAt = journal.fault?.atMs;
+  if (faultAt === undefined) return [];
+  return journal.commands.filter((command) => command.startedAtMs >= faultAt && command.phase !== 'teardown').sort((a, b) => a.startedAtMs - b.startedAtMs);
+}
 
 let chartJs: string | undefined;
 
@@ -104,10 +112,10 @@ export function renderRunIndexHtml(journals: readonly Journal[], links: readonly
               <div class="muted">${row.journal.strategy} · ${row.journal.engine} · ${row.journal.faultKind}</div>
               ${row.journal.status === 'passed' ? '' : html`<div>${verdictHeadline(row.journal)}</div>`}`,
           },
-          { header: 'RTO (service)', cell: (row) => row.summary.rtoService, numeric: true },
-          { header: 'RTO (verified)', cell: (row) => row.summary.rtoVerified, numeric: true },
-          { header: 'Data loss', cell: (row) => row.summary.dataLoss, numeric: true },
-          { header: 'Lost writes', cell: (row) => row.summary.lostWrites, numeric: true },
+          { header: 'RTO (service)', cell: (row) => measuredCell(row.summary.rtoService), numeric: true },
+          { header: 'RTO (verified)', cell: (row) => measuredCell(row.summary.rtoVerified), numeric: true },
+          { header: 'Data loss', cell: (row) => measuredCell(row.summary.dataLoss), numeric: true },
+          { header: 'Lost writes', cell: (row) => measuredCell(row.summary.lostWrites), numeric: true },
           { header: 'Objectives met', cell: (row) => row.summary.objectivesMet, numeric: true },
         ])
   }
@@ -118,6 +126,11 @@ export function renderRunIndexHtml(journals: readonly Journal[], links: readonly
 }
 
 // ---------------------------------------------------------------- page parts
+
+/** A figure in a table cell; NOT_MEASURED is greyed so real numbers stand out. */
+function measuredCell(text: string): HtmlValue {
+  return text === NOT_MEASURED ? html`<span class="muted">${text}</span>` : text;
+}
 
 function metaItem(label: string, value: HtmlValue): SafeHtml {
   return html`<div><dt>${label}</dt><dd>${value}</dd></div>`;
@@ -161,7 +174,7 @@ function masthead(journal: Journal): SafeHtml {
   ${journal.scenario.description ? html`<p class="description">${journal.scenario.description}</p>` : ''}
   <dl class="meta">
     ${metaItem('strategy', journal.strategy)}
-    ${metaItem('engine', journal.versions.server ? `${journal.engine} (${journal.versions.server.split(' on ')[0]})` : journal.engine)}
+    ${metaItem('engine', serverName(journal))}
     ${metaItem('provider', journal.provider)}
     ${metaItem('fault', journal.faultKind)}
     ${metaItem('started', formatWallTime(journal.startedAt))}
@@ -170,6 +183,20 @@ function masthead(journal: Journal): SafeHtml {
   <nav class="toc" aria-label="Sections">${nav.map(([id, label]) => html`<a href="#${id}">${label}</a>`)}</nav>
 </header>`;
 }
+
+/** `PostgreSQL 16.4` out of `PostgreSQL 16.4 (Debian 16.4-1.pgdg120+2) on x86_64-pc-linux-gnu`; the full string is under Environment. */
+function serverName(journal: Journal): string {
+  const server = journal.versions.server?.split(' on ')[0]?.replace(/\s*\(.*\)\s*$/, '');
+  return server ? `${journal.engine} · ${server}` : journal.engine;
+}
+
+/** What the verdict means for whoever gates on it (the exit codes of DESIGN.md). */
+const VERDICT_MEANING: Readonly<Record<Journal['status'], string>> = {
+  passed: 'Each objective and check is judged on its own; all of them passed. Exit code 0.',
+  failed: 'The drill ran to the end and breached at least one objective or check. Exit code 1.',
+  error: 'The drill could not run to the end; whatever it did not measure counts as not met. Exit code 2.',
+  interrupted: 'The drill was stopped before it finished; nothing it did not measure counts as met. Exit code 130.',
+};
 
 function resultPill(passed: boolean, brokenTone: Tone): SafeHtml {
   return passed ? pill('PASS', 'pass') : pill('FAIL', brokenTone);
@@ -194,7 +221,7 @@ function verdictSection(journal: Journal): SafeHtml {
     <span class="badge">${VERDICT_LABEL[journal.status]}</span>
     <div>
       <p class="headline">${verdictHeadline(journal)}</p>
-      <p class="muted">${journal.scenario.name} · ${journal.strategy} · ${journal.engine} · ${formatWallTime(journal.startedAt)}</p>
+      <p class="muted">${VERDICT_MEANING[journal.status]}</p>
     </div>
   </div>
   ${
@@ -258,7 +285,7 @@ function timelineSection(journal: Journal, charts: ChartModel): SafeHtml {
   const w = journal.workload;
   const caption = html`${formatCount(w.writers)} writer${w.writers === 1 ? '' : 's'}, target ${w.targetRate === null ? 'as fast as possible' : formatRate(w.targetRate)};
     ${formatCount(w.acked)} acknowledged, ${formatCount(w.failed)} failed, ${formatCount(w.indeterminate)} with unknown outcome.
-    Shaded: <span class="swatch" style="background: rgba(9, 105, 218, 0.25)"></span>backup <span class="swatch" style="background: rgba(207, 34, 46, 0.22)"></span>outage (fault → service restored).`;
+    Shaded: <span class="swatch" style="background: ${BACKUP_SHADE}"></span>backup <span class="swatch" style="background: ${OUTAGE_SHADE}"></span>outage (fault → service restored).`;
   return section(
     'timeline',
     'Workload timeline',
@@ -284,7 +311,7 @@ function phasesSection(journal: Journal, charts: ChartModel): SafeHtml {
   return section(
     'phases',
     'Phases',
-    html`${chartFigure('chart-phases', 'Waterfall of the drill phases on the drill clock', height, 'Each bar is one phase on the drill clock; red lines mark the fault and service restored.', data, journal.phases.length)}
+    html`${chartFigure('chart-phases', 'Waterfall of the drill phases on the drill clock', height, 'Each bar is one phase on the drill clock. Vertical lines: the fault (red) and service restored (green).', data, journal.phases.length)}
 ${rtoBreakdown(journal)}`,
   );
 }
@@ -299,12 +326,12 @@ function rtoBreakdown(journal: Journal): SafeHtml {
 <div class="breakdown" role="img" aria-label="Recovery time by phase">${parts.map(
     ([name, ms]) => html`<span style="width: ${((ms / total) * 100).toFixed(2)}%; background: ${phaseColor(name)}" title="${name}: ${formatDuration(ms)}"></span>`,
   )}</div>
-${table(parts, [
+${compactTable(parts, [
   { header: 'Phase', cell: ([name]) => html`<span class="swatch" style="background: ${phaseColor(name)}"></span>${name}` },
   { header: 'Time', cell: ([, ms]) => formatDuration(ms), numeric: true },
   { header: 'Share', cell: ([, ms]) => `${((ms / total) * 100).toFixed(1)} %`, numeric: true },
 ])}
-${resolution !== null ? html`<p class="muted">Readiness was polled every ${formatDuration(resolution)}: RTO figures cannot tell apart instants closer than that.</p>` : ''}`;
+<p class="muted">Together ${formatDuration(total)}.${resolution !== null ? ` Readiness was polled every ${formatDuration(resolution)}: RTO figures cannot tell apart instants closer than that.` : ''}</p>`;
 }
 
 function rpoSection(journal: Journal, charts: ChartModel): SafeHtml {
@@ -453,7 +480,7 @@ function checksSection(journal: Journal): SafeHtml {
 function environmentSection(journal: Journal): SafeHtml {
   const { versions, host, calibration } = journal;
   const tools = versions.tools.length
-    ? table(versions.tools, [
+    ? compactTable(versions.tools, [
         { header: 'Tool', cell: (t) => html`<code>${t.name}</code>` },
         { header: 'Version', cell: (t) => (t.missing !== undefined ? pill(`missing: ${t.missing}`, 'fail') : (t.version ?? '—')) },
       ])
@@ -503,6 +530,10 @@ ${spec === undefined ? '' : html`<details class="data"><summary>Scenario as run 
   );
 }
 
+function compactTable<T>(rows: readonly T[], columns: readonly Column<T>[]): SafeHtml {
+  return html`<div class="compact">${table(rows, columns)}</div>`;
+}
+
 function commandStep(command: CommandRecord, index: number, faultAtMs: number | undefined): SafeHtml {
   const exit =
     command.background === true
@@ -523,11 +554,11 @@ function commandStep(command: CommandRecord, index: number, faultAtMs: number | 
 function runbookSection(journal: Journal): SafeHtml {
   // Journal order is completion order; a runbook lists commands in the order they began.
   const commands = [...journal.commands].sort((a, b) => a.startedAtMs - b.startedAtMs);
-  const restorePath = commands.filter((command) => RESTORE_PATH_PHASES.has(command.phase));
-  const others = commands.filter((command) => !RESTORE_PATH_PHASES.has(command.phase));
+  const restorePath = restorePathCommands(journal);
+  const others = commands.filter((command) => !restorePath.includes(command));
   const faultAt = journal.fault?.atMs;
   const main = restorePath.length
-    ? html`<p class="muted">The restore path as firedrill ran it (${[...RESTORE_PATH_PHASES].join(', ')}), in order, with times from the fault: the procedure to follow in a real incident.</p>
+    ? html`<p class="muted">The restore path as firedrill ran it (${[...new Set(restorePath.map((command) => command.phase))].join(', ')}), in order, with times from the fault: the procedure to follow in a real incident.</p>
 <ol class="runbook">${restorePath.map((command, index) => commandStep(command, index, faultAt))}</ol>`
     : html`<p class="note">No restore-path command ran${journal.status === 'error' || journal.status === 'interrupted' ? ': the drill stopped before the restore.' : '.'}</p>`;
   const rest = others.length

@@ -49,7 +49,7 @@ function testCases(journal: Journal): TestCase[] {
     ...journal.objectives.map((objective): TestCase => ({
       name: `objective: ${objective.name}`,
       outcome: objective.passed ? 'passed' : broken,
-      message: `${objective.name} ${objective.passed ? 'met' : 'breached'}: ${objectiveOutcome(objective)}`,
+      message: `${objective.name} ${objective.passed ? 'met' : objective.measuredValue === null ? 'not met' : 'breached'}: ${objectiveOutcome(objective)}`,
     })),
     ...journal.checks.map((check): TestCase => ({
       name: `check: ${check.name}`,

@@ -7,11 +7,13 @@ import { VERDICT_LABEL, checkOutcome, failuresFirst, objectiveOutcome, runHeadli
  */
 
 /**
- * Backslash-escapes Markdown punctuation (GitHub also renders raw HTML, so `<` matters) and
- * folds newlines, so journal text can neither format nor break a table row.
+ * Backslash-escapes the Markdown punctuation that can format inline text or end a table
+ * cell (GitHub also renders raw HTML, so `<` and `&` matter) and folds newlines, so journal
+ * text can neither format nor break a table row. Text never starts a line here, so
+ * line-start syntax (`#`, `-`, `1.`) needs no escape.
  */
 function md(text: string): string {
-  return text.replace(/[\\`*_{}[\]()<>#+!|~&]/g, '\\$&').replace(/\s*\r?\n\s*/g, ' ');
+  return text.replace(/[\\`*_[\]<>|~&]/g, '\\$&').replace(/\s*\r?\n\s*/g, ' ');
 }
 
 function drillDetail(journal: Journal): string[] {

@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -41,6 +41,8 @@ export interface DrillOptions {
   signal?: AbortSignal;
   onPhase?: PhaseListener;
   logLevel?: string;
+  /** Steps of your own between detection and restore (break the archive, page someone, ...). */
+  hooks?: { beforeRestore?: (context: StrategyContext, fault: FaultOutcome) => Promise<void> };
 }
 
 export interface DrillOutcome {
@@ -56,7 +58,7 @@ export interface DrillOutcome {
 function datasetOf(scenario: Scenario): Dataset {
   const dataset = scenario.target.dataset;
   if ('builtin' in dataset) return new ShopDataset(dataset.scale, scenario.workload.seed);
-  return new SqlFilesDataset(dataset.files, scenario.workload.statements, scenario.workload.refTable);
+  return new SqlFilesDataset(dataset.files, scenario.workload.statements);
 }
 
 function recoveryTargetOf(scenario: Scenario): RecoveryTarget {
@@ -125,6 +127,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   let workload: Workload | undefined;
   let restored: StartedDatabaseInstance | undefined;
   let ledger = new Ledger();
+  const serverLogs = new Map<string, string>();
   const abortIfInterrupted = () => {
     if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new InterruptedError('SIGINT');
   };
@@ -133,7 +136,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     if (!engine) throw new DrillSetupError(`engine "${scenario.target.engine}" is not available in this build`, `available: ${Object.keys(engines).join(', ')}`);
     const workDir = await makeRunTempDir('firedrill-');
     resources.add('directory', workDir, () => rm(workDir, { recursive: true, force: true }));
-    const providerContext = { exec, resources, workDir, log, signal: options.signal };
+    const providerContext = { exec, resources, workDir, log, signal: options.signal, keepLog: (name: string, path: string) => serverLogs.set(name, path) };
     const strategy = definition.create(scenario.strategy.options as never);
     const primary = scenario.storage.primary!;
     const storage: StorageLocation = storageTypes[primary.type as keyof typeof storageTypes].create('primary', primary as never, workDir);
@@ -232,6 +235,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     journal.fault.detectedAtMs = timeline.event('detected');
     if (strategy.afterDetection) await timeline.phase('archive', () => strategy.afterDetection!(context));
 
+    if (options.hooks?.beforeRestore) await timeline.phase('hook', () => options.hooks!.beforeRestore!(context, fault));
     timeline.event('restore-start');
     const result = await strategy.restore(context, { backup, target, faultPoint: fault.point });
     restored = result.instance;
@@ -273,7 +277,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     journal.ledger = ledgerResult;
     let damage: DamageResult | undefined;
     if (fault.damage) {
-      const lost = dataset.refTable === fault.damage.table ? missingWrites(ledger.acked, verification.present) : [];
+      const lost = missingWrites(ledger.acked, verification.present);
       damage = assessDamage({ table: fault.damage.table, before: fault.damage.before, after: verification.after, createdByLostWrites: Ledger.refsOf(lost) });
       journal.damage = damage;
     }
@@ -317,6 +321,13 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
         journal.backup.throughputBefore = throughputBetween(series, journal.workload.startMs, journal.workload.startMs, journal.backup.startMs) ?? undefined;
         journal.backup.throughputDuring = throughputBetween(series, journal.workload.startMs, journal.backup.startMs, journal.backup.endMs) ?? undefined;
         journal.calibration.baselineThroughput = journal.backup.throughputBefore;
+      }
+    }
+    // Server logs outlive the temp dir: copy them beside the journal before teardown.
+    for (const [name, path] of serverLogs) {
+      const copy = join(dir, `${name}-server.log`);
+      if (await copyFile(path, copy).then(() => true, () => false)) {
+        journal.artifacts.push({ name: `${name} server log`, kind: 'log', location: 'report', key: `${name}-server.log`, sizeBytes: (await stat(copy)).size });
       }
     }
     if (options.keep) journal.kept = resources.list();

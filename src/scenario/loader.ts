@@ -142,7 +142,8 @@ function knownKeys(path: Path, locator: Locator): string[] | undefined {
 export async function parseScenario(text: string, file: string): Promise<Scenario> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const displayFile = isAbsolute(file) ? relative(process.cwd(), file) || file : file;
+  const fromHere = relative(process.cwd(), file);
+  const displayFile = isAbsolute(file) && !fromHere.startsWith('..') ? fromHere || file : file;
   const locator = new Locator(displayFile, doc, lines);
   if (doc.errors.length > 0) {
     throw new ScenarioError(

@@ -39,7 +39,6 @@ const workload = z.strictObject({
   warmup: duration.prefault('2s').describe('Load before the backup starts'),
   seed: z.number().int().default(42).describe('Seed of the generated data and load'),
   statements: z.array(z.string().min(1)).default([]).describe('Business statements per write for file datasets: {id} {writer} {seq} {random}'),
-  refTable: z.string().optional().describe('Table whose primary key is {id} in statements (to account for damage rows created by lost writes)'),
 });
 
 const faultBase = {

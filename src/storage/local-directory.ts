@@ -68,6 +68,10 @@ export class LocalDirectoryStorage implements StorageLocation {
       .sort();
   }
 
+  async remove(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
   walArchiveCommand(prefix: string): string {
     const dir = shellQuote(this.pathOf(prefix));
     // Never overwrite an archived segment (PostgreSQL's documented safe form); copy under a

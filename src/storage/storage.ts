@@ -27,6 +27,8 @@ export interface StorageLocation {
    */
   fetch(key: string, scratchDir: string): Promise<string>;
   list(prefix: string): Promise<string[]>;
+  /** Deletes one object (a lost WAL segment, an expired backup). */
+  remove(key: string): Promise<void>;
   /** Shell command for PostgreSQL's archive_command / restore_command (with %p and %f). */
   walArchiveCommand(prefix: string): string;
   walRestoreCommand(prefix: string): string;

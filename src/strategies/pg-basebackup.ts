@@ -23,7 +23,7 @@ export async function takeBaseBackup(context: StrategyContext, prefix: string, c
   const compress = compression === 'none' ? [] : [`--compress=${compression}`];
   await exec.run(
     await pgTool(context, 'pg_basebackup'),
-    ['-D', dir, '--format=tar', '--wal-method=stream', '--checkpoint=fast', '--label=firedrill', '--no-password', ...compress, ...pgConnectionArgs(source.connection).slice(0, 6)],
+    ['-D', dir, '--format=tar', '--wal-method=stream', '--checkpoint=fast', '--label=firedrill', '--no-password', ...compress, ...pgConnectionArgs(source.connection)],
     { env: pgEnv(source.connection) },
   );
   const manifest = JSON.parse(await readFile(join(dir, 'backup_manifest'), 'utf8')) as { 'WAL-Ranges'?: Array<{ 'Start-LSN': string; 'End-LSN': string }> };

@@ -55,14 +55,14 @@ export const pgDump = defineStrategy({
         try {
           await exec.run(
             await pgTool(context, 'pg_dump'),
-            ['--format=custom', `--compress=${options.compression}`, `--snapshot=${snapshot.snapshot}`, `--file=${dumpFile}`, ...pgConnectionArgs(source.connection, engine.databaseName)],
+            ['--format=custom', `--compress=${options.compression}`, `--snapshot=${snapshot.snapshot}`, `--file=${dumpFile}`, ...pgConnectionArgs(source.connection), `--dbname=${engine.databaseName}`],
             { env: pgEnv(source.connection) },
           );
         } finally {
           await snapshot.session.query('COMMIT').catch(() => undefined);
           await snapshot.session.close();
         }
-        await exec.run(await pgTool(context, 'pg_dumpall'), ['--globals-only', `--file=${globalsFile}`, ...pgConnectionArgs(source.connection, 'postgres')], {
+        await exec.run(await pgTool(context, 'pg_dumpall'), ['--globals-only', `--file=${globalsFile}`, ...pgConnectionArgs(source.connection), '--database=postgres'], {
           env: pgEnv(source.connection),
         });
         return {
@@ -85,10 +85,10 @@ export const pgDump = defineStrategy({
         });
         await context.phase('restore', async () => {
           // Roles first (the dump refers to them); "role already exists" for the bootstrap user is expected.
-          await exec.run(await pgTool(context, 'psql'), ['-X', '-q', ...pgConnectionArgs(instance.connection, 'postgres'), '-f', globals], { env: pgEnv(instance.connection) });
+          await exec.run(await pgTool(context, 'psql'), ['-X', '-q', ...pgConnectionArgs(instance.connection), '--dbname=postgres', '-f', globals], { env: pgEnv(instance.connection) });
           await exec.run(
             await pgTool(context, 'pg_restore'),
-            ['--create', '--exit-on-error', `--jobs=${options.jobs}`, ...pgConnectionArgs(instance.connection, 'postgres'), dump],
+            ['--create', '--exit-on-error', `--jobs=${options.jobs}`, ...pgConnectionArgs(instance.connection), '--dbname=postgres', dump],
             { env: pgEnv(instance.connection) },
           );
         });

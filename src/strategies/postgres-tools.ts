@@ -8,9 +8,9 @@ export async function pgTool(context: Pick<StrategyContext, 'version'>, name: st
   return `${bindir}/${name}`;
 }
 
-/** libpq connection arguments, never a password (it goes through PGPASSWORD). */
-export function pgConnectionArgs(connection: ConnectionInfo, database = connection.database): string[] {
-  return ['-h', connection.host, '-p', String(connection.port), '-U', connection.user, '-d', database];
+/** libpq host, port and user arguments, never a password (it goes through PGPASSWORD). */
+export function pgConnectionArgs(connection: ConnectionInfo): string[] {
+  return ['-h', connection.host, '-p', String(connection.port), '-U', connection.user];
 }
 
 export function pgEnv(connection: ConnectionInfo): Record<string, string> {

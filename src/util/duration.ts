@@ -17,8 +17,10 @@ export function parseDuration(input: string | number): number | undefined {
 export function formatDuration(ms: number | undefined | null): string {
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return '—';
   if (Math.abs(ms) < 1000) return `${Math.round(ms)} ms`;
-  if (Math.abs(ms) < 60_000) return `${(ms / 1000).toFixed(2)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1000);
+  if (Math.abs(ms) < 59_995) return `${(ms / 1000).toFixed(2)} s`;
+  // Round to whole seconds first, so 119.6 s reads "2 min 00 s", never "1 min 60 s".
+  const total = Math.round(ms / 1000);
+  const minutes = Math.floor(total / 60);
+  const seconds = total % 60;
   return `${minutes} min ${String(seconds).padStart(2, '0')} s`;
 }

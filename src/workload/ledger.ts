@@ -28,8 +28,8 @@ export class Ledger {
   readonly indeterminate: IndeterminateWrite[] = [];
   failed = 0;
 
-  /** Identities (`[id]`) of the business rows created by the given writes. */
-  static refsOf(writes: ReadonlyArray<{ ref: number | null }>): Set<string> {
-    return new Set(writes.filter((write) => write.ref !== null).map((write) => `[${write.ref}]`));
+  /** Ids of the business rows created by the given writes. */
+  static refsOf(writes: ReadonlyArray<{ ref: number | null }>): Set<number> {
+    return new Set(writes.flatMap((write) => (write.ref === null ? [] : [write.ref])));
   }
 }

@@ -1,0 +1,21 @@
+/**
+ * firedrill as a library: load scenarios, run drills, render reports from journals.
+ * The CLI (`firedrill run`) is a thin layer over these.
+ */
+export { runDrill, type DrillOptions, type DrillOutcome } from './runner/drill.js';
+export { runScenarios, loadAll, exitCodeOf, type RunOptions } from './runner/run.js';
+export { loadScenario, parseScenario, ScenarioError, formatProblem, type Scenario, type ScenarioProblem } from './scenario/loader.js';
+export { scenarioSchema, scenarioJsonSchema } from './scenario/schema.js';
+export { engines } from './engines/index.js';
+export { providers } from './providers/index.js';
+export { strategies } from './strategies/index.js';
+export { faults } from './faults/index.js';
+export { storageTypes } from './storage/index.js';
+export { reporters, writeReports, readJournals, type Reporter, type ReporterName } from './report/index.js';
+export type * from './journal/types.js';
+export type { Engine, ConnectionInfo, SqlSession, ServerPoint } from './engines/engine.js';
+export type { Provider, DatabaseInstance, StartedDatabaseInstance } from './providers/provider.js';
+export type { StrategyDefinition, Strategy, StrategyContext } from './strategies/strategy.js';
+export type { FaultDefinition, FaultContext, FaultOutcome } from './faults/fault.js';
+export type { StorageLocation } from './storage/storage.js';
+export { ExitCode } from './util/errors.js';

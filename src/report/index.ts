@@ -1,0 +1,199 @@
+import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Journal } from '../journal/types.js';
+import { errorMessage } from '../util/errors.js';
+import { summarizeDrill } from './format.js';
+import { renderDrillHtml, renderRunIndexHtml } from './html.js';
+import { renderJUnit } from './junit.js';
+import { renderMarkdown } from './markdown.js';
+
+/**
+ * The reporters. Each is an object of optional hooks (Vitest/Playwright style); the registry
+ * below is the list of names a user can pick, so `ReporterName` comes from it. Reporters read
+ * journals and nothing else, which is what lets `firedrill report` render any old journal.
+ *
+ * Layout of a run directory:
+ *   <runDir>/<drillDir>/journal.json   written by the runner (the source of truth)
+ *   <runDir>/<drillDir>/report.html    html, per drill
+ *   <runDir>/index.html                html, always (one stable entry point, even for one drill)
+ *   <runDir>/junit.xml                 junit
+ *   <runDir>/summary.md                markdown (also appended to $GITHUB_STEP_SUMMARY when set)
+ *   <runDir>/summary.json              json: the run's verdicts and figures, for scripts
+ */
+
+/** Where a run's reports go. */
+export interface RunLayout {
+  runDir: string;
+  /** Absolute directory of each drill, parallel to the journals. */
+  drillDirs: readonly string[];
+  /** Read for GITHUB_STEP_SUMMARY; injectable so tests never touch a real CI summary. */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** A reporter: optional hooks, each returning the files it wrote. */
+export interface Reporter {
+  /** Renders one drill into its own directory. */
+  drill?(journal: Journal, dir: string): Promise<string[]>;
+  /** Renders the whole run into the run directory. */
+  run?(journals: readonly Journal[], layout: RunLayout): Promise<string[]>;
+}
+
+async function write(path: string, content: string): Promise<string> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, content, 'utf8');
+  return path;
+}
+
+/** A relative path as a URL path: `/` separators, each segment percent-encoded. */
+function href(path: string): string {
+  return path.split(sep).map(encodeURIComponent).join('/');
+}
+
+const html: Reporter = {
+  async drill(journal, dir) {
+    return [await write(join(dir, 'report.html'), renderDrillHtml(journal))];
+  },
+  async run(journals, { runDir, drillDirs }) {
+    const links = drillDirs.map((dir) => href(relative(runDir, join(dir, 'report.html'))));
+    return [await write(join(runDir, 'index.html'), renderRunIndexHtml(journals, links))];
+  },
+};
+
+const junit: Reporter = {
+  async run(journals, { runDir }) {
+    return [await write(join(runDir, 'junit.xml'), renderJUnit(journals))];
+  },
+};
+
+const markdown: Reporter = {
+  async run(journals, { runDir, env }) {
+    const text = renderMarkdown(journals);
+    const file = await write(join(runDir, 'summary.md'), text);
+    // GitHub Actions renders whatever a step appends to this file on the run's page.
+    if (env.GITHUB_STEP_SUMMARY) await appendFile(env.GITHUB_STEP_SUMMARY, `${text}\n`, 'utf8');
+    return [file];
+  },
+};
+
+const json: Reporter = {
+  async run(journals, { runDir, drillDirs }) {
+    const drills = journals.map((journal, index) => ({
+      drillId: journal.drillId,
+      scenario: journal.scenario.name,
+      strategy: journal.strategy,
+      engine: journal.engine,
+      status: journal.status,
+      journal: href(relative(runDir, join(drillDirs[index]!, 'journal.json'))),
+      summary: summarizeDrill(journal),
+      measurements: journal.measurements,
+      objectives: journal.objectives.map(({ name, target, measured, passed }) => ({ name, target, measured, passed })),
+    }));
+    return [await write(join(runDir, 'summary.json'), `${JSON.stringify({ formatVersion: 1, drills }, null, 2)}\n`)];
+  },
+};
+
+/** Every built-in reporter, by the name a user selects it with. */
+export const reporters = { html, junit, markdown, json } satisfies Record<string, Reporter>;
+
+/** The name of a built-in reporter. */
+export type ReporterName = keyof typeof reporters;
+
+/** What writeReports produced: files written, and one entry per reporter call that failed. */
+export interface ReportOutcome {
+  files: string[];
+  errors: Array<{ reporter: string; message: string }>;
+}
+
+export interface WriteReportsOptions {
+  /** Reporters to choose from instead of the built-in ones (tests inject a broken one). */
+  registry?: Readonly<Record<string, Reporter>>;
+  /** Environment to read GITHUB_STEP_SUMMARY from; defaults to process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Writes every selected report for a run. Each reporter call is isolated: one that throws is
+ * recorded in `errors` and the others still run (a broken HTML report must not cost the CI
+ * its JUnit file). `drillDirs[i]` is journals[i]'s directory, absolute or relative to runDir.
+ */
+export async function writeReports(
+  journals: readonly Journal[],
+  runDir: string,
+  drillDirs: readonly string[],
+  names?: readonly ReporterName[],
+  options: WriteReportsOptions = {},
+): Promise<ReportOutcome> {
+  if (drillDirs.length !== journals.length) {
+    throw new Error(`writeReports: ${journals.length} journals but ${drillDirs.length} drill directories; pass one directory per journal`);
+  }
+  const registry: Readonly<Record<string, Reporter>> = options.registry ?? reporters;
+  const root = resolve(runDir);
+  const layout: RunLayout = { runDir: root, drillDirs: drillDirs.map((dir) => resolve(root, dir)), env: options.env ?? process.env };
+  const outcome: ReportOutcome = { files: [], errors: [] };
+  const attempt = async (reporter: string, context: string, call: () => Promise<string[]>) => {
+    try {
+      outcome.files.push(...(await call()));
+    } catch (error) {
+      outcome.errors.push({ reporter, message: `${context}${errorMessage(error)}` });
+    }
+  };
+  for (const name of names ?? Object.keys(registry)) {
+    const reporter = registry[name];
+    if (!reporter) {
+      outcome.errors.push({ reporter: name, message: `unknown reporter "${name}". Known: ${Object.keys(registry).join(', ')}` });
+      continue;
+    }
+    const { drill, run } = reporter;
+    if (drill) {
+      for (const [index, journal] of journals.entries()) {
+        await attempt(name, `drill ${journal.drillId}: `, () => drill.call(reporter, journal, layout.drillDirs[index]!));
+      }
+    }
+    if (run) await attempt(name, '', () => run.call(reporter, journals, layout));
+  }
+  return outcome;
+}
+
+/** Directories never searched for journals: dependencies and hidden folders hold none. */
+const SKIP_DIRS = new Set(['node_modules']);
+
+async function findJournalFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() && !entry.name.startsWith('.') && !SKIP_DIRS.has(entry.name)) found.push(...(await findJournalFiles(path)));
+    else if (entry.isFile() && entry.name === 'journal.json') found.push(path);
+  }
+  return found;
+}
+
+async function loadJournal(file: string): Promise<Journal> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read journal ${file}: ${errorMessage(error)}`);
+  }
+  const version = typeof data === 'object' && data !== null ? (data as { formatVersion?: unknown }).formatVersion : undefined;
+  if (version !== 1) {
+    throw new Error(`${file} is not a firedrill journal this version can read (formatVersion ${JSON.stringify(version)}, expected 1)`);
+  }
+  return data as Journal;
+}
+
+/**
+ * Finds the journals to re-render for `firedrill report JOURNAL|DIR`: the file itself, or
+ * every journal.json under the directory (sorted by path). `dir` is each journal's directory.
+ */
+export async function readJournals(pathOrDir: string): Promise<Array<{ journal: Journal; dir: string }>> {
+  const path = resolve(pathOrDir);
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (error) {
+    throw new Error(`no journal at ${path}: ${errorMessage(error)}. Pass a journal.json or a run directory (reports/<run>).`);
+  }
+  const files = isDirectory ? (await findJournalFiles(path)).sort() : [path];
+  if (files.length === 0) throw new Error(`no journal.json under ${path}. Pass a journal.json or a run directory (reports/<run>).`);
+  return Promise.all(files.map(async (file) => ({ journal: await loadJournal(file), dir: dirname(file) })));
+}

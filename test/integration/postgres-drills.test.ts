@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { drill } from '../support/drills.js';
+
+const shop = (strategy: string, fault: string, extra = '') => `name: it-${strategy}
+target:
+  engine: postgres
+  dataset: { builtin: shop, scale: 0.2 }
+workload:
+  writers: 3
+  rate: 150
+  warmup: 1s
+strategy: ${strategy}
+fault:
+${fault}
+  at: 4s
+  detectAfter: 2s
+${extra}`;
+
+describe('PostgreSQL drills (real servers)', () => {
+  it('bad DELETE + pg-basebackup-wal: damage undone, exactly the writes acknowledged after the fault are lost', async () => {
+    const { journal, ledger } = await drill(shop('pg-basebackup-wal', '  kind: bad-delete\n  table: orders', 'objectives:\n  rto: 2m\n  rpo: 0s\n'));
+    expect(journal.errors).toEqual([]);
+    expect(journal.status).toBe('passed');
+    const faultUs = journal.fault!.point.serverTimeUs;
+    const ackedAfterFault = ledger.acked.filter((write) => write.serverTimeUs > faultUs).length;
+    expect(ackedAfterFault).toBeGreaterThan(100); // ~2 s of detection delay at 150 writes/s
+    expect(journal.ledger!.lostToDetection).toBe(ackedAfterFault);
+    expect(journal.ledger!.lost).toBe(ackedAfterFault);
+    expect(journal.ledger!.lostBeforeFault).toBe(0);
+    expect(journal.ledger!.unexpected).toBe(0);
+    expect(journal.damage).toMatchObject({ table: 'orders', undone: true, missingRows: 0 });
+    expect(journal.damage!.affectedRows).toBeGreaterThan(2000);
+    expect(journal.recovery).toMatchObject({ reached: true });
+    expect(journal.recovery!.method).toContain(`recovery_target_xid=${journal.fault!.point.transaction}`);
+    // Service came back after the detection delay, and the breakdown accounts for the time.
+    expect(journal.measurements.rtoServiceMs).toBeGreaterThan(2000);
+    expect(journal.measurements.rtoVerifiedMs).toBeGreaterThanOrEqual(journal.measurements.rtoServiceMs!);
+    expect(Object.keys(journal.measurements.rtoBreakdown)).toEqual(expect.arrayContaining(['detect', 'archive', 'fetch', 'restore', 'start', 'replay', 'service', 'verify']));
+    // The runbook holds the restore path's commands, in order.
+    const restoreCommands = journal.commands.filter((command) => ['restore', 'start'].includes(command.phase)).map((command) => command.command);
+    expect(restoreCommands.some((command) => /tar -x -z -f .*base\.tar\.gz/.test(command))).toBe(true);
+    expect(restoreCommands.some((command) => command.includes('recovery_target_xid='))).toBe(true);
+  });
+
+  it('bad DELETE + pg-dump: every write acknowledged after the dump is lost and counted', async () => {
+    const { journal, ledger } = await drill(shop('pg-dump', '  kind: bad-delete\n  table: orders', 'objectives:\n  rpo: 1s\n'));
+    expect(journal.errors).toEqual([]);
+    const dumpUs = journal.backup!.consistentAt!.serverTimeUs!;
+    const afterDump = ledger.acked.filter((write) => write.serverTimeUs > dumpUs).length;
+    expect(afterDump).toBeGreaterThan(300);
+    expect(journal.ledger!.lost).toBe(afterDump);
+    expect(journal.ledger!.present).toBe(ledger.acked.length - afterDump);
+    expect(journal.damage).toMatchObject({ undone: true });
+    expect(journal.damage!.explainedByLostWrites).toBeGreaterThan(0);
+    // Several seconds of writes were lost: the 1 s RPO is breached.
+    expect(journal.measurements.dataLossMs).toBeGreaterThan(2000);
+    expect(journal.status).toBe('failed');
+    expect(journal.objectives.find((objective) => objective.name === 'RPO (data loss)')).toMatchObject({ passed: false });
+  });
+
+  it('DROP TABLE + pg-basebackup-wal: the dropped table is back with every row', async () => {
+    const { journal } = await drill(
+      shop('pg-basebackup-wal', '  kind: drop-table\n  table: customers', 'objectives:\n  checks:\n    - { name: customers, sql: "SELECT count(*) FROM customers", expect: 200 }\n'),
+    );
+    expect(journal.errors).toEqual([]);
+    expect(journal.damage).toMatchObject({ table: 'customers', affectedRows: 200, restoredRows: 200, tablePresent: true, undone: true });
+    expect(journal.checks.find((check) => check.name === 'customers')).toMatchObject({ value: '200', passed: true });
+    expect(journal.status).toBe('passed');
+  });
+
+  it('a restore whose archive lacks the fault\'s WAL segment says it stopped early and counts the real loss', async () => {
+    const { journal, ledger } = await drill(shop('pg-basebackup-wal', '  kind: bad-delete\n  table: orders', 'objectives:\n  rpo: 0s\n'), {
+      hooks: {
+        // Lose the archived segment that holds the fault, as a broken archive would.
+        async beforeRestore({ engine, source, storage }, fault) {
+          const session = await engine.connect(source.connection);
+          const [row] = await session.query<{ segment: string }>(`SELECT pg_walfile_name('${fault.point.position}') AS segment`);
+          await session.close();
+          await storage.remove(`pg-wal/${row!.segment}`);
+        },
+      },
+    });
+    expect(journal.errors).toEqual([]);
+    expect(journal.recovery).toMatchObject({ reached: false });
+    expect(journal.recovery!.detail).toContain('before the target');
+    const faultUs = journal.fault!.point.serverTimeUs;
+    const ackedBeforeFault = ledger.acked.filter((write) => write.serverTimeUs <= faultUs).length;
+    expect(journal.ledger!.unexpected).toBe(0);
+    expect(journal.ledger!.lostBeforeFault).toBe(ackedBeforeFault - journal.ledger!.present);
+    expect(journal.ledger!.lostBeforeFault).toBeGreaterThan(0);
+    expect(journal.measurements.dataLossMs).toBeGreaterThan(0);
+    expect(journal.status).toBe('failed');
+  });
+});

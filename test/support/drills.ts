@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { runDrill, type DrillOptions, type DrillOutcome } from '../../src/runner/drill.js';
+import { parseScenario } from '../../src/scenario/loader.js';
+
+/** Runs a drill from scenario text into a throwaway reports folder. */
+export async function drill(yaml: string, options: Pick<DrillOptions, 'keep' | 'hooks'> = {}): Promise<DrillOutcome> {
+  const scenario = await parseScenario(yaml, join(process.cwd(), 'scenarios', 'test.yaml'));
+  const runDir = await mkdtemp(join(tmpdir(), 'firedrill-test-reports-'));
+  return runDrill(scenario, { runId: 'test', runDir, ...options });
+}
+
+/** A private TMPDIR for a CLI run, so the test can prove the run left nothing in it. */
+export async function privateTmp(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'firedrill-tmp-'));
+  // Database servers run as their service user and must traverse it.
+  await chmod(dir, 0o711);
+  return dir;
+}
+
+export async function leftovers(tmp: string): Promise<{ entries: string[]; processes: string[] }> {
+  const entries = await readdir(tmp);
+  let processes: string[] = [];
+  try {
+    processes = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(tmp) && !line.includes('ps -eo'));
+  } catch {
+    processes = [];
+  }
+  return { entries, processes };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI (npm test builds first) with its own TMPDIR. */
+export function cli(args: string[], options: { tmp: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/firedrill.js', ...args], { env: { ...process.env, TMPDIR: options.tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      options.onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { assessDamage } from '../../src/measure/damage.js';
+import { compareLedger } from '../../src/measure/ledger.js';
+import { measureRto, throughputBetween } from '../../src/measure/rto.js';
+import { judge, meetsExpectation } from '../../src/measure/verdict.js';
+import { parseDuration, formatDuration } from '../../src/util/duration.js';
+import type { Measurements } from '../../src/journal/types.js';
+
+const write = (writer: number, seq: number, serverTimeUs: number) => ({ writer, seq, serverTimeUs });
+
+describe('compareLedger', () => {
+  const acked = [write(1, 1, 1_000_000), write(1, 2, 2_000_000), write(2, 1, 3_000_000), write(2, 2, 5_000_000), write(1, 3, 6_000_000)];
+
+  it('counts writes lost to the detection delay apart from those lost before the fault', () => {
+    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: acked.slice(0, 3), faultTimeUs: 4_000_000, targetTimeUs: 4_000_000 });
+    expect(result).toMatchObject({ acked: 5, lost: 2, lostBeforeFault: 0, lostToDetection: 2, ackedBeforeFault: 3, ackedAfterFault: 2, unexpected: 0, dataLossMs: 0 });
+  });
+
+  it('measures data loss in time from the newest surviving write', () => {
+    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: acked.slice(0, 1), faultTimeUs: 4_000_000, targetTimeUs: null });
+    expect(result.lost).toBe(4);
+    expect(result.lostBeforeFault).toBe(2);
+    expect(result.dataLossMs).toBe(2000);
+    expect(result.lostSample).toHaveLength(4);
+  });
+
+  it('counts recovered indeterminate writes and unexpected rows', () => {
+    const result = compareLedger({
+      acked: acked.slice(0, 2),
+      indeterminate: [{ writer: 3, seq: 1 }],
+      failed: 1,
+      present: [...acked.slice(0, 2), write(3, 1, 2_500_000), write(9, 9, 2_600_000), write(1, 9, 9_000_000)],
+      faultTimeUs: 4_000_000,
+      targetTimeUs: 4_000_000,
+    });
+    expect(result.recovered).toBe(1);
+    // never acknowledged (9:9), and one written after the recovery target (1:9)
+    expect(result.unexpected).toBe(2);
+    expect(result.failed).toBe(1);
+  });
+
+  it('when nothing survived, the loss reaches back to the first write', () => {
+    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: [], faultTimeUs: 10_000_000, targetTimeUs: null });
+    expect(result.dataLossMs).toBe(5000);
+    expect(result.newestSurvivingUs).toBeNull();
+  });
+});
+
+describe('assessDamage', () => {
+  const before = new Map([
+    ['[1]', 'a'],
+    ['[2]', 'b'],
+    ['[1000010001]', 'c'],
+    ['[1000010001, 2]', 'd'],
+  ]);
+
+  it('is undone when every touched row is back as it was', () => {
+    expect(assessDamage({ table: 't', before, after: new Map([...before, ['[3]', 'x']]), createdByLostWrites: new Set() })).toMatchObject({ undone: true, restoredRows: 4, missingRows: 0 });
+  });
+
+  it('accepts rows missing because the write that made them is lost (already counted in RPO)', () => {
+    const after = new Map([...before].slice(0, 2));
+    expect(assessDamage({ table: 't', before, after, createdByLostWrites: new Set([1000010001]) })).toMatchObject({ undone: true, missingRows: 2, explainedByLostWrites: 2 });
+    expect(assessDamage({ table: 't', before, after, createdByLostWrites: new Set([7]) })).toMatchObject({ undone: false, explainedByLostWrites: 0 });
+  });
+
+  it('is not undone when a row comes back changed, or the table is missing', () => {
+    expect(assessDamage({ table: 't', before, after: new Map([['[1]', 'a'], ['[2]', 'changed'], ['[1000010001]', 'c'], ['[1000010001, 2]', 'd']]), createdByLostWrites: new Set() }).undone).toBe(false);
+    expect(assessDamage({ table: 't', before, after: null, createdByLostWrites: new Set() })).toMatchObject({ undone: false, tablePresent: false });
+  });
+});
+
+describe('measureRto', () => {
+  it('measures from the fault and breaks the time down by the phases after it', () => {
+    const phase = (name: string, startMs: number, endMs: number) => ({ name, startMs, endMs, durationMs: endMs - startMs, ok: true });
+    const result = measureRto({
+      faultAtMs: 1000,
+      serviceRestoredAtMs: 6000,
+      verifiedAtMs: 6500,
+      phases: [phase('backup', 0, 900), phase('detect', 1000, 4000), phase('restore', 4000, 5500), phase('verify', 6000, 6500)],
+    });
+    expect(result).toEqual({ rtoServiceMs: 5000, rtoVerifiedMs: 5500, breakdown: { detect: 3000, restore: 1500, verify: 500 } });
+  });
+
+  it('reports nothing when the service never came back', () => {
+    expect(measureRto({ faultAtMs: 1000, serviceRestoredAtMs: null, verifiedAtMs: null, phases: [] })).toMatchObject({ rtoServiceMs: null, rtoVerifiedMs: null });
+  });
+
+  it('averages throughput over the buckets of an interval', () => {
+    const series = [0, 1, 2, 3].map((t) => ({ t, acked: t * 10 }));
+    expect(throughputBetween(series, 500, 500, 2500)).toBe(5);
+  });
+});
+
+describe('judge', () => {
+  const measurements: Measurements = { rtoServiceMs: 4000, rtoVerifiedMs: 4500, rtoBreakdown: {}, resolutionMs: 25, dataLossMs: 0, lostWrites: 600, lostToDetection: 600, damageUndone: true };
+
+  it('passes each objective on its own', () => {
+    const { objectives, passed } = judge({ rtoVerifiedMs: 5000, dataLossMs: 1000, lostWrites: 100, damageUndone: true }, measurements, []);
+    expect(objectives.map((o) => [o.name, o.passed])).toEqual([
+      ['RTO (verified)', true],
+      ['RPO (data loss)', true],
+      ['RPO (lost writes)', false],
+      ['damage undone', true],
+    ]);
+    expect(passed).toBe(false);
+  });
+
+  it('fails an objective that could not be measured', () => {
+    const { objectives, passed } = judge({ rtoServiceMs: 60_000 }, { ...measurements, rtoServiceMs: null }, []);
+    expect(objectives[0]).toMatchObject({ passed: false, measured: 'not measured', reason: 'could not be measured' });
+    expect(passed).toBe(false);
+  });
+
+  it('fails the drill when a check fails', () => {
+    expect(judge({}, measurements, [{ name: 'rows', passed: false, detail: 'got 0' }]).passed).toBe(false);
+  });
+
+  it('compares check values', () => {
+    expect(meetsExpectation('16044', 16044)).toBe(true);
+    expect(meetsExpectation('16044', '>= 16000')).toBe(true);
+    expect(meetsExpectation('0', '!= 0')).toBe(false);
+    expect(meetsExpectation('shipped', 'shipped')).toBe(true);
+    expect(meetsExpectation('t', true)).toBe(true);
+    expect(meetsExpectation(null, 0)).toBe(false);
+  });
+});
+
+describe('durations', () => {
+  it('parses the units scenario files use', () => {
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('2m')).toBe(120_000);
+    expect(parseDuration('1h')).toBe(3_600_000);
+    expect(parseDuration('1m30s')).toBe(90_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration(5)).toBe(5000);
+    expect(parseDuration('soon')).toBeUndefined();
+    expect(formatDuration(4210)).toBe('4.21 s');
+    expect(formatDuration(125_000)).toBe('2 min 05 s');
+    expect(formatDuration(119_600)).toBe('2 min 00 s');
+    expect(formatDuration(59_999)).toBe('1 min 00 s');
+  });
+});

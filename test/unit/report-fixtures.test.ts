@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+import type { Journal } from '../../src/journal/types.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const FIXTURES = ['passed', 'breached', 'error'] as const;
+const text = (name: string) => readFileSync(join(ROOT, 'test/fixtures/journals', `${name}.json`), 'utf8');
+const load = (name: string): Journal => JSON.parse(text(name)) as Journal;
+
+describe('journal fixtures', () => {
+  // The fixtures stand in for real journals in every reporter test, so they must be Journals
+  // to the compiler, not just to a cast: each is pasted as an object literal into a
+  // `const x: Journal = ...` declaration, which also catches misspelled (excess) fields.
+  it('type-check as Journal object literals', () => {
+    const file = join(ROOT, 'test/fixtures/journals/fixtures.typecheck.ts');
+    const source = [
+      `import type { Journal } from '../../../src/journal/types.js';`,
+      ...FIXTURES.map((name) => `export const ${name}: Journal = ${text(name)};`),
+    ].join('\n');
+    const options: ts.CompilerOptions = {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    };
+    const host = ts.createCompilerHost(options);
+    const { getSourceFile, fileExists, readFile } = host;
+    host.getSourceFile = (name, version, ...rest) =>
+      name === file ? ts.createSourceFile(name, source, version) : getSourceFile.call(host, name, version, ...rest);
+    host.fileExists = (name) => name === file || fileExists.call(host, name);
+    host.readFile = (name) => (name === file ? source : readFile.call(host, name));
+    const program = ts.createProgram([file], options, host);
+    const diagnostics = ts.getPreEmitDiagnostics(program, program.getSourceFile(file));
+    expect(diagnostics.map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'))).toEqual([]);
+  }, 30_000);
+
+  it('tell the stories their names promise', () => {
+    const passed = load('passed');
+    expect(passed.status).toBe('passed');
+    expect(passed.objectives.every((objective) => objective.passed)).toBe(true);
+
+    const breached = load('breached');
+    expect(breached.status).toBe('failed');
+    expect(breached.objectives.find((objective) => objective.name === 'rto-service')?.passed).toBe(false);
+    expect(breached.ledger!.lost).toBeGreaterThan(0);
+
+    const error = load('error');
+    expect(error.status).toBe('error');
+    expect(error.ledger).toBeUndefined();
+    expect(Object.values(error.measurements).filter((value) => value !== null && typeof value !== 'object')).toEqual([]);
+    expect(error.errors[0]!.hint).toBeTruthy();
+  });
+
+  it('have RTO figures that add up from the phase breakdown', () => {
+    for (const name of ['passed', 'breached']) {
+      const { measurements, events } = load(name);
+      const at = (event: string) => events.find((candidate) => candidate.name === event)!.atMs;
+      expect(measurements.rtoServiceMs).toBe(at('service-restored') - at('fault'));
+      expect(measurements.rtoVerifiedMs).toBe(at('verified') - at('fault'));
+      expect(Object.values(measurements.rtoBreakdown).reduce((sum, ms) => sum + ms, 0)).toBe(measurements.rtoVerifiedMs);
+    }
+  });
+});

@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { loadAll } from '../../src/runner/run.js';
+import { formatProblem, parseScenario, ScenarioError } from '../../src/scenario/loader.js';
+import { scenarioJsonSchema } from '../../src/scenario/schema.js';
+
+const valid = `name: t
+target:
+  engine: postgres
+strategy: pg-dump
+fault:
+  kind: bad-delete
+  table: orders
+`;
+
+async function problemsOf(text: string): Promise<string[]> {
+  try {
+    await parseScenario(text, 'scenarios/x.yaml');
+  } catch (error) {
+    if (error instanceof ScenarioError) return error.problems.map(formatProblem);
+    throw error;
+  }
+  throw new Error('the scenario was accepted');
+}
+
+describe('scenario files', () => {
+  it('every scenario shipped in scenarios/ validates', async () => {
+    const { scenarios, problems } = await loadAll(['scenarios']);
+    expect(problems.map(formatProblem)).toEqual([]);
+    expect(scenarios.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('applies defaults and converts durations to milliseconds', async () => {
+    const scenario = await parseScenario(valid, 'x.yaml');
+    expect(scenario.fault).toMatchObject({ kind: 'bad-delete', table: 'orders', at: 10_000, detectAfter: 3_000 });
+    expect(scenario.workload).toMatchObject({ writers: 4, rate: 200, warmup: 2_000 });
+    expect(scenario.target.dataset).toEqual({ builtin: 'shop', scale: 1 });
+    expect(scenario.strategy).toEqual({ name: 'pg-dump', options: { jobs: 2, compression: 6 } });
+    expect(scenario.recovery.target).toBe('before-fault');
+    expect(scenario.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('accepts JSON too', async () => {
+    const json = JSON.stringify({ name: 'j', target: { engine: 'postgres' }, strategy: 'pg-basebackup-wal', fault: { kind: 'truncate', table: 'orders', at: '1m30s' } });
+    const scenario = await parseScenario(json, 'j.json');
+    expect(scenario.fault.at).toBe(90_000);
+  });
+
+  it('names file:line:column and suggests the nearest strategy for a typo', async () => {
+    const problems = await problemsOf(valid.replace('strategy: pg-dump', 'strategy: pgdump'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('scenarios/x.yaml:4:11: strategy: unknown strategy "pgdump" — did you mean "pg-dump"?');
+    expect(problems[0]).toContain('known: pg-dump, pg-basebackup, pg-basebackup-wal');
+  });
+
+  it('points at an unknown field and suggests the known one', async () => {
+    const problems = await problemsOf(valid.replace('  table: orders', '  table: orders\n  detect_after: 3s'));
+    expect(problems[0]).toMatch(/^scenarios\/x\.yaml:8:3: fault\.detect_after: unknown field "detect_after" — did you mean "detectAfter"\?/);
+  });
+
+  it('suggests the nearest fault kind', async () => {
+    const problems = await problemsOf(valid.replace('kind: bad-delete', 'kind: bad-delet'));
+    expect(problems[0]).toMatch(/^scenarios\/x\.yaml:6:9: fault\.kind: unknown kind "bad-delet" — did you mean "bad-delete"\?/);
+  });
+
+  it('rejects a malformed duration with the units it takes', async () => {
+    const problems = await problemsOf(valid.replace('  table: orders', '  table: orders\n  at: soon'));
+    expect(problems[0]).toMatch(/^scenarios\/x\.yaml:8:7: fault\.at: "soon" is not a duration; write it like 30s/);
+  });
+
+  it('reports a missing required field', async () => {
+    const problems = await problemsOf('name: t\ntarget:\n  engine: postgres\nstrategy: pg-dump\n');
+    expect(problems.join('\n')).toContain('fault: missing required field');
+  });
+
+  it('refuses a strategy that does not fit the engine, and a point in time it cannot reach', async () => {
+    const problems = await problemsOf(`${valid}recovery:\n  target: 2026-01-01T00:00:00Z\n`);
+    expect(problems[0]).toContain('recovery.target: strategy "pg-dump" cannot restore to a point in time');
+  });
+
+  it('reports YAML syntax errors with their position', async () => {
+    const problems = await problemsOf('name: t\ntarget: [engine: postgres\n');
+    expect(problems[0]).toMatch(/^scenarios\/x\.yaml:\d+:\d+: /);
+  });
+
+  it('checks that dataset files exist, relative to the scenario', async () => {
+    const text = valid.replace('  engine: postgres', '  engine: postgres\n  dataset:\n    files: [missing.sql]');
+    const problems = await problemsOf(text);
+    expect(problems[0]).toMatch(/target\.dataset\.files\.0: file not found: missing\.sql/);
+  });
+
+  it('keeps the committed JSON Schema in step with the schema', async () => {
+    const committed = JSON.parse(await readFile('schema/scenario.schema.json', 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(scenarioJsonSchema())));
+  });
+});
