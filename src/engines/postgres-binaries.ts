@@ -43,9 +43,14 @@ async function candidates(): Promise<PostgresBinaries[]> {
   return found;
 }
 
+// Looking costs a pg_config and a postgres --version: once per process is enough, and it
+// keeps the lookup out of the restore path's timing.
+let installed: Promise<PostgresBinaries[]> | undefined;
+
 /** Finds the server binaries for a major version (or the newest installed one). */
 export async function findPostgresBinaries(version?: string): Promise<PostgresBinaries> {
-  const found = await candidates();
+  installed ??= candidates();
+  const found = await installed;
   const wanted = version ? found.find((entry) => entry.major === String(version).split('.')[0]) : found[0];
   if (!wanted) {
     const have = found.map((entry) => entry.major).join(', ');

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -229,10 +228,3 @@ export const postgres: Engine = {
     }
   },
 };
-
-/** Content hash of a set of row fingerprints, for the journal (the rows themselves stay out). */
-export function fingerprintDigest(rows: Map<string, string>): string {
-  const hash = createHash('sha256');
-  for (const key of [...rows.keys()].sort()) hash.update(`${key}=${rows.get(key)}\n`);
-  return hash.digest('hex');
-}

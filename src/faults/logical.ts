@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DrillSetupError } from '../util/errors.js';
 import type { FaultContext, FaultOutcome } from './fault.js';
 
@@ -22,4 +23,11 @@ export async function damageTable(context: FaultContext, table: string | undefin
   });
   context.log.info({ point, rows: damaged?.size }, 'fault injected');
   return { description, point, ...(table && damaged ? { damage: { table, before: damaged } } : {}) };
+}
+
+/** Content hash of a set of row fingerprints, for the journal (the rows themselves stay out of it). */
+export function fingerprintDigest(rows: ReadonlyMap<string, string>): string {
+  const hash = createHash('sha256');
+  for (const key of [...rows.keys()].sort()) hash.update(`${key}=${rows.get(key)}\n`);
+  return hash.digest('hex');
 }

@@ -62,10 +62,17 @@ export function judge(targets: ObjectiveTargets, measurements: Measurements, che
 export function meetsExpectation(value: string | null, expect: string | number | boolean): boolean {
   if (value === null) return false;
   if (typeof expect === 'number') return Number(value) === expect;
-  if (typeof expect === 'boolean') return ['t', 'true', '1'].includes(value.toLowerCase()) === expect;
+  if (typeof expect === 'boolean') {
+    const truth = value.toLowerCase();
+    if (['t', 'true', '1'].includes(truth)) return expect;
+    if (['f', 'false', '0'].includes(truth)) return !expect;
+    return false;
+  }
   const match = /^\s*(>=|<=|!=|==|=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$/.exec(expect);
   if (!match) return value === expect;
   const actual = Number(value);
+  // A comparison with a number needs a number: "abc" is not "!= 0".
+  if (value.trim() === '' || Number.isNaN(actual)) return false;
   const wanted = Number(match[2]);
   switch (match[1]) {
     case '>=':

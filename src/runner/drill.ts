@@ -9,6 +9,7 @@ import type { Engine, SqlSession } from '../engines/engine.js';
 import { engines } from '../engines/index.js';
 import { faults } from '../faults/index.js';
 import type { FaultOutcome } from '../faults/fault.js';
+import { fingerprintDigest } from '../faults/logical.js';
 import type { CheckResult, DamageResult, Journal, LedgerResult } from '../journal/types.js';
 import { assessDamage } from '../measure/damage.js';
 import { compareLedger, missingWrites } from '../measure/ledger.js';
@@ -225,7 +226,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
       wallTime: clock.wall(faultAt),
       point: fault.point,
       detectAfterMs: scenario.fault.detectAfter,
-      ...(fault.damage ? { table: fault.damage.table, affectedRows: fault.damage.before.size } : {}),
+      ...(fault.damage ? { table: fault.damage.table, affectedRows: fault.damage.before.size, damageDigest: fingerprintDigest(fault.damage.before) } : {}),
     };
 
     await timeline.phase('detect', async () => {

@@ -99,6 +99,11 @@ function issueProblems(issue: z.core.$ZodIssue, locator: Locator, basePath: Path
       ),
     ];
   }
+  if (issue.code === 'invalid_union' && !issue.message.startsWith('Invalid input')) {
+    // The schema says what it expects here better than any one alternative's complaint.
+    const actual = locator.value(path);
+    return [locator.problem(path, `${actual === undefined ? 'missing' : JSON.stringify(actual)}: ${issue.message}`)];
+  }
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     // Report the alternative that got furthest (fewest issues), not every alternative's complaint.
     const best = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
@@ -113,7 +118,7 @@ function issueProblems(issue: z.core.$ZodIssue, locator: Locator, basePath: Path
 function knownKeys(path: Path, locator: Locator): string[] | undefined {
   const shapeOf = (schema: unknown): string[] | undefined => {
     let current = schema as { def?: { type: string; innerType?: unknown; in?: unknown; options?: unknown[] }; shape?: Record<string, unknown> };
-    while (current?.def && ['default', 'optional', 'pipe', 'nullable'].includes(current.def.type)) {
+    while (current?.def && ['default', 'prefault', 'optional', 'pipe', 'nullable'].includes(current.def.type)) {
       current = (current.def.innerType ?? current.def.in) as typeof current;
     }
     if (current?.shape) return Object.keys(current.shape);
@@ -127,8 +132,12 @@ function knownKeys(path: Path, locator: Locator): string[] | undefined {
     const keys = shapeOf(schema);
     if (!keys) return undefined;
     let current = schema as { def?: { type: string; innerType?: unknown; in?: unknown }; shape?: Record<string, unknown> };
-    while (current?.def && ['default', 'optional', 'pipe', 'nullable'].includes(current.def.type)) current = (current.def.innerType ?? current.def.in) as typeof current;
+    while (current?.def && ['default', 'prefault', 'optional', 'pipe', 'nullable'].includes(current.def.type)) current = (current.def.innerType ?? current.def.in) as typeof current;
     schema = current.shape?.[String(segment)];
+    if (segment === 'strategy') {
+      const definition = strategies[locator.value(['strategy', 'name']) as StrategyName];
+      if (definition) return ['name', ...Object.keys(definition.options.shape)];
+    }
     if (segment === 'fault') {
       const kind = locator.value(['fault', 'kind']);
       const definition = faults[kind as keyof typeof faults];
@@ -145,11 +154,14 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
   const fromHere = relative(process.cwd(), file);
   const displayFile = isAbsolute(file) && !fromHere.startsWith('..') ? fromHere || file : file;
   const locator = new Locator(displayFile, doc, lines);
-  if (doc.errors.length > 0) {
+  // Warnings count too: `expect: != 0` parses as a YAML tag and would silently become "0".
+  if (doc.errors.length > 0 || doc.warnings.length > 0) {
     throw new ScenarioError(
-      doc.errors.map((error) => {
+      [...doc.errors, ...doc.warnings].map((error) => {
         const { line, col } = lines.linePos(error.pos[0]);
-        return { file: displayFile, line, column: col, field: '', message: error.message.split('\n')[0]!, hint: 'the file is not valid YAML (or JSON)' };
+        const message = error.message.split('\n')[0]!;
+        const hint = /Unresolved tag/.test(message) ? 'a value starting with "!" is a YAML tag: quote it, e.g. expect: "!= 0"' : 'the file is not valid YAML (or JSON)';
+        return { file: displayFile, line, column: col, field: '', message, hint };
       }),
     );
   }
@@ -178,7 +190,8 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
     if (parsedOptions.success) strategyOptions = parsedOptions.data as Record<string, unknown>;
     else problems.push(...parsedOptions.error.issues.flatMap((issue) => issueProblems(issue, locator, typeof parsed.strategy === 'string' ? ['strategy'] : ['strategy'])));
     if (!definition.pointInTime && parsed.recovery.target !== 'before-fault' && parsed.recovery.target !== 'latest') {
-      problems.push(locator.problem(['recovery', 'target'], `strategy "${definition.name}" cannot restore to a point in time`, 'use a point-in-time strategy (pg-basebackup-wal), or target before-fault'));
+      const pointInTime = Object.values(strategies).filter((s) => s.pointInTime && (s.engines as readonly string[]).includes(parsed.target.engine)).map((s) => s.name);
+      problems.push(locator.problem(['recovery', 'target'], `strategy "${definition.name}" cannot restore to a point in time`, `use a point-in-time strategy (${pointInTime.join(', ') || `none for ${parsed.target.engine} yet`}), or target before-fault`));
     }
   }
   if (!parsed.storage.primary) {
@@ -199,6 +212,11 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
     parsed.target.dataset = { files };
   } else if (parsed.workload.statements.length > 0) {
     problems.push(locator.problem(['workload', 'statements'], 'workload statements are for file datasets; the built-in dataset writes its own', 'remove workload.statements'));
+  }
+  // Storage paths are relative to the scenario file, like dataset files: servers run
+  // archive and restore commands from their own data directory, so a relative path would break.
+  for (const location of Object.values(parsed.storage)) {
+    if ('path' in location && typeof location.path === 'string') location.path = resolve(base, location.path);
   }
   if (problems.length > 0) throw new ScenarioError(problems);
 

@@ -28,14 +28,18 @@ const fileDataset = z.strictObject({
 
 const target = z.strictObject({
   engine: z.enum(['postgres', 'mariadb']).describe('Database engine'),
-  version: z.union([z.string(), z.number()]).transform(String).optional().describe('Engine major version, e.g. 15; default: the newest installed'),
+  // Quote versions in YAML ("10.10"): a bare 10.10 is the number 10.1.
+  version: z.union([z.string(), z.number()]).transform(String).optional().describe('Engine version, e.g. "15" or "10.11" (quoted); default: the newest installed'),
   provider: z.enum(['local']).default('local').describe('Where instances run: local = binaries on this machine'),
   dataset: z.union([builtinDataset, fileDataset]).prefault({ builtin: 'shop' }).describe('What the source database holds'),
 });
 
 const workload = z.strictObject({
   writers: z.number().int().min(1).max(64).default(4).describe('Concurrent writer connections'),
-  rate: z.union([z.number().positive(), z.literal('max')]).default(200).describe('Total writes per second across writers, or "max"'),
+  rate: z
+    .union([z.number().positive(), z.literal('max')], { error: 'expected a number of writes per second, or "max" for as fast as possible' })
+    .default(200)
+    .describe('Total writes per second across writers, or "max"'),
   warmup: duration.prefault('2s').describe('Load before the backup starts'),
   seed: z.number().int().default(42).describe('Seed of the generated data and load'),
   statements: z.array(z.string().min(1)).default([]).describe('Business statements per write for file datasets: {id} {writer} {seq} {random}'),
@@ -74,7 +78,7 @@ const objectives = z.strictObject({
     .union([duration, z.strictObject({ dataLoss: duration.optional(), lostWrites: z.number().int().min(0).optional() })])
     .optional()
     .describe('Recovery point objective; a single duration is the maximum data loss in time'),
-  damageUndone: z.boolean().optional().describe('The fault\'s damage must be undone (default: true for logical faults with a table)'),
+  damageUndone: z.boolean().optional().describe('The fault\'s damage must be undone (default: true when the fault tracks a table and recovery.target is before-fault)'),
   checks: z
     .array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1), expect: expectation }))
     .default([])
@@ -83,7 +87,10 @@ const objectives = z.strictObject({
 
 const recovery = z.strictObject({
   target: z
-    .union([z.enum(['before-fault', 'latest']), z.iso.datetime({ offset: true })])
+    .union([
+      z.enum(['before-fault', 'latest']),
+      z.iso.datetime({ offset: true, error: 'expected before-fault, latest, or an ISO 8601 time with a zone, like 2026-11-21T13:45:00Z' }),
+    ])
     .default('before-fault')
     .describe('before-fault (just before the fault\'s transaction), latest, or an ISO timestamp'),
 });

@@ -79,16 +79,19 @@ export const pgBasebackupWal = defineStrategy({
         let reached: boolean | null = true;
         try {
           instance = await context.phase('start', () => unpacked.start({ settings: recovery }));
+          await context.phase('replay', () => instance!.waitWritable());
         } catch (error) {
+          // With hot standby the server can accept connections and only then find the archive
+          // ends before the target: both the start and the replay wait can see it.
           if (!TARGET_NOT_REACHED.test(await logTail(unpacked.logFile, 40))) throw error;
-          // The archive ends before the target (a missing segment): do what an operator must,
-          // recover as far as the archive goes and open, and let the ledger count the real loss.
+          // Do what an operator must: recover as far as the archive goes and open, and let the
+          // ledger count the real loss.
           reached = false;
           const { restore_command, recovery_target_action } = recovery;
           await context.exec.run('touch', [join(unpacked.dataDir, 'recovery.signal')], { user: unpacked.user });
           instance = await context.phase('start', () => unpacked.start({ settings: { restore_command, recovery_target_action } }));
+          await context.phase('replay', () => instance!.waitWritable());
         }
-        await context.phase('replay', () => instance.waitWritable());
         const stop = await recoveryStop(unpacked.logFile);
         if (reached && request.target.kind === 'before-fault') {
           reached = stop?.includes(`transaction ${request.faultPoint?.transaction}`) ?? false;

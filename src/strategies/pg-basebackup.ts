@@ -6,12 +6,14 @@ import { makeOwnedDir } from '../util/os-user.js';
 import { pgConnectionArgs, pgEnv, pgTool } from './postgres-tools.js';
 import { defineStrategy, type BackupResult, type StrategyContext } from './strategy.js';
 
+// gzip or nothing: with streamed WAL, pg_basebackup compresses pg_wal.tar with gzip only,
+// and `-z` is understood by every supported PostgreSQL version.
 export const baseBackupOptions = z.strictObject({
-  compression: z.enum(['gzip', 'lz4', 'zstd', 'none']).default('gzip').describe('Compression of the tar files'),
+  compression: z.enum(['gzip', 'none']).default('gzip').describe('Compression of the tar files (gzip or none)'),
 });
 
-const EXTENSION: Record<string, string> = { gzip: '.tar.gz', lz4: '.tar.lz4', zstd: '.tar.zst', none: '.tar' };
-const TAR_FLAG: Record<string, string[]> = { gzip: ['-z'], lz4: ['-I', 'lz4'], zstd: ['--zstd'], none: [] };
+const EXTENSION: Record<string, string> = { gzip: '.tar.gz', none: '.tar' };
+const TAR_FLAG: Record<string, string[]> = { gzip: ['-z'], none: [] };
 
 /**
  * pg_basebackup in tar format with the WAL it needs streamed alongside. `--checkpoint=fast`
@@ -20,7 +22,7 @@ const TAR_FLAG: Record<string, string[]> = { gzip: ['-z'], lz4: ['-I', 'lz4'], z
 export async function takeBaseBackup(context: StrategyContext, prefix: string, compression: string): Promise<BackupResult> {
   const { source, exec, workDir } = context;
   const dir = join(workDir, 'basebackup');
-  const compress = compression === 'none' ? [] : [`--compress=${compression}`];
+  const compress = compression === 'gzip' ? ['-z'] : [];
   await exec.run(
     await pgTool(context, 'pg_basebackup'),
     ['-D', dir, '--format=tar', '--wal-method=stream', '--checkpoint=fast', '--label=firedrill', '--no-password', ...compress, ...pgConnectionArgs(source.connection)],

@@ -123,6 +123,9 @@ describe('judge', () => {
     expect(meetsExpectation('shipped', 'shipped')).toBe(true);
     expect(meetsExpectation('t', true)).toBe(true);
     expect(meetsExpectation(null, 0)).toBe(false);
+    expect(meetsExpectation('2', false)).toBe(false);
+    expect(meetsExpectation('f', false)).toBe(true);
+    expect(meetsExpectation('abc', '!= 0')).toBe(false);
   });
 });
 

@@ -1,0 +1,247 @@
+/**
+ * `npm run bench`: figures, not assertions. Each comparison is measured side by side in one
+ * run, on the same machine, so ratios mean something even where absolute times do not.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import getPort from 'get-port';
+import pino from 'pino';
+import { ShopDataset } from '../src/datasets/shop.js';
+import { engines } from '../src/engines/index.js';
+import type { Engine } from '../src/engines/engine.js';
+import { findPostgresBinaries } from '../src/engines/postgres-binaries.js';
+import type { Journal } from '../src/journal/types.js';
+import type { ProviderContext, StartedDatabaseInstance } from '../src/providers/provider.js';
+import { localProvider } from '../src/providers/local/local-provider.js';
+import { runDrill } from '../src/runner/drill.js';
+import { loadScenario, parseScenario } from '../src/scenario/loader.js';
+import { DrillClock } from '../src/util/clock.js';
+import { formatDuration } from '../src/util/duration.js';
+import { CommandRunner, shellQuote } from '../src/util/exec.js';
+import { makeOwnedDir, makeRunTempDir, serviceUser } from '../src/util/os-user.js';
+import { ResourceStack } from '../src/util/resources.js';
+import { Workload } from '../src/workload/workload.js';
+
+const run = promisify(execFile);
+const log = pino({ enabled: false });
+
+interface Row {
+  figure: string;
+  value: string;
+  target: string;
+  met: boolean | null;
+}
+const rows: Row[] = [];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+async function withResources<T>(fn: (context: ProviderContext) => Promise<T>): Promise<T> {
+  const clock = new DrillClock();
+  await using resources = new ResourceStack();
+  const workDir = await makeRunTempDir('firedrill-bench-');
+  resources.add('directory', workDir, () => rm(workDir, { recursive: true, force: true }));
+  const exec = new CommandRunner({ now: () => clock.now() });
+  // `return await`: the resources must outlive fn, not just its first tick.
+  return await fn({ exec, resources, workDir, log, keepLog: () => undefined });
+}
+
+/** Time from nothing to a throwaway server answering queries: create + initialize + start. */
+async function instanceReady(engine: Engine, runs: number): Promise<void> {
+  const totals: number[] = [];
+  const starts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    await withResources(async (context) => {
+      const began = performance.now();
+      const instance = await localProvider.create({ name: `bench-${i}`, engine }, context);
+      await instance.initialize();
+      const started = await instance.start();
+      totals.push(performance.now() - began);
+      starts.push(started.readiness.waitedMs);
+    });
+  }
+  const target = engine.name === 'postgres' ? 1000 : 1500;
+  rows.push({ figure: `${engine.displayName} throwaway instance ready (median of ${runs}; init + start)`, value: formatDuration(median(totals)), target: `≤ ${formatDuration(target)}`, met: median(totals) <= target });
+  rows.push({ figure: `  of which start → first answered query`, value: formatDuration(median(starts)), target: '', met: null });
+}
+
+/** The raw restore a person would type, from a copy of the drill's storage. Returns seconds it took. */
+async function rawPitrRestore(storage: string, xid: string): Promise<number> {
+  const { bindir } = await findPostgresBinaries();
+  const user = serviceUser('postgres');
+  const dir = await makeRunTempDir('firedrill-bench-raw-');
+  const data = join(dir, 'data');
+  await makeOwnedDir(data, user);
+  const port = await getPort({ host: '127.0.0.1' });
+  const as = user ? `runuser -u ${user.name} -- ` : '';
+  const base = join(storage, 'pg-basebackup-wal');
+  const script = `set -e
+${as}tar -x -z -f ${shellQuote(join(base, 'base.tar.gz'))} -C ${shellQuote(data)}
+${as}tar -x -z -f ${shellQuote(join(base, 'pg_wal.tar.gz'))} -C ${shellQuote(join(data, 'pg_wal'))}
+${as}touch ${shellQuote(join(data, 'recovery.signal'))}
+${as}${bindir}/postgres -D ${shellQuote(data)} -c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${shellQuote(data)} \\
+  -c restore_command=${shellQuote(`cp ${join(storage, 'pg-wal')}/%f %p`)} -c recovery_target_xid=${xid} -c recovery_target_inclusive=false \\
+  -c recovery_target_action=promote > ${shellQuote(join(dir, 'server.log'))} 2>&1 &
+until [ "$(${bindir}/psql -X -h 127.0.0.1 -p ${port} -U postgres -Atc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do sleep 0.025; done
+`;
+  const began = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], { stdio: 'ignore' });
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`raw restore failed (exit ${code}); see ${dir}/server.log`))));
+  });
+  const elapsed = performance.now() - began;
+  await run(`${bindir}/pg_ctl`, ['-D', data, 'stop', '-m', 'fast'], user ? { uid: user.uid, gid: user.gid } : {}).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+  return elapsed;
+}
+
+const RESTORE_PHASES = ['fetch', 'restore', 'start', 'replay'];
+
+/** firedrill's restore phases vs the same restore from a shell, on the same backup. */
+async function restoreOverhead(runs: number): Promise<void> {
+  const scenario = await parseScenario(
+    `name: bench-restore
+target: { engine: postgres, dataset: { builtin: shop, scale: 1 } }
+workload: { writers: 4, rate: 200, warmup: 1s }
+strategy: pg-basebackup-wal
+fault: { kind: bad-delete, table: orders, at: 5s, detectAfter: 1s }
+`,
+    'bench-restore.yaml',
+  );
+  const harness: number[] = [];
+  const raw: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const copy = await mkdtemp(join(tmpdir(), 'firedrill-bench-copy-'));
+    const runDir = await mkdtemp(join(tmpdir(), 'firedrill-bench-reports-'));
+    try {
+      const { journal } = await runDrill(scenario, {
+        runId: 'bench',
+        runDir,
+        hooks: {
+          // The raw restore runs from a copy of the backup and archive, just before firedrill's
+          // own, under the same conditions (the source still up, the same files in cache).
+          beforeRestore: async ({ storage }, fault) => {
+            await cp(storage.address, copy, { recursive: true, preserveTimestamps: true });
+            await run('chmod', ['-R', 'a+rX', copy]);
+            raw.push(await rawPitrRestore(copy, fault.point.transaction!));
+          },
+        },
+      });
+      if (journal.status !== 'passed') throw new Error(`bench drill ${journal.status}: ${journal.errors.map((e) => e.message).join('; ')}`);
+      harness.push(journal.phases.filter((phase) => RESTORE_PHASES.includes(phase.name)).reduce((sum, phase) => sum + phase.durationMs, 0));
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+      await rm(runDir, { recursive: true, force: true });
+    }
+  }
+  const ratio = median(harness) / median(raw);
+  rows.push({ figure: `PITR restore, firedrill (fetch+restore+start+replay, median of ${runs})`, value: formatDuration(median(harness)), target: '', met: null });
+  rows.push({ figure: `PITR restore, raw tools from a shell (median of ${runs})`, value: formatDuration(median(raw)), target: '', met: null });
+  rows.push({ figure: '  ratio firedrill / raw', value: ratio.toFixed(3), target: '≤ 1.05', met: ratio <= 1.05 });
+}
+
+/** firedrill's workload vs pgbench running the same transaction with the same clients. */
+async function workloadVsPgbench(seconds: number, clients: number): Promise<void> {
+  const engine = engines.postgres;
+  await withResources(async (context) => {
+    const instance = await localProvider.create({ name: 'bench-load', engine }, context);
+    await instance.initialize();
+    const server: StartedDatabaseInstance = await instance.start();
+    const admin = await engine.connect(server.connection);
+    await engine.createDatabase(admin, engine.databaseName);
+    await admin.close();
+    const connection = { ...server.connection, database: engine.databaseName };
+    const session = await engine.connect(connection);
+    const dataset = new ShopDataset(1, 42);
+    await dataset.load({ engine, connection, session, tools: { exec: context.exec, user: server.user } });
+    for (const statement of engine.ledgerDdl()) await session.query(statement);
+    await session.query('CREATE SEQUENCE bench_ids START 2000000000');
+    await session.close();
+
+    const clock = new DrillClock();
+    const workload = new Workload({ engine, connection, dataset, writers: clients, rate: null, seed: 1, now: () => clock.now(), log });
+    await workload.start();
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    await workload.stop();
+    const firedrillTps = workload.ledger.acked.length / ((workload.stoppedAtMs! - workload.startedAtMs!) / 1000);
+
+    // The same statements: barrier, an order, its items (2.5 on average in firedrill's shop), the ledger row.
+    const script = join(context.workDir, 'transaction.sql');
+    await writeFile(
+      script,
+      `\\set c random(1, 1000)
+\\set p random(1, 200)
+BEGIN;
+SELECT pg_advisory_xact_lock_shared(7310001);
+INSERT INTO orders (order_id, customer_id, status, total) VALUES (nextval('bench_ids'), :c, 'new', 42.00);
+INSERT INTO order_items (order_id, line_no, product_id, quantity, price) VALUES (currval('bench_ids'), 1, :p, 1, 10.00), (currval('bench_ids'), 2, :p, 2, 16.00), (currval('bench_ids'), 3, :p, 1, 16.00);
+INSERT INTO firedrill_ledger (writer, seq, ref) VALUES (:client_id + 100, currval('bench_ids'), currval('bench_ids')) RETURNING (extract(epoch from written_at) * 1000000)::bigint;
+COMMIT;
+`,
+    );
+    const { bindir } = await findPostgresBinaries();
+    const { stdout } = await run(`${bindir}/pgbench`, ['-n', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '-f', script, '-h', '127.0.0.1', '-p', String(server.connection.port), '-U', 'postgres', engine.databaseName]);
+    const pgbenchTps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
+    rows.push({ figure: `workload, firedrill (${clients} writers, as fast as possible, ${seconds} s)`, value: `${firedrillTps.toFixed(0)} tx/s`, target: '', met: null });
+    rows.push({ figure: `workload, pgbench (same transaction, -c ${clients}, ${seconds} s)`, value: `${pgbenchTps.toFixed(0)} tx/s`, target: '', met: null });
+    rows.push({ figure: '  ratio firedrill / pgbench', value: (firedrillTps / pgbenchTps).toFixed(2), target: '≥ 0.80', met: firedrillTps / pgbenchTps >= 0.8 });
+  });
+}
+
+/** The canonical drill end to end, minus the time the workload itself ran. */
+async function canonicalDrill(): Promise<void> {
+  const scenario = await loadScenario('scenarios/sakila-pitr.yaml');
+  const runDir = await mkdtemp(join(tmpdir(), 'firedrill-bench-reports-'));
+  try {
+    const { journal } = await runDrill(scenario, { runId: 'bench', runDir });
+    if (journal.status === 'error') throw new Error(`canonical drill could not run: ${journal.errors.map((e) => e.message).join('; ')}`);
+    const workloadMs = journal.workload.endMs! - journal.workload.startMs!;
+    const overhead = journal.durationMs - workloadMs;
+    rows.push({ figure: 'canonical drill (sakila, 20 s workload, bad-delete, pg-basebackup-wal), total', value: formatDuration(journal.durationMs), target: '', met: null });
+    rows.push({ figure: '  minus the workload time', value: formatDuration(overhead), target: '≤ 15.00 s', met: overhead <= 15_000 });
+    rows.push({ figure: '  its RTO (service / verified)', value: `${formatDuration(journal.measurements.rtoServiceMs)} / ${formatDuration(journal.measurements.rtoVerifiedMs)}`, target: '', met: null });
+    breakdown(journal);
+  } finally {
+    await rm(runDir, { recursive: true, force: true });
+  }
+}
+
+function breakdown(journal: Journal): void {
+  for (const phase of journal.phases) rows.push({ figure: `    phase ${phase.name}`, value: formatDuration(phase.durationMs), target: '', met: null });
+}
+
+function print(): void {
+  const width = Math.max(...rows.map((row) => row.figure.length)) + 2;
+  const lines = rows.map((row) => `${row.figure.padEnd(width)}${row.value.padStart(14)}  ${row.target.padEnd(10)} ${row.met === null ? '' : row.met ? 'met' : 'NOT MET'}`);
+  process.stdout.write(`\n${'figure'.padEnd(width)}${'value'.padStart(14)}  ${'target'.padEnd(10)} \n${lines.join('\n')}\n`);
+}
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const sections: Array<[string, () => Promise<void>]> = [
+    ['ready', async () => {
+      for (const engine of Object.values(engines) as Engine[]) await instanceReady(engine, 7);
+    }],
+    ['restore', () => restoreOverhead(3)],
+    ['workload', () => workloadVsPgbench(10, 4)],
+    ['drill', canonicalDrill],
+  ];
+  for (const [name, section] of sections) {
+    if (only && only !== name) continue;
+    process.stderr.write(`bench: ${name}…\n`);
+    await section();
+  }
+  print();
+}
+
+main().catch((error) => {
+  print();
+  process.stderr.write(`bench failed: ${(error as Error).stack}\n`);
+  process.exitCode = 1;
+});
