@@ -31,7 +31,7 @@ export async function doctor(): Promise<DoctorLine[]> {
         what: `${engine.name}: ${tool.name}`,
         ok: !tool.missing,
         detail: tool.missing ?? tool.version ?? 'found',
-        ...(tool.missing ? { fix: engine.name === 'postgres' ? 'apt-get install -y postgresql' : 'apt-get install -y mariadb-server mariadb-client mariadb-backup' } : {}),
+        ...(tool.missing ? { fix: engine.installHint } : {}),
       });
     }
   }

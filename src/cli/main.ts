@@ -1,12 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { engines } from '../engines/index.js';
 import { faults } from '../faults/index.js';
-import { consolePhaseListener, renderConsoleSummary } from '../report/console.js';
-import { readJournals, writeReports } from '../report/index.js';
-import { exitCodeOf, loadAll, runScenarios } from '../runner/run.js';
-import { formatProblem } from '../scenario/loader.js';
+import { consolePhaseListener, renderConsoleComparison, renderConsoleSummary } from '../report/console.js';
+import { comparisonJson, readJournals, writeReports } from '../report/index.js';
+import { exitCodeOf, loadAll, runScenarios, type PlanOptions } from '../runner/run.js';
+import { formatProblem, withStrategyNames, type Scenario } from '../scenario/loader.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { strategies } from '../strategies/index.js';
 import { ExitCode, InterruptedError } from '../util/errors.js';
@@ -16,16 +16,56 @@ import { doctor } from './doctor.js';
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 const err = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 
-async function runCommand(paths: string[], options: { out: string; keep?: boolean; json?: boolean; quiet?: boolean }): Promise<number> {
-  const { scenarios, problems } = await loadAll(paths);
+interface RunCommandOptions {
+  out: string;
+  keep?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** What `compare` adds to `run`: strategies from the command line instead of the scenario's. */
+interface ComparePlan extends PlanOptions {
+  strategies?: string[];
+}
+
+/** Applies `--strategies` to every scenario; any problem means nothing runs. */
+function applyStrategyNames(scenarios: readonly Scenario[], names: readonly string[]): { scenarios: Scenario[]; problems: string[] } {
+  const results = scenarios.map((scenario) => ({ file: scenario.file, ...withStrategyNames(scenario, names) }));
+  return {
+    scenarios: results.flatMap((result) => (result.scenario ? [result.scenario] : [])),
+    problems: results.flatMap((result) => result.problems.map((problem) => `${result.file}: ${problem}`)),
+  };
+}
+
+async function runCommand(paths: string[], options: RunCommandOptions, plan: ComparePlan = {}): Promise<number> {
+  const loaded = await loadAll(paths);
+  const { problems } = loaded;
   if (problems.length > 0) {
     err(problems.map(formatProblem).join('\n'));
     err(`\n${problems.length} problem(s); nothing was run. Fix the scenario and run \`firedrill validate\` to check.`);
     return ExitCode.couldNotRun;
   }
-  if (scenarios.length === 0) {
+  if (loaded.scenarios.length === 0) {
     err(`no scenario files in ${paths.join(', ')} (looked for .yaml, .yml, .json)`);
     return ExitCode.couldNotRun;
+  }
+  let scenarios = loaded.scenarios;
+  if (plan.strategies) {
+    const replaced = applyStrategyNames(scenarios, plan.strategies);
+    if (replaced.problems.length > 0) {
+      err(replaced.problems.join('\n'));
+      err('\nnothing was run. Check the names with `firedrill list`.');
+      return ExitCode.couldNotRun;
+    }
+    scenarios = replaced.scenarios;
+  }
+  if (plan.compare && !plan.strategies && (plan.repeat ?? 1) === 1) {
+    const single = scenarios.filter((scenario) => !scenario.strategies || scenario.strategies.length < 2);
+    if (single.length > 0) {
+      err(`nothing to compare in ${single.map((scenario) => scenario.file).join(', ')}: it names one strategy.`);
+      err('Pass --strategies a,b (e.g. --strategies pg-dump,pg-basebackup-wal), list strategies: in the scenario, or --repeat N to measure one strategy\'s spread.');
+      return ExitCode.couldNotRun;
+    }
   }
 
   // Ctrl-C or SIGTERM: abort the drill, let cleanup run, exit 130. A second Ctrl-C exits at once.
@@ -43,29 +83,40 @@ async function runCommand(paths: string[], options: { out: string; keep?: boolea
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const { runDir, outcomes } = await runScenarios(scenarios, {
+    const { runDir, outcomes, warnings } = await runScenarios(scenarios, {
       outDir: options.out,
       keep: options.keep,
       signal: controller.signal,
+      compare: plan.compare,
+      repeat: plan.repeat,
       onPhase: options.quiet || options.json ? undefined : consolePhaseListener(),
-      onDrillStart: (scenario) => {
-        if (!options.quiet && !options.json) err(`\n▶ ${scenario.name} (${scenario.strategy.name}, ${scenario.fault.kind}) — ${scenario.file}`);
+      onDrillStart: (scenario, drill) => {
+        if (options.quiet || options.json) return;
+        const comparison = drill.comparison;
+        const strategy = comparison ? `${comparison.label}${comparison.repetitions > 1 ? ` run ${comparison.repetition}/${comparison.repetitions}` : ''}` : scenario.strategy.name;
+        err(`\n▶ ${scenario.name} (${strategy}, ${scenario.fault.kind}) — ${scenario.file}`);
       },
     });
     const journals = outcomes.map((outcome) => outcome.journal);
-    const reports = await writeReports(journals, runDir, outcomes.map((outcome) => outcome.dir));
+    const drillDirs = outcomes.map((outcome) => outcome.dir);
+    const reports = await writeReports(journals, runDir, drillDirs);
+    for (const warning of warnings) err(`history: ${warning}`);
     for (const failure of reports.errors) err(`report ${failure.reporter} failed: ${failure.message}`);
     if (options.json) {
-      out(JSON.stringify({ runDir, exitCode: exitCodeOf(journals), drills: journals.map((journal, index) => ({ dir: outcomes[index]!.dir, status: journal.status, scenario: journal.scenario.name, strategy: journal.strategy, measurements: journal.measurements, objectives: journal.objectives, errors: journal.errors })) }, null, 2));
+      const drills = journals.map((journal, index) => ({ dir: drillDirs[index]!, status: journal.status, scenario: journal.scenario.name, strategy: journal.strategy, ...(journal.comparison ? { comparison: journal.comparison } : {}), measurements: journal.measurements, objectives: journal.objectives, errors: journal.errors }));
+      out(JSON.stringify({ runDir, exitCode: exitCodeOf(journals), drills, comparisons: comparisonJson(journals, runDir, drillDirs).comparisons }, null, 2));
     } else {
       err('');
       err(renderConsoleSummary(journals));
+      const comparisons = renderConsoleComparison(journals);
+      if (comparisons) err(comparisons);
       for (const outcome of outcomes) {
         err(`journal: ${outcome.dir}/journal.json`);
         if (reports.files.includes(join(outcome.dir, 'report.html'))) err(`report:  ${outcome.dir}/report.html`);
         if (outcome.journal.kept?.length) err(`kept (--keep):\n${outcome.journal.kept.map((resource) => `  ${resource.kind}: ${resource.where}`).join('\n')}`);
       }
       if (outcomes.length > 1) err(`index:   ${join(runDir, 'index.html')}`);
+      if (reports.files.includes(join(runDir, 'compare.html'))) err(`compare: ${join(runDir, 'compare.html')}`);
     }
     return controller.signal.aborted ? ExitCode.interrupted : exitCodeOf(journals);
   } finally {
@@ -87,7 +138,10 @@ async function reportCommand(path: string): Promise<number> {
 
 async function validateCommand(paths: string[]): Promise<number> {
   const { scenarios, problems } = await loadAll(paths);
-  for (const scenario of scenarios) out(`ok  ${scenario.file}  (${scenario.target.engine}, ${scenario.strategy.name}, ${scenario.fault.kind})`);
+  for (const scenario of scenarios) {
+    const strategies = scenario.strategies?.map((entry) => entry.label).join(' vs ') ?? scenario.strategy.name;
+    out(`ok  ${scenario.file}  (${scenario.target.engine}, ${strategies}, ${scenario.fault.kind})`);
+  }
   if (problems.length > 0) err(problems.map(formatProblem).join('\n'));
   if (scenarios.length === 0 && problems.length === 0) {
     err(`no scenario files in ${paths.join(', ')}`);
@@ -113,6 +167,16 @@ async function doctorCommand(): Promise<number> {
   return lines.every((line) => line.ok) ? ExitCode.passed : ExitCode.couldNotRun;
 }
 
+function parseStrategyNames(value: string): string[] {
+  return value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+}
+
+function parseRepeat(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) throw new InvalidArgumentError('give a whole number of runs per strategy, 1 or more (e.g. --repeat 3).');
+  return count;
+}
+
 /** The command line. Returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let code: number = ExitCode.passed;
@@ -124,7 +188,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('run')
-    .description('run drills from scenario files or directories of them')
+    .description('run drills from scenario files or directories of them (a scenario with a strategies: list runs each, and gets compare.html)')
     .argument('<paths...>', 'scenario files (.yaml, .yml, .json) or directories')
     .addOption(new Option('-o, --out <dir>', 'reports folder').default('reports'))
     .option('--keep', 'leave instances and temp dirs running for inspection and print where they are')
@@ -132,6 +196,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-q, --quiet', 'no progress output')
     .action(async (paths: string[], options) => {
       code = await runCommand(paths, options);
+    });
+
+  program
+    .command('compare')
+    .description('run a scenario once per strategy (same data, load and fault) and compare them in compare.html')
+    .argument('<paths...>', 'scenario files or directories')
+    .option('-s, --strategies <names>', 'strategies to compare, separated by commas (default: the scenario\'s strategies: list)', parseStrategyNames)
+    .addOption(new Option('-r, --repeat <n>', 'run each strategy n times and compare medians and ranges').default(1).argParser(parseRepeat))
+    .addOption(new Option('-o, --out <dir>', 'reports folder').default('reports'))
+    .option('--keep', 'leave instances and temp dirs running for inspection and print where they are')
+    .option('--json', 'print the machine-readable result on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (paths: string[], options: RunCommandOptions & { strategies?: string[]; repeat: number }) => {
+      code = await runCommand(paths, options, { compare: true, strategies: options.strategies, repeat: options.repeat });
     });
 
   program

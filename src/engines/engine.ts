@@ -10,7 +10,11 @@ export interface ConnectionInfo {
   database: string;
 }
 
-/** One open connection. SQL is the engine's own dialect. */
+/**
+ * One open connection. SQL is the engine's own dialect. A failed query rejects with an error
+ * whose `code` is the SQLSTATE; class 08 means the connection itself failed, so whether the
+ * statement committed is unknown (the workload counts such writes as indeterminate).
+ */
 export interface SqlSession {
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   close(): Promise<void>;
@@ -59,6 +63,8 @@ export interface Engine {
   readonly serviceUserName: string;
   /** The database drills create and load. */
   readonly databaseName: string;
+  /** How to install the server and its tools on Debian/Ubuntu, for doctor and error hints. */
+  readonly installHint: string;
 
   connect(connection: ConnectionInfo, options?: { queryTimeoutMs?: number }): Promise<SqlSession>;
   quoteIdent(name: string): string;

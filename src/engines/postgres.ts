@@ -40,6 +40,7 @@ export const postgres: Engine = {
   displayName: 'PostgreSQL',
   serviceUserName: 'postgres',
   databaseName: 'firedrill',
+  installHint: 'apt-get install -y postgresql',
 
   async connect(connection: ConnectionInfo, options = {}): Promise<SqlSession> {
     const client = new pg.Client({

@@ -60,6 +60,54 @@ export interface Journal {
   errors: ErrorRecord[];
   /** Resources left running or on disk because of --keep, with where to find them. */
   kept?: ResourceRecord[];
+  /** Set when the drill ran as one entry of a comparison (`firedrill compare`, or a scenario with `strategies:`). */
+  comparison?: ComparisonEntryRecord;
+  /**
+   * Earlier drills of this scenario from the reports folder's history.jsonl, copied in at run
+   * time so that reports, which read journals only, can show the trend.
+   */
+  history?: DrillHistory;
+}
+
+/** Where a drill sits in a comparison; the comparison report is rebuilt from these alone. */
+export interface ComparisonEntryRecord {
+  /** The entry's name: the strategy, or `pg-dump (jobs=4)` when a strategy is listed with different options. */
+  label: string;
+  /** Position of the entry in the list as given; reports keep that order. */
+  index: number;
+  /** 1-based repetition (`--repeat`), and how many were asked for. */
+  repetition: number;
+  repetitions: number;
+}
+
+/** The slice of history.jsonl a drill report shows. */
+export interface DrillHistory {
+  /** Earlier drills of the same scenario name with the same strategy, oldest first (the newest few only). */
+  entries: HistoryEntry[];
+  /** The newest passing drill of this scenario (any strategy) before this run; null if none is on record. */
+  lastPassed: { at: string; runId: string; strategy: string } | null;
+}
+
+/** One line of `<reports>/history.jsonl`: the figures of one drill, compact enough to keep forever. */
+export interface HistoryEntry {
+  /** When the drill started, ISO. */
+  at: string;
+  runId: string;
+  drillId: string;
+  scenario: string;
+  /** sha256 of the scenario as run: a change says the scenario (dataset, load, fault) changed. */
+  scenarioHash: string;
+  strategy: string;
+  engine: string;
+  status: DrillStatus;
+  rtoServiceMs: number | null;
+  rtoVerifiedMs: number | null;
+  dataLossMs: number | null;
+  lostWrites: number | null;
+  backupSizeBytes: number | null;
+  backupDurationMs: number | null;
+  /** What the source database held (`built-in shop, scale 1 (… 10000 orders)`), when the seed phase ran. */
+  dataset?: string;
 }
 
 /** passed: every objective met · failed: an objective breached · error: could not run · interrupted. */

@@ -1,7 +1,8 @@
+import { buildComparisons, COMPARISON_METRICS } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
 import type { PhaseListener } from '../runner/timeline.js';
-import { VERDICT_LABEL } from './format.js';
+import { VERDICT_LABEL, formatMetric, strategyLabel } from './format.js';
 
 
 /** One line per phase; on a terminal, a spinner while the phase runs. */
@@ -44,7 +45,7 @@ export function renderConsoleSummary(journals: readonly Journal[]): string {
     const m = journal.measurements;
     rows.push([
       journal.scenario.name,
-      journal.strategy,
+      strategyLabel(journal),
       VERDICT_LABEL[journal.status],
       formatDuration(m.rtoServiceMs),
       formatDuration(m.rtoVerifiedMs),
@@ -58,7 +59,27 @@ export function renderConsoleSummary(journals: readonly Journal[]): string {
     const lines = journal.objectives.map((objective) => `    ${objective.passed ? '✓' : '✗'} ${objective.name}: ${objective.measured} (target ${objective.target})${objective.reason ? ` — ${objective.reason}` : ''}`);
     for (const error of journal.errors) lines.push(`    ✗ ${error.phase}: ${error.message}${error.hint ? `\n      hint: ${error.hint}` : ''}`);
     if (journal.recovery?.reached === false) lines.push(`    ! recovery did not reach its target: ${journal.recovery.detail}`);
-    return `  ${journal.scenario.name} / ${journal.strategy}: ${VERDICT_LABEL[journal.status]}\n${lines.join('\n')}`;
+    return `  ${journal.scenario.name} / ${strategyLabel(journal)}: ${VERDICT_LABEL[journal.status]}\n${lines.join('\n')}`;
   });
   return `${table(rows)}\n\n${details.join('\n')}\n`;
+}
+
+/** The comparisons of a run as terminal tables (medians when repeated, `*` on the best of each column); empty when there are none. */
+export function renderConsoleComparison(journals: readonly Journal[]): string {
+  return buildComparisons(journals)
+    .map((comparison) => {
+      const rows = [['strategy', ...COMPARISON_METRICS.map((metric) => metric.label)]];
+      for (const entry of comparison.entries) {
+        rows.push([
+          entry.label,
+          ...COMPARISON_METRICS.map((metric) => {
+            const value = formatMetric(metric.unit, entry.stats[metric.key].median);
+            return comparison.winners[metric.key].includes(entry.label) ? `${value} *` : value;
+          }),
+        ]);
+      }
+      const figures = comparison.repetitions > 1 ? `medians of ${comparison.repetitions} runs` : 'one run each';
+      return `comparison: ${comparison.scenario} (${figures}; * best in its column)\n${table(rows)}\n`;
+    })
+    .join('\n');
 }

@@ -1,3 +1,4 @@
+import type { MetricStats, MetricUnit } from '../compare/comparison.js';
 import type { CheckResult, DrillStatus, Journal, ObjectiveResult } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
 
@@ -25,9 +26,19 @@ export function failuresFirst<T>(items: readonly T[], statusOf: (item: T) => Dri
   return [...items].sort((a, b) => FAILURE_RANK[statusOf(a)] - FAILURE_RANK[statusOf(b)]);
 }
 
+/**
+ * The strategy as reports name it: its comparison label (`pg-dump (jobs=4)`), and which run it
+ * was when the comparison repeated it (`pg-dump #2`).
+ */
+export function strategyLabel(journal: Journal): string {
+  const comparison = journal.comparison;
+  if (!comparison) return journal.strategy;
+  return comparison.repetitions > 1 ? `${comparison.label} #${comparison.repetition}` : comparison.label;
+}
+
 /** `scenario (strategy)`: the name a drill goes by in every report. */
 export function drillTitle(journal: Journal): string {
-  return `${journal.scenario.name} (${journal.strategy})`;
+  return `${journal.scenario.name} (${strategyLabel(journal)})`;
 }
 
 /** A millisecond figure, or NOT_MEASURED. */
@@ -60,6 +71,29 @@ export function formatBytes(bytes: number): string {
 /** A workload rate: `199.6 writes/s`. */
 export function formatRate(perSecond: number | null | undefined): string {
   return perSecond === null || perSecond === undefined ? NOT_MEASURED : `${perSecond.toFixed(1)} writes/s`;
+}
+
+/** A comparison figure in its unit: `4.21 s`, `1,005`, `5.1 MiB`, `−3.2 %`; NOT_MEASURED for null. */
+export function formatMetric(unit: MetricUnit, value: number | null): string {
+  if (value === null) return NOT_MEASURED;
+  switch (unit) {
+    case 'ms':
+      return formatDuration(value);
+    case 'rows':
+      return formatCount(Math.round(value));
+    case 'bytes':
+      return formatBytes(Math.round(value));
+    case 'percent':
+      // A true minus sign: it lines up with the plus in tabular figures.
+      return `${value > 0 ? '+' : value < 0 ? '−' : ''}${Math.abs(value).toFixed(1)} %`;
+  }
+}
+
+/** The spread of a repeated figure: `3.80 s – 4.02 s`, or one value when every run measured the same. */
+export function formatSpread(unit: MetricUnit, stats: Pick<MetricStats, 'min' | 'max'>): string {
+  if (stats.min === null || stats.max === null) return NOT_MEASURED;
+  const [min, max] = [formatMetric(unit, stats.min), formatMetric(unit, stats.max)];
+  return min === max ? min : `${min} – ${max}`;
 }
 
 /** `yes` / `no` / NOT_MEASURED. */

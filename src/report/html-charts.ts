@@ -1,6 +1,7 @@
-import type { Journal, SeriesPoint } from '../journal/types.js';
+import { historyEntry } from '../journal/history.js';
+import type { HistoryEntry, Journal, SeriesPoint } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
-import { formatCount } from './format.js';
+import { formatCount, formatMs } from './format.js';
 import { PALETTE } from './html-markup.js';
 
 /**
@@ -70,12 +71,43 @@ export interface CountBar {
   color: string;
 }
 
+export interface HistoryDataset {
+  label: string;
+  color: string;
+  dashed: boolean;
+  /** Seconds, one per drill; null where the drill did not measure it. */
+  values: Array<number | null>;
+  /** The same figures as the report writes them, for tooltips. */
+  texts: string[];
+}
+
+/** RTO and data loss of earlier drills of the same scenario and strategy, this drill last. */
+export interface HistoryChart {
+  /** One label per drill: when it ran (`11-20 02:00`, UTC), and `this run` last. */
+  labels: string[];
+  /** Whether each drill passed: the points of one that did not are drawn in the failure colour. */
+  passed: boolean[];
+  datasets: HistoryDataset[];
+}
+
+/** Colours and text tones the page's script styles charts with. */
+export interface ChartTheme {
+  text: string;
+  muted: string;
+  grid: string;
+  fail: string;
+}
+
+/** The chart theme of every report, from the same palette as the page's CSS. */
+export const CHART_THEME: ChartTheme = { text: PALETTE.text, muted: PALETTE.muted, grid: PALETTE.grid, fail: PALETTE.fail };
+
 /** Everything the page's script draws; a null chart is shown as "not measured" instead. */
 export interface ChartModel {
-  theme: { text: string; muted: string; grid: string; fail: string };
+  theme: ChartTheme;
   timeline: TimelineChart | null;
   phases: PhaseChart | null;
   rpo: CountBar[] | null;
+  history: HistoryChart | null;
 }
 
 const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
@@ -316,12 +348,49 @@ function rpoChart(journal: Journal): CountBar[] | null {
   ];
 }
 
+/**
+ * The drills a history trend shows: the earlier ones the journal carries, then this one.
+ * Null for a journal without history (written before history existed, or outside a run).
+ */
+export function historyPoints(journal: Journal): HistoryEntry[] | null {
+  return journal.history ? [...journal.history.entries, historyEntry(journal)] : null;
+}
+
+/** `11-20 02:00`: short enough for an axis, and runs are at most daily in the common case. */
+function shortDate(iso: string): string {
+  const time = Date.parse(iso);
+  return Number.isNaN(time) ? iso : new Date(time).toISOString().slice(5, 16).replace('T', ' ');
+}
+
+function historyChart(journal: Journal): HistoryChart | null {
+  const points = historyPoints(journal);
+  // A trend needs an earlier point; the first drill's report says so in words instead.
+  if (!points || points.length < 2) return null;
+  const dataset = (label: string, color: string, dashed: boolean, pick: (entry: HistoryEntry) => number | null): HistoryDataset => ({
+    label,
+    color,
+    dashed,
+    values: points.map((entry) => (pick(entry) === null ? null : seconds(pick(entry)!))),
+    texts: points.map((entry) => formatMs(pick(entry))),
+  });
+  return {
+    labels: points.map((entry, index) => (index === points.length - 1 ? 'this run' : shortDate(entry.at))),
+    passed: points.map((entry) => entry.status === 'passed'),
+    datasets: [
+      dataset('RTO (service)', PALETTE.blue, false, (entry) => entry.rtoServiceMs),
+      dataset('RTO (verified)', PALETTE.purple, true, (entry) => entry.rtoVerifiedMs),
+      dataset('data loss', PALETTE.amber, false, (entry) => entry.dataLossMs),
+    ],
+  };
+}
+
 /** The data behind every chart of a drill report. */
 export function chartModel(journal: Journal): ChartModel {
   return {
-    theme: { text: PALETTE.text, muted: PALETTE.muted, grid: PALETTE.grid, fail: PALETTE.fail },
+    theme: CHART_THEME,
     timeline: timelineChart(journal),
     phases: phaseChart(journal),
     rpo: rpoChart(journal),
+    history: historyChart(journal),
   };
 }

@@ -1,16 +1,18 @@
 /**
- * The drill report's own script, inlined after Chart.js. It is plain JavaScript in a string
+ * The HTML reports' own script, inlined after Chart.js. It is plain JavaScript in a string
  * rather than compiled TypeScript: the project compiles without DOM types, and
  * Function#toString of compiled code can carry a bundler's helpers that do not exist in the
- * page. The browser test (test/browser/html-report.test.ts) runs it for real.
+ * page. The browser tests (test/browser/) run it for real.
  *
- * It reads the chart model (html-charts.ts) from #firedrill-data and draws three charts.
- * A chart that fails is replaced by a note pointing at its table, and the failure is logged
- * to the console, so the rest of the page still works.
+ * Every report's script is the same shell (clientScript): it reads the chart model the report
+ * embedded as #firedrill-data (html-charts.ts, html-compare.ts), sets Chart.js up, and offers
+ * `draw(id, data, build)` — a chart that fails is replaced by a note pointing at its table and
+ * the failure is logged to the console, so the rest of the page still works — plus bar-label
+ * and event-marker plugins, copy buttons and print handling. Each report adds only the
+ * builders of its own charts and the calls that draw them.
  */
-export const CLIENT_SCRIPT = String.raw`(function () {
-  'use strict';
-  var source = document.getElementById('firedrill-data');
+
+const PRELUDE = String.raw`  var source = document.getElementById('firedrill-data');
   if (!source) return;
   var model = JSON.parse(source.textContent || '{}');
   var charts = [];
@@ -90,8 +92,9 @@ export const CLIENT_SCRIPT = String.raw`(function () {
     };
   }
 
-  // Text at the end of each horizontal bar (a duration, a count).
-  function barLabelPlugin(texts) {
+  // Text at the end of each horizontal bar (a duration, a count), or past ends[i] (a value
+  // on the x axis, e.g. the end of a range drawn over the bar) when that is further out.
+  function barLabelPlugin(texts, ends) {
     return {
       id: 'firedrillBarLabels',
       afterDatasetsDraw: function (chart) {
@@ -103,6 +106,7 @@ export const CLIENT_SCRIPT = String.raw`(function () {
         chart.getDatasetMeta(0).data.forEach(function (bar, index) {
           var text = texts[index];
           var end = Math.max(bar.x, bar.base), start = Math.min(bar.x, bar.base);
+          if (ends && ends[index] !== null && ends[index] !== undefined) end = Math.max(end, chart.scales.x.getPixelForValue(ends[index]));
           var width = ctx.measureText(text).width;
           if (end + 6 + width <= area.right) {
             ctx.textAlign = 'left';
@@ -121,7 +125,55 @@ export const CLIENT_SCRIPT = String.raw`(function () {
     return Number(value).toFixed(Math.abs(value) < 10 ? 1 : 0) + ' s';
   }
 
-  function timeline(m) {
+  if (typeof Chart === 'function') {
+    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    Chart.defaults.font.size = 12;
+    Chart.defaults.color = model.theme.muted;
+    Chart.defaults.borderColor = model.theme.grid;
+    // No animation: a printed or screenshotted report must show final values, not a frame.
+    Chart.defaults.animation = false;
+    Chart.defaults.maintainAspectRatio = false;
+  }
+`;
+
+const EPILOGUE = String.raw`  document.addEventListener('click', function (event) {
+    var button = event.target.closest('button.copy');
+    if (!button) return;
+    var text = button.parentNode.querySelector('pre').textContent;
+    function done(label) {
+      button.textContent = label;
+      setTimeout(function () { button.textContent = 'Copy'; }, 1500);
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () { done('Copied'); }, function () { done('Select and copy'); });
+    } else {
+      done('Select and copy');
+    }
+  });
+
+  // Printing: charts re-fit the paper width, and the runbook's collapsed commands are
+  // printed too (a printed runbook with hidden steps would be wrong). Data tables stay folded.
+  var opened = [];
+  window.addEventListener('beforeprint', function () {
+    document.querySelectorAll('details.print-open:not([open])').forEach(function (details) {
+      details.open = true;
+      opened.push(details);
+    });
+    charts.forEach(function (chart) { chart.resize(); });
+  });
+  window.addEventListener('afterprint', function () {
+    opened.splice(0).forEach(function (details) { details.open = false; });
+    charts.forEach(function (chart) { chart.resize(); });
+  });
+`;
+
+/** A report's script: the shared shell around `charts`, the report's chart builders and draw calls. */
+export function clientScript(charts: string): string {
+  return `(function () {\n  'use strict';\n${PRELUDE}\n${charts}\n${EPILOGUE}\n})();\n`;
+}
+
+/** The drill report's charts: workload timeline, phase waterfall, data loss, history trend. */
+const DRILL_CHARTS = String.raw`  function timeline(m) {
     return {
       type: 'line',
       data: {
@@ -232,47 +284,52 @@ export const CLIENT_SCRIPT = String.raw`(function () {
     };
   }
 
-  if (typeof Chart === 'function') {
-    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-    Chart.defaults.font.size = 12;
-    Chart.defaults.color = model.theme.muted;
-    Chart.defaults.borderColor = model.theme.grid;
-    // No animation: a printed or screenshotted report must show final values, not a frame.
-    Chart.defaults.animation = false;
-    Chart.defaults.maintainAspectRatio = false;
+  // Earlier drills of the same scenario and strategy, one point per run, this one last. A
+  // point of a drill that did not pass is drawn in the failure colour.
+  function history(m) {
+    return {
+      type: 'line',
+      data: {
+        labels: m.labels,
+        datasets: m.datasets.map(function (d) {
+          return {
+            label: d.label,
+            data: d.values,
+            borderColor: d.color,
+            backgroundColor: d.color,
+            borderWidth: 2,
+            borderDash: d.dashed ? [5, 3] : [],
+            pointRadius: 3.5,
+            pointHoverRadius: 5,
+            pointBackgroundColor: m.passed.map(function (ok) { return ok ? d.color : model.theme.fail; }),
+            pointBorderColor: m.passed.map(function (ok) { return ok ? d.color : model.theme.fail; }),
+            spanGaps: false,
+          };
+        }),
+      },
+      options: {
+        interaction: { mode: 'index', intersect: false },
+        plugins: {
+          legend: { position: 'top', align: 'end', labels: { boxWidth: 14, boxHeight: 3 } },
+          tooltip: {
+            callbacks: {
+              label: function (item) { return m.datasets[item.datasetIndex].label + ': ' + m.datasets[item.datasetIndex].texts[item.dataIndex]; },
+            },
+          },
+        },
+        scales: {
+          x: { grid: { display: false } },
+          y: { beginAtZero: true, title: { display: true, text: 'seconds' }, ticks: { callback: seconds } },
+        },
+      },
+    };
   }
+
   draw('chart-timeline', model.timeline, timeline);
   draw('chart-phases', model.phases, phases);
   draw('chart-rpo', model.rpo, rpo);
-
-  document.addEventListener('click', function (event) {
-    var button = event.target.closest('button.copy');
-    if (!button) return;
-    var text = button.parentNode.querySelector('pre').textContent;
-    function done(label) {
-      button.textContent = label;
-      setTimeout(function () { button.textContent = 'Copy'; }, 1500);
-    }
-    if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(text).then(function () { done('Copied'); }, function () { done('Select and copy'); });
-    } else {
-      done('Select and copy');
-    }
-  });
-
-  // Printing: charts re-fit the paper width, and the runbook's collapsed commands are
-  // printed too (a printed runbook with hidden steps would be wrong). Data tables stay folded.
-  var opened = [];
-  window.addEventListener('beforeprint', function () {
-    document.querySelectorAll('details.print-open:not([open])').forEach(function (details) {
-      details.open = true;
-      opened.push(details);
-    });
-    charts.forEach(function (chart) { chart.resize(); });
-  });
-  window.addEventListener('afterprint', function () {
-    opened.splice(0).forEach(function (details) { details.open = false; });
-    charts.forEach(function (chart) { chart.resize(); });
-  });
-})();
+  draw('chart-history', model.history, history);
 `;
+
+/** The drill report's script. */
+export const CLIENT_SCRIPT = clientScript(DRILL_CHARTS);

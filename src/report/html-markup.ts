@@ -221,6 +221,15 @@ details[open] > summary { margin-bottom: 10px; }
 .errors li { margin-bottom: 10px; }
 .sha { font-family: var(--mono); font-size: 12px; cursor: help; }
 footer { color: var(--muted); font-size: 12px; margin-top: 26px; text-align: center; }
+.comparison td { vertical-align: middle; }
+.comparison td.num { white-space: normal; }
+.win { display: inline-block; padding: 3px 7px; margin: -3px -7px; border-radius: 6px; background: color-mix(in srgb, var(--pass) 12%, white); box-shadow: inset 0 0 0 1px color-mix(in srgb, var(--pass) 45%, white); color: var(--pass); font-weight: 700; }
+.best { display: block; font-size: 10px; font-weight: 700; letter-spacing: .08em; text-transform: uppercase; }
+.spread { display: block; font-size: 11.5px; color: var(--muted); font-weight: 400; white-space: nowrap; }
+.runs { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 5px; }
+a.pill:hover { text-decoration: none; filter: brightness(0.92); }
+.chart-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(430px, 1fr)); gap: 8px 30px; }
+.chart-cell h3 { margin-top: 8px; }
 @media (max-width: 640px) { .verdict-head { flex-direction: column; align-items: flex-start; } .page { padding: 16px 12px 32px; } }
 @media print {
   @page { margin: 14mm 12mm; }
@@ -232,7 +241,8 @@ footer { color: var(--muted); font-size: 12px; margin-top: 26px; text-align: cen
   .verdict { border-top-width: 6px; padding-top: 12px; }
   h2, h3 { break-after: avoid; }
   .figure, figure.chart, .runbook li, tr, .callout, .note { break-inside: avoid; }
-  #timeline, #phases, #rpo { break-inside: avoid; }
+  #timeline, #phases, #rpo, .chart-cell { break-inside: avoid; }
+  .chart-grid { grid-template-columns: 1fr 1fr; }
   .chart-box canvas { max-width: 100% !important; height: auto !important; }
   .cmd pre { user-select: text; }
   a { color: inherit; }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { ArtifactRecord, CheckResult, Journal, ObjectiveResult, PhaseRecord } from '../journal/types.js';
+import { historyStrategy } from '../journal/history.js';
+import type { ArtifactRecord, CheckResult, HistoryEntry, Journal, ObjectiveResult, PhaseRecord } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
 import type { CommandRecord } from '../util/exec.js';
 import {
@@ -17,10 +18,11 @@ import {
   formatWallTime,
   formatYesNo,
   runHeadline,
+  strategyLabel,
   summarizeDrill,
   verdictHeadline,
 } from './format.js';
-import { BACKUP_SHADE, OUTAGE_SHADE, chartModel, phaseColor, seriesRows, type ChartModel, type SeriesRow } from './html-charts.js';
+import { BACKUP_SHADE, OUTAGE_SHADE, chartModel, historyPoints, phaseColor, seriesRows, type ChartModel, type SeriesRow } from './html-charts.js';
 import { CLIENT_SCRIPT } from './html-client.js';
 import { STATUS_TONE, facts, html, jsonScript, page, pill, table, type Column, type HtmlValue, type SafeHtml, type Tone } from './html-markup.js';
 
@@ -47,7 +49,7 @@ let chartJs: string | undefined;
  * it is found beside the package's main entry; createRequire resolves from this module,
  * which works from src/ under vitest and from dist/src/ after tsc alike.
  */
-function chartJsSource(): string {
+export function chartJsSource(): string {
   chartJs ??= readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js'), 'utf8');
   return chartJs;
 }
@@ -66,6 +68,7 @@ ${rpoSection(journal, charts)}
 ${backupSection(journal)}
 ${recoverySection(journal)}
 ${checksSection(journal)}
+${historySection(journal, charts)}
 ${environmentSection(journal)}
 ${runbookSection(journal)}
 ${errorsSection(journal)}
@@ -109,7 +112,7 @@ export function renderRunIndexHtml(journals: readonly Journal[], links: readonly
           {
             header: 'Drill',
             cell: (row) => html`${row.link ? html`<a href="${row.link}">${row.journal.scenario.name}</a>` : row.journal.scenario.name}
-              <div class="muted">${row.journal.strategy} · ${row.journal.engine} · ${row.journal.faultKind}</div>
+              <div class="muted">${strategyLabel(row.journal)} · ${row.journal.engine} · ${row.journal.faultKind}</div>
               ${row.journal.status === 'passed' ? '' : html`<div>${verdictHeadline(row.journal)}</div>`}`,
           },
           { header: 'RTO (service)', cell: (row) => measuredCell(row.summary.rtoService), numeric: true },
@@ -117,6 +120,10 @@ export function renderRunIndexHtml(journals: readonly Journal[], links: readonly
           { header: 'Data loss', cell: (row) => measuredCell(row.summary.dataLoss), numeric: true },
           { header: 'Lost writes', cell: (row) => measuredCell(row.summary.lostWrites), numeric: true },
           { header: 'Objectives met', cell: (row) => row.summary.objectivesMet, numeric: true },
+          // Only journals of a run that kept history know when their scenario last passed.
+          ...(journals.some((journal) => journal.history)
+            ? [{ header: 'Last passed', cell: (row: (typeof rows)[number]) => measuredCell(lastPassed(row.journal) ?? '—'), numeric: true }]
+            : []),
         ])
   }
 </section>
@@ -128,15 +135,17 @@ export function renderRunIndexHtml(journals: readonly Journal[], links: readonly
 // ---------------------------------------------------------------- page parts
 
 /** A figure in a table cell; NOT_MEASURED is greyed so real numbers stand out. */
-function measuredCell(text: string): HtmlValue {
+export function measuredCell(text: string): HtmlValue {
   return text === NOT_MEASURED ? html`<span class="muted">${text}</span>` : text;
 }
 
-function metaItem(label: string, value: HtmlValue): SafeHtml {
+/** One `label value` pair of a report's masthead. */
+export function metaItem(label: string, value: HtmlValue): SafeHtml {
   return html`<div><dt>${label}</dt><dd>${value}</dd></div>`;
 }
 
-function section(id: string, title: string, content: HtmlValue): SafeHtml {
+/** A titled card of a report, its id the target of the navigation links. */
+export function section(id: string, title: string, content: HtmlValue): SafeHtml {
   return html`<section id="${id}" class="card" aria-labelledby="${id}-title"><h2 id="${id}-title">${title}</h2>${content}</section>`;
 }
 
@@ -145,7 +154,7 @@ function notMeasured(what: string, why: string): SafeHtml {
 }
 
 /** A chart with its numbers: the canvas for the eye, a folded table for screen readers and copy-paste. */
-function chartFigure(id: string, label: string, height: number, caption: HtmlValue, data: SafeHtml, rows: number): SafeHtml {
+export function chartFigure(id: string, label: string, height: number, caption: HtmlValue, data: SafeHtml, rows: number): SafeHtml {
   return html`<figure class="chart">
   <div class="chart-box" style="height: ${height}px"><canvas id="${id}" role="img" aria-label="${label}"></canvas></div>
   ${caption ? html`<figcaption>${caption}</figcaption>` : ''}
@@ -166,8 +175,30 @@ const NAV: ReadonlyArray<readonly [id: string, label: string]> = [
   ['runbook', 'Runbook'],
 ];
 
+/**
+ * When the drill's scenario last passed: this drill, an earlier one from the history (with its
+ * strategy when that was another), or never on record. Undefined without history.
+ */
+function lastPassed(journal: Journal): string | undefined {
+  if (journal.status === 'passed') return 'this run';
+  if (!journal.history) return undefined;
+  const last = journal.history.lastPassed;
+  if (!last) return 'never on record';
+  return `${formatWallTime(last.at)}${last.strategy === historyStrategy(journal) ? '' : ` (${last.strategy})`}`;
+}
+
+/** The comparison this drill was part of: its entry and run, linked to the run's compare.html beside the drill's folder. */
+function comparisonMeta(journal: Journal): SafeHtml | undefined {
+  const comparison = journal.comparison;
+  if (!comparison) return undefined;
+  const run = comparison.repetitions > 1 ? ` · run ${comparison.repetition} of ${comparison.repetitions}` : '';
+  return metaItem('comparison', html`<a href="../compare.html">${comparison.label}${run}</a>`);
+}
+
 function masthead(journal: Journal): SafeHtml {
-  const nav = journal.errors.length > 0 ? [...NAV, ['errors', 'Errors'] as const] : NAV;
+  const sections = journal.history ? [...NAV.slice(0, -2), ['history', 'History'] as const, ...NAV.slice(-2)] : NAV;
+  const nav = journal.errors.length > 0 ? [...sections, ['errors', 'Errors'] as const] : sections;
+  const passedLast = journal.status === 'passed' ? undefined : lastPassed(journal);
   return html`<header>
   <div class="eyebrow">firedrill · disaster-recovery drill</div>
   <h1>${journal.scenario.name}</h1>
@@ -179,6 +210,8 @@ function masthead(journal: Journal): SafeHtml {
     ${metaItem('fault', journal.faultKind)}
     ${metaItem('started', formatWallTime(journal.startedAt))}
     ${metaItem('took', formatDuration(journal.durationMs))}
+    ${comparisonMeta(journal)}
+    ${passedLast ? metaItem('last passed', passedLast) : ''}
   </dl>
   <nav class="toc" aria-label="Sections">${nav.map(([id, label]) => html`<a href="#${id}">${label}</a>`)}</nav>
 </header>`;
@@ -475,6 +508,50 @@ function checksSection(journal: Journal): SafeHtml {
       ])
     : html`<p class="note">No checks ran${journal.status === 'error' || journal.status === 'interrupted' ? ': the drill stopped before verification.' : '.'}</p>`;
   return section('checks', 'Checks', content);
+}
+
+/** The trend of this scenario and strategy over earlier runs ("has our restore got slower as the data grew?"). */
+function historySection(journal: Journal, charts: ChartModel): SafeHtml {
+  const points = historyPoints(journal);
+  if (!points) return html``;
+  const strategy = historyStrategy(journal);
+  const last = lastPassed(journal);
+  const passedFacts = facts([['last passing drill of this scenario', last === 'this run' ? 'this one' : last]]);
+  if (!charts.history) {
+    return section(
+      'history',
+      'History',
+      html`${passedFacts}<p class="note">No earlier drill of ${journal.scenario.name} with ${strategy} is in the reports folder's history.jsonl: the trend starts with this one.</p>`,
+    );
+  }
+  // A new scenario hash means the drill itself changed (dataset, load, fault): say so where it happened.
+  const rows = points.map((entry, index) => ({ entry, current: index === points.length - 1, changed: index > 0 && entry.scenarioHash !== points[index - 1]!.scenarioHash }));
+  const data = table(
+    rows,
+    [
+      { header: 'Ran', cell: (r) => (r.current ? html`<strong>this run</strong>` : formatWallTime(r.entry.at)) },
+      { header: 'Verdict', cell: (r) => pill(VERDICT_LABEL[r.entry.status], STATUS_TONE[r.entry.status]) },
+      { header: 'RTO (service)', cell: (r) => measuredCell(formatMs(r.entry.rtoServiceMs)), numeric: true },
+      { header: 'RTO (verified)', cell: (r) => measuredCell(formatMs(r.entry.rtoVerifiedMs)), numeric: true },
+      { header: 'Data loss', cell: (r) => measuredCell(formatMs(r.entry.dataLossMs)), numeric: true },
+      { header: 'Lost writes', cell: (r) => measuredCell(formatCount(r.entry.lostWrites)), numeric: true },
+      { header: 'Backup size', cell: (r) => (r.entry.backupSizeBytes === null ? measuredCell(NOT_MEASURED) : formatBytes(r.entry.backupSizeBytes)), numeric: true },
+      { header: 'Scenario', cell: (r) => scenarioChange(r.entry, r.changed) },
+    ],
+    `Run ${journal.runId} and the ${formatCount(points.length - 1)} drill${points.length === 2 ? '' : 's'} of ${journal.scenario.name} with ${strategy} before it, oldest first.`,
+  );
+  const caption = html`Each point is one drill of this scenario with ${strategy}, oldest first, this run last. Points of drills that did not pass are red. Gaps: not measured.`;
+  return section(
+    'history',
+    'History',
+    html`${passedFacts}${chartFigure('chart-history', `RTO and data loss of ${journal.scenario.name} with ${strategy} over the last ${points.length} drills`, 260, caption, data, rows.length)}`,
+  );
+}
+
+/** The scenario's hash, and what it ran on when it changed since the drill before. */
+function scenarioChange(entry: HistoryEntry, changed: boolean): SafeHtml {
+  const hash = html`<span class="sha" title="${entry.scenarioHash}">${entry.scenarioHash.slice(0, 8)}</span>`;
+  return changed ? html`${pill('changed', 'info')} ${hash}${entry.dataset ? html`<div class="muted">${entry.dataset}</div>` : ''}` : hash;
 }
 
 function environmentSection(journal: Journal): SafeHtml {

@@ -1,8 +1,10 @@
 import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { buildComparisons, COMPARISON_METRICS, type MetricKey } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
 import { errorMessage } from '../util/errors.js';
 import { summarizeDrill } from './format.js';
+import { renderComparisonHtml } from './html-compare.js';
 import { renderDrillHtml, renderRunIndexHtml } from './html.js';
 import { renderJUnit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
@@ -19,6 +21,8 @@ import { renderMarkdown } from './markdown.js';
  *   <runDir>/junit.xml                 junit
  *   <runDir>/summary.md                markdown (also appended to $GITHUB_STEP_SUMMARY when set)
  *   <runDir>/summary.json              json: the run's verdicts and figures, for scripts
+ *   <runDir>/compare.html              compare, when drills ran as a comparison of strategies
+ *   <runDir>/compare.json              compare: the comparison's medians, ranges and winners, for scripts
  */
 
 /** Where a run's reports go. */
@@ -92,8 +96,80 @@ const json: Reporter = {
   },
 };
 
+/** The machine-readable comparisons of a run: compare.json, and `comparisons` in `--json` output. */
+export interface ComparisonJson {
+  formatVersion: 1;
+  columns: Array<{ key: MetricKey; label: string; unit: string; better: 'lower' | 'higher'; description: string }>;
+  comparisons: Array<{
+    runId: string;
+    scenario: string;
+    file?: string;
+    engine: string;
+    fault: string;
+    dataset?: string;
+    repetitions: number;
+    /** Per column, the labels of the best strategies (ties share; empty when nothing sets them apart). */
+    winners: Record<MetricKey, string[]>;
+    strategies: Array<{
+      label: string;
+      strategy: string;
+      /** Columns this strategy is best in. */
+      wins: MetricKey[];
+      /** Per column: median, min, max over the runs, each run's value (null: not measured), and whether every run measured it. */
+      figures: Record<MetricKey, { median: number | null; min: number | null; max: number | null; values: Array<number | null>; complete: boolean }>;
+      /** Its drills by repetition; `report` and `journal` relative to the run directory. */
+      drills: Array<{ drillId: string; repetition: number; status: Journal['status']; report: string; journal: string }>;
+    }>;
+  }>;
+}
+
+/** Builds the comparisons of a run's journals (none for a run without one) with their drills' addresses relative to `runDir`. */
+export function comparisonJson(journals: readonly Journal[], runDir: string, drillDirs: readonly string[]): ComparisonJson {
+  const root = resolve(runDir);
+  const address = (index: number, file: string) => href(relative(root, join(resolve(root, drillDirs[index]!), file)));
+  return {
+    formatVersion: 1,
+    columns: COMPARISON_METRICS.map(({ key, label, unit, better, description }) => ({ key, label, unit, better, description })),
+    comparisons: buildComparisons(journals).map((comparison) => ({
+      runId: comparison.runId,
+      scenario: comparison.scenario,
+      ...(comparison.file ? { file: comparison.file } : {}),
+      engine: comparison.engine,
+      fault: comparison.faultKind,
+      ...(comparison.dataset ? { dataset: comparison.dataset } : {}),
+      repetitions: comparison.repetitions,
+      winners: comparison.winners,
+      strategies: comparison.entries.map((entry) => ({
+        label: entry.label,
+        strategy: entry.strategy,
+        wins: COMPARISON_METRICS.map((metric) => metric.key).filter((key) => comparison.winners[key].includes(entry.label)),
+        figures: entry.stats,
+        drills: entry.drills.map((index) => ({
+          drillId: journals[index]!.drillId,
+          repetition: journals[index]!.comparison!.repetition,
+          status: journals[index]!.status,
+          report: address(index, 'report.html'),
+          journal: address(index, 'journal.json'),
+        })),
+      })),
+    })),
+  };
+}
+
+const compare: Reporter = {
+  async run(journals, { runDir, drillDirs }) {
+    const comparisons = buildComparisons(journals);
+    if (comparisons.length === 0) return [];
+    const links = drillDirs.map((dir) => href(relative(runDir, join(dir, 'report.html'))));
+    return [
+      await write(join(runDir, 'compare.html'), renderComparisonHtml(journals, comparisons, links)),
+      await write(join(runDir, 'compare.json'), `${JSON.stringify(comparisonJson(journals, runDir, drillDirs), null, 2)}\n`),
+    ];
+  },
+};
+
 /** Every built-in reporter, by the name a user selects it with. */
-export const reporters = { html, junit, markdown, json } satisfies Record<string, Reporter>;
+export const reporters = { html, junit, markdown, json, compare } satisfies Record<string, Reporter>;
 
 /** The name of a built-in reporter. */
 export type ReporterName = keyof typeof reporters;

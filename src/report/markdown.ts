@@ -1,5 +1,6 @@
+import { buildComparisons, COMPARISON_METRICS, type Comparison } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
-import { VERDICT_LABEL, checkOutcome, failuresFirst, objectiveOutcome, runHeadline, summarizeDrill, verdictHeadline } from './format.js';
+import { VERDICT_LABEL, checkOutcome, failuresFirst, formatMetric, formatSpread, objectiveOutcome, runHeadline, strategyLabel, summarizeDrill, verdictHeadline } from './format.js';
 
 /**
  * The Markdown summary of a run (GitHub's GITHUB_STEP_SUMMARY, a PR comment, a chat
@@ -33,7 +34,31 @@ function drillDetail(journal: Journal): string[] {
   return lines;
 }
 
-/** Renders a run's drills as Markdown: a summary table, then each drill's objectives and checks. */
+/** A comparison as a table: one row per strategy, the median of each column (and its range when repeated), the best in bold. */
+function comparisonTable(comparison: Comparison): string[] {
+  const repeated = comparison.repetitions > 1;
+  const rows = comparison.entries.map((entry) => {
+    const cells = COMPARISON_METRICS.map((metric) => {
+      const stats = entry.stats[metric.key];
+      const value = formatMetric(metric.unit, stats.median);
+      const shown = comparison.winners[metric.key].includes(entry.label) ? `**${value}**` : value;
+      return repeated && stats.median !== null ? `${shown} (${formatSpread(metric.unit, stats)})` : shown;
+    });
+    return `| ${[md(entry.label), ...cells].join(' | ')} |`;
+  });
+  return [
+    `### Comparison: ${md(comparison.scenario)}${repeated ? ` (medians of ${comparison.repetitions} runs, range in brackets)` : ''}`,
+    '',
+    `| Strategy | ${COMPARISON_METRICS.map((metric) => metric.label).join(' | ')} |`,
+    `|:--|${COMPARISON_METRICS.map(() => '--:').join('|')}|`,
+    ...rows,
+    '',
+    'The best of each column is in bold.',
+    '',
+  ];
+}
+
+/** Renders a run's drills as Markdown: a summary table, comparisons if the run made any, then each drill's objectives and checks. */
 export function renderMarkdown(journals: readonly Journal[]): string {
   const ordered = failuresFirst(journals, (journal) => journal.status);
   const lines = [`## firedrill: ${md(runHeadline(journals))}`, ''];
@@ -43,12 +68,13 @@ export function renderMarkdown(journals: readonly Journal[]): string {
       '|:--|:--|:--|--:|--:|--:|--:|',
       ...ordered.map((journal) => {
         const s = summarizeDrill(journal);
-        const cells = [md(journal.scenario.name), md(journal.strategy), `**${VERDICT_LABEL[journal.status]}**`, s.rtoService, s.rtoVerified, s.dataLoss, s.lostWrites];
+        const cells = [md(journal.scenario.name), md(strategyLabel(journal)), `**${VERDICT_LABEL[journal.status]}**`, s.rtoService, s.rtoVerified, s.dataLoss, s.lostWrites];
         return `| ${cells.join(' | ')} |`;
       }),
       '',
     );
   }
+  for (const comparison of buildComparisons(journals)) lines.push(...comparisonTable(comparison));
   for (const journal of ordered) lines.push(...drillDetail(journal));
   return `${lines.join('\n').trimEnd()}\n`;
 }

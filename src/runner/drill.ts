@@ -44,6 +44,10 @@ export interface DrillOptions {
   logLevel?: string;
   /** Steps of your own between detection and restore (break the archive, page someone, ...). */
   hooks?: { beforeRestore?: (context: StrategyContext, fault: FaultOutcome) => Promise<void> };
+  /** The drill's id and directory name; default `<scenario>--<strategy>` (repetitions of a comparison need their own). */
+  drillId?: string;
+  /** What the runner knows about the drill's context (comparison entry, earlier runs), copied into the journal for its reports. */
+  annotations?: Pick<Journal, 'comparison' | 'history'>;
 }
 
 export interface DrillOutcome {
@@ -84,12 +88,12 @@ async function withSession<T>(engine: Engine, instance: StartedDatabaseInstance,
  */
 export async function runDrill(scenario: Scenario, options: DrillOptions): Promise<DrillOutcome> {
   const clock = new DrillClock();
-  const drillId = `${scenario.name}--${scenario.strategy.name}`;
+  const drillId = options.drillId ?? `${scenario.name}--${scenario.strategy.name}`;
   const dir = join(options.runDir, drillId);
   await mkdir(dir, { recursive: true });
   const log: Logger = createFileLogger(join(dir, 'firedrill.log'), options.logLevel).child({ drill: drillId });
   const exec = new CommandRunner({ now: () => clock.now(), log, signal: options.signal });
-  const timeline = new Timeline(clock, exec, options.onPhase);
+  const timeline = new Timeline(clock, exec, log, options.onPhase);
   const resources = new ResourceStack({ keep: options.keep, log });
   const engine = engines[scenario.target.engine as keyof typeof engines] as Engine | undefined;
   const provider = providers[scenario.target.provider];
@@ -123,6 +127,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     artifacts: [],
     commands: exec.records,
     errors: [],
+    ...options.annotations,
   };
 
   let workload: Workload | undefined;

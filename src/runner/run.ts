@@ -1,9 +1,11 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Journal } from '../journal/types.js';
-import { loadScenario, ScenarioError, type Scenario, type ScenarioProblem } from '../scenario/loader.js';
-import { ExitCode } from '../util/errors.js';
+import { historyEntry, historyFor } from '../journal/history.js';
+import type { ComparisonEntryRecord, Journal } from '../journal/types.js';
+import { loadScenario, ScenarioError, withStrategy, type Scenario, type ScenarioProblem } from '../scenario/loader.js';
+import { errorMessage, ExitCode } from '../util/errors.js';
 import { runDrill, type DrillOptions, type DrillOutcome } from './drill.js';
+import { appendHistory, HISTORY_FILE, readHistory } from './history.js';
 
 const SCENARIO_FILE = /\.(ya?ml|json)$/;
 
@@ -43,25 +45,100 @@ export function newRunId(): string {
   return `${now}-${Math.random().toString(16).slice(2, 6)}`;
 }
 
-export interface RunOptions extends Omit<DrillOptions, 'runId' | 'runDir'> {
-  /** Reports folder; the run writes into `<outDir>/<runId>/`. */
-  outDir: string;
-  runId?: string;
-  onDrillStart?: (scenario: Scenario) => void;
+/** One drill of a run: the scenario with the one strategy it runs, the drill's id, its place in a comparison. */
+export interface DrillPlan {
+  scenario: Scenario;
+  drillId: string;
+  comparison?: ComparisonEntryRecord;
 }
 
-/** Runs scenarios one after another (drills share the machine; running them at once would skew the measurements). */
-export async function runScenarios(scenarios: readonly Scenario[], options: RunOptions): Promise<{ runDir: string; outcomes: DrillOutcome[] }> {
+export interface PlanOptions {
+  /** Compare every scenario's strategies (`firedrill compare`), even a scenario that names one `strategy`. */
+  compare?: boolean;
+  /** Drills of each strategy in a comparison (default 1); their ids end in `--r<n>`. */
+  repeat?: number;
+}
+
+/** A drill id from a comparison label: `pg-dump (jobs=4)` → `pg-dump-jobs-4` (ids name directories). */
+function idPart(label: string): string {
+  return label.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+/**
+ * The drills of a run, in order. A scenario with one strategy is one drill. A scenario that
+ * lists `strategies:` — or any scenario, with `compare` — is one drill per strategy and
+ * repetition, all of the same dataset, seed, workload and fault. Repetitions go round by
+ * round (a, b, a, b rather than a, a, b, b): whatever else loads the machine meanwhile then
+ * weighs on every strategy alike, not on the one whose turn it happens to be.
+ */
+export function planDrills(scenarios: readonly Scenario[], options: PlanOptions = {}): DrillPlan[] {
+  const repeat = options.repeat ?? 1;
+  const plans = scenarios.flatMap((scenario): DrillPlan[] => {
+    if (!scenario.strategies && !options.compare) return [{ scenario, drillId: `${scenario.name}--${scenario.strategy.name}` }];
+    const entries = scenario.strategies ?? [{ ...scenario.strategy, label: scenario.strategy.name }];
+    return Array.from({ length: repeat }, (_, round) =>
+      entries.map((entry, index): DrillPlan => ({
+        scenario: withStrategy(scenario, entry),
+        drillId: `${scenario.name}--${idPart(entry.label)}${repeat > 1 ? `--r${round + 1}` : ''}`,
+        comparison: { label: entry.label, index, repetition: round + 1, repetitions: repeat },
+      })),
+    ).flat();
+  });
+  // Two scenarios of the same name would write into one directory; the second gets its own.
+  const seen = new Map<string, number>();
+  return plans.map((plan) => {
+    const count = (seen.get(plan.drillId) ?? 0) + 1;
+    seen.set(plan.drillId, count);
+    return count === 1 ? plan : { ...plan, drillId: `${plan.drillId}-${count}` };
+  });
+}
+
+export interface RunOptions extends Omit<DrillOptions, 'runId' | 'runDir' | 'drillId' | 'annotations'>, PlanOptions {
+  /** Reports folder; the run writes into `<outDir>/<runId>/` and appends to `<outDir>/history.jsonl`. */
+  outDir: string;
+  runId?: string;
+  /** Called as each drill starts, with the scenario as it runs (one strategy). */
+  onDrillStart?: (scenario: Scenario, plan: DrillPlan) => void;
+}
+
+/** What a run did: its directory, one outcome per drill, and what went wrong beside the drills (history file). */
+export interface RunResult {
+  runDir: string;
+  outcomes: DrillOutcome[];
+  warnings: string[];
+}
+
+/**
+ * Runs the drills of `planDrills` one after another (drills share the machine; running them
+ * at once would skew the measurements). Each drill's journal gets its slice of the reports
+ * folder's history, and each finished drill is appended to it; history trouble is a warning,
+ * never a failed drill.
+ */
+export async function runScenarios(scenarios: readonly Scenario[], options: RunOptions): Promise<RunResult> {
   const runId = options.runId ?? newRunId();
   const runDir = resolve(options.outDir, runId);
   await mkdir(runDir, { recursive: true });
+  const historyFile = join(resolve(options.outDir), HISTORY_FILE);
+  const warnings: string[] = [];
+  const past = await readHistory(historyFile).catch((error: unknown) => {
+    warnings.push(`cannot read ${historyFile} (${errorMessage(error)}): reports show no trend; move the file away to start a new history`);
+    return [];
+  });
   const outcomes: DrillOutcome[] = [];
-  for (const scenario of scenarios) {
+  for (const plan of planDrills(scenarios, options)) {
     if (options.signal?.aborted) break;
-    options.onDrillStart?.(scenario);
-    outcomes.push(await runDrill(scenario, { ...options, runId, runDir }));
+    options.onDrillStart?.(plan.scenario, plan);
+    const history = historyFor(past, { scenario: plan.scenario.name, strategy: plan.comparison?.label ?? plan.scenario.strategy.name, runId });
+    const annotations = { ...(plan.comparison ? { comparison: plan.comparison } : {}), history };
+    const outcome = await runDrill(plan.scenario, { ...options, runId, runDir, drillId: plan.drillId, annotations });
+    outcomes.push(outcome);
+    // An interrupted drill measured and judged nothing: it is no point of a trend.
+    if (outcome.journal.status === 'interrupted') continue;
+    await appendHistory(historyFile, [historyEntry(outcome.journal)]).catch((error: unknown) => {
+      warnings.push(`cannot append to ${historyFile} (${errorMessage(error)}): this drill is missing from the history`);
+    });
   }
-  return { runDir, outcomes };
+  return { runDir, outcomes, warnings };
 }
 
 /** The exit code a CI job gates on: interrupted > could not run > breached > passed. */

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { EventRecord, PhaseRecord } from '../journal/types.js';
 import type { DrillClock } from '../util/clock.js';
 import type { CommandRunner } from '../util/exec.js';
@@ -14,6 +15,7 @@ export class Timeline {
   constructor(
     private readonly clock: DrillClock,
     private readonly exec: CommandRunner,
+    private readonly log: Logger,
     private readonly listener?: PhaseListener,
   ) {}
 
@@ -22,17 +24,20 @@ export class Timeline {
     this.exec.phase = name;
     const startMs = this.clock.now();
     this.listener?.({ type: 'start', phase: name, detail });
+    this.log.info({ phase: name, ...(detail ? { detail } : {}) }, 'phase start');
     try {
       const result = await fn();
       const endMs = this.clock.now();
       this.phases.push({ name, startMs, endMs, durationMs: endMs - startMs, ok: true, ...(detail ? { detail } : {}) });
       this.listener?.({ type: 'end', phase: name, durationMs: endMs - startMs, detail });
+      this.log.info({ phase: name, durationMs: endMs - startMs }, 'phase end');
       return result;
     } catch (error) {
       this.failedPhase ??= name;
       const endMs = this.clock.now();
       this.phases.push({ name, startMs, endMs, durationMs: endMs - startMs, ok: false, detail: (error as Error).message.split('\n')[0] });
       this.listener?.({ type: 'fail', phase: name, durationMs: endMs - startMs, detail: (error as Error).message.split('\n')[0] });
+      this.log.error({ phase: name, durationMs: endMs - startMs, err: (error as Error).message }, 'phase failed');
       throw error;
     } finally {
       this.exec.phase = previous;
@@ -42,6 +47,7 @@ export class Timeline {
   event(name: string, detail?: string): number {
     const atMs = this.clock.now();
     this.events.push({ name, atMs, ...(detail ? { detail } : {}) });
+    this.log.info({ event: name, atMs, ...(detail ? { detail } : {}) }, 'event');
     return atMs;
   }
 

@@ -30,15 +30,30 @@ export function formatProblem(problem: ScenarioProblem): string {
   return `${problem.file}:${problem.line}:${problem.column}: ${problem.field ? `${problem.field}: ` : ''}${problem.message}${problem.hint ? `\n  hint: ${problem.hint}` : ''}`;
 }
 
+/** A strategy to run: its name and its options, defaults applied. */
+export interface StrategyChoice {
+  name: StrategyName;
+  options: Record<string, unknown>;
+}
+
+/** One entry of a `strategies:` list. */
+export interface StrategyEntry extends StrategyChoice {
+  /** The strategy's name, or `pg-dump (jobs=4)` when the list has the same strategy with other options too. */
+  label: string;
+}
+
 /** A validated scenario, defaults applied, paths resolved, ready to run. */
-export type Scenario = Omit<ParsedScenario, 'strategy' | 'fault'> & {
+export type Scenario = Omit<ParsedScenario, 'strategy' | 'strategies' | 'fault'> & {
   /** The fault block: kind, timing (ms), and the fault's own parameters. */
   fault: { kind: FaultKind; at: number; detectAfter: number } & Record<string, unknown>;
   /** Path of the file it came from (as given), or "<inline>". */
   file: string;
-  /** sha256 of the normalized scenario. */
+  /** sha256 of the normalized scenario, as run with `strategy` (a `strategies:` list is not part of it). */
   hash: string;
-  strategy: { name: StrategyName; options: Record<string, unknown> };
+  /** The strategy a drill of this scenario runs; with a `strategies:` list, its first entry. */
+  strategy: StrategyChoice;
+  /** The `strategies:` list, when the scenario has one: each entry runs the same drill, and the drills are compared. */
+  strategies?: StrategyEntry[];
 };
 
 type Path = ReadonlyArray<string | number>;
@@ -171,28 +186,30 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
   const parsed = result.data;
   const problems: ScenarioProblem[] = [];
 
-  // The strategy: a known name, for this engine, with valid options.
-  const strategyRaw = typeof parsed.strategy === 'string' ? { name: parsed.strategy } : parsed.strategy;
-  const strategyPath = typeof parsed.strategy === 'string' ? ['strategy'] : ['strategy', 'name'];
-  const known = Object.keys(strategies);
-  const definition = strategies[strategyRaw.name as StrategyName];
-  let strategyOptions: Record<string, unknown> = {};
-  if (!definition) {
-    const guess = nearest(strategyRaw.name, known);
-    problems.push(locator.problem(strategyPath, `unknown strategy "${strategyRaw.name}"${guess ? ` — did you mean "${guess}"?` : ''}`, `known: ${known.join(', ')} (firedrill list)`));
+  // The strategy, or the list of strategies: known names, for this engine, with valid options.
+  let strategyList: StrategyEntry[] | undefined;
+  let strategy: StrategyChoice | undefined;
+  if (parsed.strategy !== undefined && parsed.strategies !== undefined) {
+    problems.push(locator.problem([], 'both strategy and strategies are set', 'a scenario runs one strategy or a list of them to compare: move the strategy into the strategies list', 'strategies'));
+  } else if (parsed.strategies !== undefined) {
+    const resolved = parsed.strategies.map((raw, index) => resolveStrategy(raw, ['strategies', index], parsed, locator));
+    problems.push(...resolved.flatMap((entry) => entry.problems));
+    const choices = resolved.map((entry) => entry.choice);
+    if (choices.every((choice): choice is StrategyChoice => choice !== undefined)) {
+      const labelled = labelStrategies(choices);
+      if (labelled.duplicate !== undefined) {
+        problems.push(locator.problem(['strategies', labelled.duplicate], `${choices[labelled.duplicate]!.name} is listed twice with the same options`, 'give each entry different options, or use `firedrill compare --repeat N` to run a strategy several times'));
+      } else {
+        strategyList = labelled.entries;
+        strategy = { name: choices[0]!.name, options: choices[0]!.options };
+      }
+    }
+  } else if (parsed.strategy !== undefined) {
+    const resolved = resolveStrategy(parsed.strategy, ['strategy'], parsed, locator);
+    problems.push(...resolved.problems);
+    strategy = resolved.choice;
   } else {
-    if (!(definition.engines as readonly string[]).includes(parsed.target.engine)) {
-      const fitting = Object.values(strategies).filter((s) => (s.engines as readonly string[]).includes(parsed.target.engine)).map((s) => s.name);
-      problems.push(locator.problem(strategyPath, `strategy "${definition.name}" does not work with ${parsed.target.engine}`, `strategies for ${parsed.target.engine}: ${fitting.join(', ') || 'none yet'}`));
-    }
-    const { name: _name, ...options } = strategyRaw as Record<string, unknown>;
-    const parsedOptions = definition.options.safeParse(options);
-    if (parsedOptions.success) strategyOptions = parsedOptions.data as Record<string, unknown>;
-    else problems.push(...parsedOptions.error.issues.flatMap((issue) => issueProblems(issue, locator, typeof parsed.strategy === 'string' ? ['strategy'] : ['strategy'])));
-    if (!definition.pointInTime && parsed.recovery.target !== 'before-fault' && parsed.recovery.target !== 'latest') {
-      const pointInTime = Object.values(strategies).filter((s) => s.pointInTime && (s.engines as readonly string[]).includes(parsed.target.engine)).map((s) => s.name);
-      problems.push(locator.problem(['recovery', 'target'], `strategy "${definition.name}" cannot restore to a point in time`, `use a point-in-time strategy (${pointInTime.join(', ') || `none for ${parsed.target.engine} yet`}), or target before-fault`));
-    }
+    problems.push(locator.problem([], 'missing required field', `add strategy: NAME, or strategies: [NAME, NAME] to compare several. Known: ${Object.keys(strategies).join(', ')}`, 'strategy'));
   }
   if (!parsed.storage.primary) {
     problems.push(locator.problem(['storage'], 'no "primary" storage location', 'add storage: { primary: { type: local } }'));
@@ -218,16 +235,127 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
   for (const location of Object.values(parsed.storage)) {
     if ('path' in location && typeof location.path === 'string') location.path = resolve(base, location.path);
   }
-  if (problems.length > 0) throw new ScenarioError(problems);
+  if (problems.length > 0 || !strategy) throw new ScenarioError(problems);
 
-  const scenario = {
-    ...parsed,
-    fault: parsed.fault as Scenario['fault'],
-    file: displayFile,
-    strategy: { name: strategyRaw.name as StrategyName, options: strategyOptions },
-  };
-  const { file: _file, ...hashed } = scenario;
-  return { ...scenario, hash: createHash('sha256').update(JSON.stringify(hashed)).digest('hex') };
+  const { strategies: _list, ...rest } = parsed;
+  const scenario: Scenario = { ...rest, fault: parsed.fault as Scenario['fault'], file: displayFile, strategy, hash: '' };
+  return { ...scenario, hash: scenarioHash(scenario), ...(strategyList ? { strategies: strategyList } : {}) };
+}
+
+/**
+ * sha256 of the scenario as run: every field but the file's path, with its one strategy and
+ * not the `strategies:` list, so a drill of pg-dump has the same hash whether the file named
+ * pg-dump alone or in a list. Keys go in schema order, so the hash never depends on how the
+ * object was assembled.
+ */
+function scenarioHash(scenario: Scenario): string {
+  const fields: Record<string, unknown> = scenario;
+  const normalized = Object.fromEntries(
+    Object.keys(scenarioSchema.shape)
+      .filter((key) => key !== 'strategies' && fields[key] !== undefined)
+      .map((key) => [key, fields[key]]),
+  );
+  return createHash('sha256').update(JSON.stringify(normalized)).digest('hex');
+}
+
+/** The scenario as it runs with one strategy: `strategy` set, no list, its own hash. */
+export function withStrategy(scenario: Scenario, choice: StrategyChoice): Scenario {
+  const { strategies: _list, ...rest } = scenario;
+  const single: Scenario = { ...rest, strategy: { name: choice.name, options: choice.options } };
+  return { ...single, hash: scenarioHash(single) };
+}
+
+/**
+ * The scenario with its strategies replaced by `names` (`firedrill compare --strategies a,b`),
+ * checked as the file's list is: a known name (with a suggestion), for the scenario's engine,
+ * able to reach its recovery target. Options stay at their defaults; options per entry go in
+ * the file's `strategies:` list. Problems are messages for the command line.
+ */
+export function withStrategyNames(scenario: Scenario, names: readonly string[]): { scenario?: Scenario; problems: string[] } {
+  const problems: string[] = [];
+  const choices: StrategyChoice[] = [];
+  for (const name of names) {
+    const objections = strategyObjections(name, scenario.target.engine, scenario.recovery.target);
+    problems.push(...objections.map((objection) => `--strategies: ${objection.message}${objection.hint ? `\n  hint: ${objection.hint}` : ''}`));
+    const defaults = objections.length === 0 ? strategies[name as StrategyName].options.safeParse({}) : undefined;
+    if (defaults?.success) choices.push({ name: name as StrategyName, options: defaults.data as Record<string, unknown> });
+    else if (defaults) problems.push(`--strategies: strategy "${name}" needs options\n  hint: list it with its options in the scenario's strategies: list instead`);
+  }
+  if (names.length === 0) problems.push('--strategies: no strategy named; list them separated by commas, e.g. --strategies pg-dump,pg-basebackup-wal');
+  if (problems.length > 0) return { problems };
+  const labelled = labelStrategies(choices);
+  if (labelled.duplicate !== undefined) {
+    return { problems: [`--strategies: ${names[labelled.duplicate]} is listed twice\n  hint: use --repeat N to run a strategy several times`] };
+  }
+  return { scenario: { ...withStrategy(scenario, choices[0]!), strategies: labelled.entries }, problems: [] };
+}
+
+/** Why a strategy cannot run here: where the objection points (its name, or the recovery target) and what to do. */
+interface StrategyObjection {
+  at: 'name' | 'recovery';
+  message: string;
+  hint?: string;
+}
+
+/** What stands in the way of running strategy `name` on `engine` to `recoveryTarget`; empty when nothing does. */
+function strategyObjections(name: string, engine: string, recoveryTarget: string): StrategyObjection[] {
+  const definition = strategies[name as StrategyName];
+  if (!definition) {
+    const known = Object.keys(strategies);
+    const guess = nearest(name, known);
+    return [{ at: 'name', message: `unknown strategy "${name}"${guess ? ` — did you mean "${guess}"?` : ''}`, hint: `known: ${known.join(', ')} (firedrill list)` }];
+  }
+  const objections: StrategyObjection[] = [];
+  const forEngine = Object.values(strategies).filter((s) => (s.engines as readonly string[]).includes(engine));
+  if (!(definition.engines as readonly string[]).includes(engine)) {
+    objections.push({ at: 'name', message: `strategy "${definition.name}" does not work with ${engine}`, hint: `strategies for ${engine}: ${forEngine.map((s) => s.name).join(', ') || 'none yet'}` });
+  }
+  if (!definition.pointInTime && recoveryTarget !== 'before-fault' && recoveryTarget !== 'latest') {
+    const pointInTime = forEngine.filter((s) => s.pointInTime).map((s) => s.name);
+    objections.push({
+      at: 'recovery',
+      message: `strategy "${definition.name}" cannot restore to a point in time`,
+      hint: `use a point-in-time strategy (${pointInTime.join(', ') || `none for ${engine} yet`}), or target before-fault`,
+    });
+  }
+  return objections;
+}
+
+/** Checks one `strategy` value (or list entry) at `path`: name, engine, options, recovery target. */
+function resolveStrategy(
+  raw: NonNullable<ParsedScenario['strategy']>,
+  path: Path,
+  parsed: ParsedScenario,
+  locator: Locator,
+): { choice?: StrategyChoice; problems: ScenarioProblem[] } {
+  const { name, ...given } = typeof raw === 'string' ? { name: raw } : (raw as { name: string } & Record<string, unknown>);
+  const namePath = typeof raw === 'string' ? path : [...path, 'name'];
+  const problems = strategyObjections(name, parsed.target.engine, parsed.recovery.target).map((objection) =>
+    locator.problem(objection.at === 'name' ? namePath : ['recovery', 'target'], objection.message, objection.hint),
+  );
+  const definition = strategies[name as StrategyName];
+  if (!definition) return { problems };
+  const options = definition.options.safeParse(given);
+  if (!options.success) return { problems: [...problems, ...options.error.issues.flatMap((issue) => issueProblems(issue, locator, path))] };
+  return { choice: { name: name as StrategyName, options: options.data as Record<string, unknown> }, problems };
+}
+
+/**
+ * Labels list entries: the strategy's name, and where a name comes more than once, the options
+ * that tell its entries apart (`pg-dump (jobs=1)`, `pg-dump (jobs=4)`). `duplicate` is the index
+ * of an entry identical to an earlier one: two drills of it would be repetitions, not entries.
+ */
+function labelStrategies(choices: readonly StrategyChoice[]): { entries: StrategyEntry[]; duplicate?: number } {
+  const signature = (choice: StrategyChoice) => JSON.stringify([choice.name, choice.options]);
+  const duplicate = choices.findIndex((choice, index) => choices.findIndex((other) => signature(other) === signature(choice)) !== index);
+  if (duplicate >= 0) return { entries: [], duplicate };
+  const entries = choices.map((choice) => {
+    const siblings = choices.filter((other) => other.name === choice.name);
+    if (siblings.length === 1) return { ...choice, label: choice.name };
+    const differing = Object.keys(choice.options).filter((key) => siblings.some((other) => JSON.stringify(other.options[key]) !== JSON.stringify(choice.options[key])));
+    return { ...choice, label: `${choice.name} (${differing.map((key) => `${key}=${JSON.stringify(choice.options[key])}`).join(', ')})` };
+  });
+  return { entries };
 }
 
 /** Reads and validates one scenario file. */

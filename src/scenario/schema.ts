@@ -102,7 +102,13 @@ export const scenarioSchema = z.strictObject({
   description: z.string().optional(),
   target,
   workload: workload.prefault({}),
-  strategy: strategySchema,
+  // One of the two is required (the loader says so with a hint; JSON Schema via oneOf below).
+  strategy: strategySchema.optional(),
+  strategies: z
+    .array(strategySchema)
+    .min(1)
+    .optional()
+    .describe('Instead of strategy: several strategies, each run on the same drill and set side by side in compare.html'),
   storage: z.record(z.string().regex(/^[\w-]+$/), storageLocation).default({ primary: { type: 'local' } }).describe('Named backup locations; the strategy uses "primary"'),
   fault: faultSchema,
   recovery: recovery.prefault({}),
@@ -112,4 +118,8 @@ export const scenarioSchema = z.strictObject({
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type ParsedScenario = z.output<typeof scenarioSchema>;
 
-export const scenarioJsonSchema = () => z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' });
+/** The JSON Schema of scenario files, for editors: zod's, plus "exactly one of strategy and strategies". */
+export const scenarioJsonSchema = () => ({
+  ...z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }),
+  oneOf: [{ required: ['strategy'] }, { required: ['strategies'] }],
+});

@@ -1,3 +1,7 @@
+import { mariabackupBinlog } from './mariabackup-binlog.js';
+import { mariabackup } from './mariabackup.js';
+import { mysqldumpBinlog } from './mysqldump-binlog.js';
+import { mysqldump } from './mysqldump.js';
 import { pgBasebackupWal } from './pg-basebackup-wal.js';
 import { pgBasebackup } from './pg-basebackup.js';
 import { pgDump } from './pg-dump.js';
@@ -8,6 +12,10 @@ export const strategies = {
   'pg-dump': pgDump,
   'pg-basebackup': pgBasebackup,
   'pg-basebackup-wal': pgBasebackupWal,
+  mysqldump,
+  'mysqldump-binlog': mysqldumpBinlog,
+  mariabackup,
+  'mariabackup-binlog': mariabackupBinlog,
 } satisfies Record<string, StrategyDefinition>;
 
 export type StrategyName = keyof typeof strategies;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { sleep } from '../util/clock.js';
-import { logTail } from '../providers/local/local-postgres.js';
+import { logTail } from '../providers/local/local-server.js';
 import { readFile } from 'node:fs/promises';
 import { baseBackupOptions, takeBaseBackup, unpackBaseBackup } from './pg-basebackup.js';
 import { defineStrategy, type RecoveryTarget, type RestoreRequest } from './strategy.js';

@@ -116,7 +116,7 @@ export class CommandRunner {
       if (signal) record.signal = signal;
       record.durationMs = this.options.now() - started;
       this.records.push(record);
-      this.options.log?.debug({ command: record.command, exitCode: code, durationMs: record.durationMs }, 'command');
+      this.options.log?.info({ phase: record.phase, command: record.command, exitCode: code, durationMs: record.durationMs }, 'command');
       if (code !== 0 && !options.allowFailure) throw new CommandFailedError(record, this.redact(stderr));
       return { exitCode: code, stdout, stderr: this.redact(stderr), durationMs: record.durationMs };
     } catch (error) {

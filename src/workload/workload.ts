@@ -54,15 +54,6 @@ export class Workload {
     this.stoppedAtMs = this.options.now();
   }
 
-  get isRunning(): boolean {
-    return this.running;
-  }
-
-  /** Acknowledged writes per second since `fromMs` (drill clock). */
-  acknowledgedSince(fromMs: number): number {
-    return this.ledger.acked.filter((write) => write.ackedAtMs >= fromMs).length;
-  }
-
   private connect(): Promise<SqlSession> {
     return this.options.engine.connect(this.options.connection, { queryTimeoutMs: this.options.queryTimeoutMs ?? 10_000 });
   }

@@ -6,8 +6,6 @@ import { makeOwnedDir, serviceUser, type ServiceUser } from '../../util/os-user.
 import type { DatabaseInstance, InstanceSpec, ProviderContext, StartedDatabaseInstance } from '../provider.js';
 import { launchServer, startOnFreePort } from './local-server.js';
 
-export { logTail } from './local-server.js';
-
 /**
  * A throwaway PostgreSQL cluster from the binaries on this machine: its own directory, a free
  * port on 127.0.0.1, its socket in its own directory, data checksums on.
@@ -41,11 +39,9 @@ export class LocalPostgresInstance implements DatabaseInstance {
     const user = serviceUser('postgres');
     await makeOwnedDir(root, user);
     context.resources.add('directory', root, () => rm(root, { recursive: true, force: true }));
-    return new LocalPostgresInstance(spec, context, binaries, root);
-  }
-
-  get bindir(): string {
-    return this.binaries.bindir;
+    const instance = new LocalPostgresInstance(spec, context, binaries, root);
+    context.keepLog(spec.name, instance.logFile);
+    return instance;
   }
 
   async initialize(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { DatabaseInstance, InstanceSpec, Provider, ProviderContext } from '../provider.js';
+import { LocalMariadbInstance } from './local-mariadb.js';
 import { LocalPostgresInstance } from './local-postgres.js';
 
 type LocalFactory = (spec: InstanceSpec, context: ProviderContext) => Promise<DatabaseInstance>;
@@ -6,6 +7,7 @@ type LocalFactory = (spec: InstanceSpec, context: ProviderContext) => Promise<Da
 /** One factory per engine: the binaries on this machine. */
 const factories: Partial<Record<string, LocalFactory>> = {
   postgres: (spec, context) => LocalPostgresInstance.create(spec, context),
+  mariadb: (spec, context) => LocalMariadbInstance.create(spec, context),
 };
 
 /** The embedded default: database servers from the binaries installed on this machine. */

@@ -1,0 +1,368 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createConnection, type Connection, type ResultSetHeader } from 'mysql2/promise';
+import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession, ToolInfo } from './engine.js';
+import { findMariadbBinaries, locateMariadbTools, MARIADB_INSTALL_HINT, mariadbClientArgs, mariadbEnv } from './mariadb-binaries.js';
+
+const execFileAsync = promisify(execFile);
+
+const DATABASE = 'firedrill';
+/** Databases every server has; drills never back up, check or count them. */
+const NOT_SYSTEM = `NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')`;
+
+// MariaDB has no shared advisory locks. The barrier is one row: workload transactions read it
+// LOCK IN SHARE MODE first thing, the exclusive side reads it FOR UPDATE. InnoDB queues a new
+// shared request behind a waiting exclusive one, so the exclusive side is not starved.
+const BARRIER_TABLE = `\`${DATABASE}\`.firedrill_barrier`;
+
+/** Microseconds since the epoch of a DATETIME(6) written in a UTC session (every session firedrill opens is). */
+const micros = (expression: string) => `TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${expression})`;
+
+/** A binlog coordinate: file and byte offset. */
+export interface BinlogPosition {
+  file: string;
+  pos: number;
+}
+
+/** `binlog.000003:1234`, the form ServerPoint.position takes on MariaDB. */
+export function formatBinlogPosition(position: BinlogPosition): string {
+  return `${position.file}:${position.pos}`;
+}
+
+export function parseBinlogPosition(text: string): BinlogPosition {
+  const match = /^(.+):(\d+)$/.exec(text);
+  if (!match) throw new Error(`"${text}" is not a binlog position (file:offset)`);
+  return { file: match[1]!, pos: Number(match[2]) };
+}
+
+/**
+ * The first GTID a session wrote after `before` (the server's @@gtid_binlog_pos) when its last
+ * one is `last`: sequence numbers grow by one per transaction in a domain, and nothing else
+ * commits while the barrier is held. A fault of several transactions (DDL commits on its own)
+ * starts at this one.
+ */
+export function firstGtidAfter(before: string, last: string): string {
+  const [domain, server] = last.split('-');
+  const previous = before.split(',').map((gtid) => gtid.trim()).find((gtid) => gtid.startsWith(`${domain}-`));
+  const seq = previous ? Number(previous.split('-')[2]) : 0;
+  return `${domain}-${server}-${seq + 1}`;
+}
+
+/** A driver error, with the SQLSTATE in `code` as the workload expects (class 08: the connection failed). */
+class MariadbError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly errno: number | undefined,
+    options: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'MariadbError';
+  }
+}
+
+function translate(error: unknown): unknown {
+  const driver = error as { sqlState?: string; fatal?: boolean; errno?: number; code?: string; message?: string };
+  if (!(error instanceof Error)) return error;
+  // mysql2 names errors by symbol (ER_NO_SUCH_TABLE, PROTOCOL_CONNECTION_LOST); a fatal error
+  // or a timeout leaves the connection unusable, so the outcome of the statement is unknown.
+  const code = driver.sqlState && !driver.fatal ? driver.sqlState : '08006';
+  return new MariadbError(`${driver.message}${driver.code ? ` (${driver.code})` : ''}`, code, driver.errno, { cause: error });
+}
+
+class MariadbSession implements SqlSession {
+  constructor(
+    readonly connection: Connection,
+    readonly info: ConnectionInfo,
+    private readonly timeoutMs: number | undefined,
+  ) {}
+
+  /** Every result of a (multi-statement) query: row arrays for SELECTs, headers for the rest. */
+  async results(sql: string): Promise<unknown[]> {
+    try {
+      const [result] = await this.connection.query({ sql, ...(this.timeoutMs ? { timeout: this.timeoutMs } : {}) });
+      const parts = result as unknown[];
+      // A multi-statement string answers with one entry per statement; a single one with its rows.
+      const multi = Array.isArray(parts) && parts.length > 1 && parts.every((part) => Array.isArray(part) || isHeader(part));
+      return multi ? parts : [result];
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  async query<T>(sql: string): Promise<T[]> {
+    const results = await this.results(sql);
+    const last = results[results.length - 1];
+    return (Array.isArray(last) ? last : []) as T[];
+  }
+
+  async close(): Promise<void> {
+    await this.connection.end().catch(() => this.connection.destroy());
+  }
+}
+
+function isHeader(part: unknown): part is ResultSetHeader {
+  return typeof part === 'object' && part !== null && 'affectedRows' in part && !Array.isArray(part);
+}
+
+function quoteIdent(name: string): string {
+  return `\`${name.replaceAll('`', '``')}\``;
+}
+
+/** A table name as given in a scenario (`orders`, `sakila.payment`), quoted part by part. */
+function quoteQualified(name: string): string {
+  return name.split('.').map(quoteIdent).join('.');
+}
+
+function literal(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+}
+
+/** information_schema condition for a scenario's table name; unqualified names are in the session's database. */
+function tableCondition(table: string): string {
+  const dot = table.indexOf('.');
+  const schema = dot < 0 ? 'DATABASE()' : literal(table.slice(0, dot));
+  return `TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${literal(dot < 0 ? table : table.slice(dot + 1))}`;
+}
+
+async function binlogPosition(session: SqlSession): Promise<string | undefined> {
+  const [row] = await session.query<{ File: string; Position: string }>('SHOW MASTER STATUS');
+  return row ? formatBinlogPosition({ file: row.File, pos: Number(row.Position) }) : undefined;
+}
+
+/** The databases a backup must hold: the drill's own and every one the dataset created (Sakila's `sakila`, `sakila_dojo`). */
+export async function userDatabases(session: SqlSession): Promise<string[]> {
+  const rows = await session.query<{ name: string }>(`SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME ${NOT_SYSTEM} ORDER BY 1`);
+  return rows.map((row) => row.name);
+}
+
+async function objectsOf(session: SqlSession, types: string[]): Promise<string[]> {
+  const rows = await session.query<{ name: string }>(
+    `SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) AS name FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA ${NOT_SYSTEM} AND TABLE_TYPE IN (${types.map(literal).join(', ')}) ORDER BY 1`,
+  );
+  return rows.map((row) => row.name);
+}
+
+export const mariadb: Engine = {
+  name: 'mariadb',
+  displayName: 'MariaDB',
+  serviceUserName: 'mysql',
+  databaseName: DATABASE,
+  installHint: 'apt-get install -y mariadb-server mariadb-client mariadb-backup',
+
+  async connect(connection, options = {}) {
+    let client: Connection;
+    try {
+      client = await createConnection({
+        host: connection.host,
+        port: connection.port,
+        user: connection.user,
+        password: connection.password,
+        database: connection.database,
+        connectTimeout: 5000,
+        // The workload sends each transaction as one string (one round trip, like PostgreSQL's simple protocol).
+        multipleStatements: true,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        dateStrings: true,
+      });
+    } catch (error) {
+      throw translate(error);
+    }
+    // A server killed under the workload emits 'error' on idle connections; the next query reports it.
+    client.on('error', () => undefined);
+    const session = new MariadbSession(client, connection, options.queryTimeoutMs);
+    // NOW(6) is the session's local time: in UTC, DATETIME(6) values are epoch times without DST gaps.
+    await session.query(`SET time_zone = '+00:00'`).catch((error: unknown) => {
+      client.destroy();
+      throw error;
+    });
+    return session;
+  },
+
+  quoteIdent: quoteQualified,
+  literal,
+
+  async serverVersion(session) {
+    const [row] = await session.query<{ version: string }>('SELECT VERSION() AS version');
+    return row!.version;
+  },
+
+  async createDatabase(session, name) {
+    await session.query(`CREATE DATABASE ${quoteIdent(name)} CHARACTER SET utf8mb4`);
+  },
+
+  async isWritable(session) {
+    const [row] = await session.query<{ ro: string }>('SELECT @@read_only AS ro');
+    return Number(row!.ro) === 0;
+  },
+
+  ledgerDdl() {
+    return [
+      `CREATE TABLE IF NOT EXISTS firedrill_ledger (
+         writer integer NOT NULL,
+         seq bigint NOT NULL,
+         ref bigint,
+         written_at datetime(6) NOT NULL DEFAULT NOW(6),
+         PRIMARY KEY (writer, seq)) ENGINE=InnoDB`,
+      `CREATE TABLE IF NOT EXISTS ${BARRIER_TABLE} (id integer PRIMARY KEY) ENGINE=InnoDB`,
+      `INSERT IGNORE INTO ${BARRIER_TABLE} (id) VALUES (1)`,
+    ];
+  },
+
+  async writeTransaction(session, writer, seq, ref, statements) {
+    // One round trip. NOW(6) is taken per statement, after the shared barrier was granted.
+    const results = await (session as MariadbSession).results(
+      [
+        'START TRANSACTION',
+        `SELECT id FROM ${BARRIER_TABLE} WHERE id = 1 LOCK IN SHARE MODE`,
+        ...statements,
+        `INSERT INTO firedrill_ledger (writer, seq, ref) VALUES (${writer}, ${seq}, ${ref ?? 'NULL'}) RETURNING ${micros('written_at')} AS t`,
+        'COMMIT',
+      ].join(';\n'),
+    );
+    const inserted = results[results.length - 2] as Array<{ t: string }>;
+    return Number(inserted[0]!.t);
+  },
+
+  async recover(session) {
+    await session.query('ROLLBACK').catch(() => undefined);
+  },
+
+  async readLedger(session) {
+    const rows = await session.query<{ writer: number; seq: string; t: string }>(`SELECT writer, seq, ${micros('written_at')} AS t FROM firedrill_ledger`);
+    return rows.map((row) => ({ writer: Number(row.writer), seq: Number(row.seq), serverTimeUs: Number(row.t) }));
+  },
+
+  async holdBarrier(session) {
+    await session.query('START TRANSACTION');
+    await session.query(`SELECT id FROM ${BARRIER_TABLE} WHERE id = 1 FOR UPDATE`);
+    return async () => {
+      await session.query('ROLLBACK');
+    };
+  },
+
+  async faultTransaction(session, damage) {
+    // The barrier is held from a second connection: DDL (DROP TABLE, TRUNCATE) commits the
+    // open transaction implicitly, which would release a barrier held by the fault's own.
+    const barrier = await mariadb.connect((session as MariadbSession).info);
+    try {
+      const release = await mariadb.holdBarrier(barrier);
+      try {
+        // While the barrier is held nothing else commits: the binlog's end is where the
+        // fault's first event group will start, the exact stop position for a replay.
+        const [before] = await session.query<{ t: string; gtids: string }>(`SELECT ${micros('NOW(6)')} AS t, @@gtid_binlog_pos AS gtids`);
+        const position = await binlogPosition(session);
+        await session.query('START TRANSACTION');
+        try {
+          await damage(session);
+          await session.query('COMMIT');
+        } catch (error) {
+          await session.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+        const [after] = await session.query<{ last: string }>('SELECT @@last_gtid AS last');
+        const transaction = after!.last ? firstGtidAfter(before!.gtids, after!.last) : undefined;
+        return { serverTimeUs: Number(before!.t), ...(position ? { position } : {}), ...(transaction ? { transaction } : {}) };
+      } finally {
+        await release();
+      }
+    } finally {
+      await barrier.close();
+    }
+  },
+
+  async currentPoint(session): Promise<ServerPoint> {
+    const [row] = await session.query<{ t: string }>(`SELECT ${micros('NOW(6)')} AS t`);
+    const position = await binlogPosition(session);
+    return { serverTimeUs: Number(row!.t), ...(position ? { position } : {}) };
+  },
+
+  // MariaDB has no DROP/TRUNCATE ... CASCADE: a careless migration switches the checks off.
+  dropTableSql(table) {
+    return ['SET FOREIGN_KEY_CHECKS = 0', `DROP TABLE ${quoteQualified(table)}`, 'SET FOREIGN_KEY_CHECKS = 1'];
+  },
+
+  truncateSql(table) {
+    return ['SET FOREIGN_KEY_CHECKS = 0', `TRUNCATE TABLE ${quoteQualified(table)}`, 'SET FOREIGN_KEY_CHECKS = 1'];
+  },
+
+  listTables: (session) => objectsOf(session, ['BASE TABLE']),
+
+  async tableExists(session, table) {
+    const [row] = await session.query<{ n: string }>(`SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE ${tableCondition(table)}`);
+    return Number(row!.n) > 0;
+  },
+
+  async rowFingerprints(session, table) {
+    const columns = await session.query<{ name: string; key: string }>(
+      `SELECT COLUMN_NAME AS name, COLUMN_KEY AS \`key\` FROM information_schema.COLUMNS WHERE ${tableCondition(table)} ORDER BY ORDINAL_POSITION`,
+    );
+    const keyColumns = await session.query<{ name: string }>(
+      `SELECT COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE WHERE ${tableCondition(table)} AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`,
+    );
+    // QUOTE() spells NULL as an unquoted NULL and escapes binary data, so every row hashes unambiguously.
+    const hash = `MD5(CONCAT_WS(',', ${columns.map((column) => `QUOTE(${quoteIdent(column.name)})`).join(', ')}))`;
+    // JSON_ARRAY matches PostgreSQL's json_build_array text (`[1000010042]`, `[7, 2]`); as CHAR,
+    // because the driver parses a JSON-typed column into an array, and arrays are not Map keys.
+    const key = keyColumns.length > 0 ? `CAST(JSON_ARRAY(${keyColumns.map((column) => quoteIdent(column.name)).join(', ')}) AS CHAR)` : hash;
+    const rows = await session.query<{ k: string; h: string }>(`SELECT ${key} AS k, ${hash} AS h FROM ${quoteQualified(table)}`);
+    return new Map(rows.map((row) => [row.k, row.h]));
+  },
+
+  async integrityChecks(session) {
+    const results: IntegrityResult[] = [];
+    // CHECK TABLE reads every page of a table's indexes; on a view it checks the view still
+    // resolves (a restore that lost a table a view needs fails here, not in production).
+    const objects = await objectsOf(session, ['BASE TABLE', 'VIEW']);
+    const problems: string[] = [];
+    if (objects.length > 0) {
+      const rows = await session.query<{ Table: string; Msg_type: string; Msg_text: string }>(`CHECK TABLE ${objects.map(quoteQualified).join(', ')}`);
+      for (const row of rows) {
+        const bad = row.Msg_type === 'error' || (row.Msg_type === 'status' && !['OK', 'Table is already up to date'].includes(row.Msg_text));
+        if (bad) problems.push(`${row.Table}: ${row.Msg_text}`);
+      }
+    }
+    results.push({ name: 'CHECK TABLE', passed: problems.length === 0, detail: problems.length === 0 ? `${objects.length} tables and views OK` : problems.join('; ') });
+
+    const tables = await mariadb.listTables(session);
+    const counts: string[] = [];
+    let failed = 0;
+    for (const table of tables) {
+      try {
+        const [row] = await session.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${quoteQualified(table)}`);
+        counts.push(`${table}=${row!.n}`);
+      } catch (error) {
+        failed++;
+        counts.push(`${table}: ${(error as Error).message}`);
+      }
+    }
+    results.push({ name: 'every table readable', passed: failed === 0, detail: `${tables.length} tables; ${counts.join(', ')}` });
+    return results;
+  },
+
+  async loadSqlFile(tools, connection, file) {
+    const { paths } = await findMariadbBinaries();
+    await tools.exec.run(paths.mariadb, [...mariadbClientArgs(connection), `--database=${connection.database}`], { stdinFile: file, env: mariadbEnv(connection) });
+  },
+
+  async tools(version) {
+    const located = await locateMariadbTools();
+    const server = await findMariadbBinaries(version).then(
+      (binaries) => ({ version: binaries.version }),
+      (error: Error) => ({ error: error.message }),
+    );
+    return Promise.all(
+      located.map(async ({ name, path }): Promise<ToolInfo> => {
+        if (!path) return { name, missing: `not found on PATH or in /usr/sbin; ${MARIADB_INSTALL_HINT}` };
+        if ('error' in server) return { name, path, missing: server.error };
+        // mariadb-install-db has no harmless --version (it inspects /var/lib/mysql), mbstream none at all.
+        if (name === 'mariadb-install-db' || name === 'mbstream') return { name, path, version: `MariaDB ${server.version}` };
+        // mariadb-backup prints its version on stderr.
+        const { stdout, stderr } = await execFileAsync(path, ['--version']);
+        return { name, path, version: (stdout.trim() || stderr.trim()).split('\n')[0]! };
+      }),
+    );
+  },
+};

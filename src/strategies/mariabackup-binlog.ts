@@ -1,0 +1,29 @@
+import { BinlogArchive, replayBinlogs } from './binlog-archive.js';
+import { mariabackupOptions, restoreMariabackup, takeMariabackup } from './mariabackup.js';
+import { BINLOG_SETTINGS } from './mariadb-tools.js';
+import { defineStrategy } from './strategy.js';
+
+export const mariabackupBinlog = defineStrategy({
+  name: 'mariabackup-binlog',
+  summary: 'mariadb-backup + binlogs streamed to the archive; restore the physical backup, replay binlogs to just before the fault (by position, checked by GTID)',
+  engines: ['mariadb'],
+  pointInTime: true,
+  options: mariabackupOptions,
+  create(options) {
+    let archive: BinlogArchive | undefined;
+    return {
+      sourceSettings: () => BINLOG_SETTINGS,
+      async prepare(context) {
+        archive = await BinlogArchive.start(context);
+      },
+      backup: (context) => takeMariabackup(context, 'mariabackup-binlog', options.parallel),
+      afterDetection: (context) => archive!.complete(context),
+      async restore(context, { backup, target, faultPoint }) {
+        const from = (backup.state as { position?: string }).position;
+        if (!from) throw new Error('the backup recorded no binlog coordinates (xtrabackup_info has no binlog_pos), so there is nowhere to start a replay; is the source\'s binary log on?');
+        const instance = await restoreMariabackup(context, backup);
+        return { instance, recovery: await replayBinlogs(context, instance, from, target, faultPoint) };
+      },
+    };
+  },
+});

@@ -1,0 +1,95 @@
+import { execFileSync } from 'node:child_process';
+import { access, rm } from 'node:fs/promises';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { postgres } from '../../src/engines/postgres.js';
+import { localProvider } from '../../src/providers/local/local-provider.js';
+import type { ProviderContext, StartedDatabaseInstance } from '../../src/providers/provider.js';
+import { CommandRunner } from '../../src/util/exec.js';
+import { makeRunTempDir } from '../../src/util/os-user.js';
+import { ResourceStack } from '../../src/util/resources.js';
+import { leftovers } from '../support/drills.js';
+
+let cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step();
+  cleanup = [];
+});
+
+async function providerContext(): Promise<ProviderContext & { resources: ResourceStack }> {
+  const workDir = await makeRunTempDir('firedrill-it-postgres-');
+  const resources = new ResourceStack();
+  cleanup.push(() => rm(workDir, { recursive: true, force: true }), () => resources[Symbol.asyncDispose]());
+  return { exec: new CommandRunner({ now: () => performance.now() }), resources, workDir, log: pino({ level: 'silent' }), keepLog: () => undefined };
+}
+
+async function value(instance: StartedDatabaseInstance, sql: string): Promise<unknown> {
+  const session = await postgres.connect(instance.connection);
+  try {
+    return Object.values((await session.query<Record<string, unknown>>(sql))[0]!)[0];
+  } finally {
+    await session.close();
+  }
+}
+
+const owner = (pid: number) => execFileSync('ps', ['-o', 'user=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+
+describe('local PostgreSQL instances (real servers)', () => {
+  it('a throwaway cluster listens on loopback only, with data checksums, as the postgres user', async () => {
+    const context = await providerContext();
+    const instance = await localProvider.create({ name: 'source', engine: postgres, settings: { archive_mode: 'on', archive_command: '/bin/true' } }, context);
+    await instance.initialize();
+    const server = await instance.start();
+    expect(server.connection.host).toBe('127.0.0.1');
+    expect(await value(server, 'SHOW listen_addresses')).toBe('127.0.0.1');
+    expect(await value(server, 'SHOW data_checksums')).toBe('on');
+    expect(await value(server, 'SHOW archive_mode')).toBe('on');
+    expect(await value(server, 'SHOW unix_socket_directories')).toBe(instance.dataDir);
+    expect(server.readiness.pollIntervalMs).toBeGreaterThan(0);
+    if (process.getuid?.() === 0) expect(owner(server.pid!)).toBe('postgres');
+  });
+
+  it('survives kill -9 with crash recovery, stops cleanly, and destroy removes the data directory', async () => {
+    const context = await providerContext();
+    const instance = await localProvider.create({ name: 'crash', engine: postgres }, context);
+    await instance.initialize();
+    const first = await instance.start();
+    const session = await postgres.connect(first.connection);
+    await session.query('CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (1), (2), (3)');
+    await session.close();
+    await first.kill();
+    expect(() => process.kill(first.pid!, 0)).toThrow();
+
+    const second = await instance.start();
+    expect(await value(second, 'SELECT count(*)::int FROM kept')).toBe(3);
+    expect(await second.waitWritable()).toMatchObject({ pollIntervalMs: 25 });
+    await second.destroy();
+    expect(() => process.kill(second.pid!, 0)).toThrow();
+    await expect(access(instance.dataDir)).rejects.toThrow();
+    await context.resources[Symbol.asyncDispose]();
+    expect(await leftovers(context.workDir)).toEqual({ entries: [], processes: [] });
+  });
+
+  it('several clusters run at once on their own ports and directories', async () => {
+    const context = await providerContext();
+    const servers = await Promise.all(
+      ['a', 'b', 'c'].map(async (name) => {
+        const instance = await localProvider.create({ name, engine: postgres }, context);
+        await instance.initialize();
+        return instance.start();
+      }),
+    );
+    expect(new Set(servers.map((server) => server.connection.port)).size).toBe(3);
+    expect(new Set(servers.map((server) => server.dataDir)).size).toBe(3);
+    for (const server of servers) expect(await value(server, 'SELECT 1')).toBe(1);
+  });
+
+  it('a server that cannot start fails with its log, and nothing of it keeps running', async () => {
+    const context = await providerContext();
+    const instance = await localProvider.create({ name: 'broken', engine: postgres, settings: { shared_buffers: 'nonsense' } }, context);
+    await instance.initialize();
+    await expect(instance.start()).rejects.toThrow(/shared_buffers/);
+    await context.resources[Symbol.asyncDispose]();
+    expect((await leftovers(context.workDir)).processes).toEqual([]);
+  });
+});
