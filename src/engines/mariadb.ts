@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createConnection, type Connection, type ResultSetHeader } from 'mysql2/promise';
 import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession, ToolInfo } from './engine.js';
+import { everyTableReadable } from './table-checks.js';
 import { findMariadbBinaries, locateMariadbTools, MARIADB_INSTALL_HINT, mariadbClientArgs, mariadbEnv } from './mariadb-binaries.js';
 
 const execFileAsync = promisify(execFile);
@@ -326,19 +327,7 @@ export const mariadb: Engine = {
     }
     results.push({ name: 'CHECK TABLE', passed: problems.length === 0, detail: problems.length === 0 ? `${objects.length} tables and views OK` : problems.join('; ') });
 
-    const tables = await mariadb.listTables(session);
-    const counts: string[] = [];
-    let failed = 0;
-    for (const table of tables) {
-      try {
-        const [row] = await session.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${quoteQualified(table)}`);
-        counts.push(`${table}=${row!.n}`);
-      } catch (error) {
-        failed++;
-        counts.push(`${table}: ${(error as Error).message}`);
-      }
-    }
-    results.push({ name: 'every table readable', passed: failed === 0, detail: `${tables.length} tables; ${counts.join(', ')}` });
+    results.push(await everyTableReadable(mariadb, session));
     return results;
   },
 

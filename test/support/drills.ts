@@ -3,6 +3,7 @@ import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { expect } from 'vitest';
 import { runDrill, type DrillOptions, type DrillOutcome } from '../../src/runner/drill.js';
 import { parseScenario } from '../../src/scenario/loader.js';
 
@@ -58,4 +59,24 @@ export function cli(args: string[], options: { tmp: string; onStderr?: (text: st
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * A logical dump restores to its consistency point: exactly the writes acknowledged after it are
+ * lost (none before), the damage is undone with the rest explained by those lost writes, and
+ * the seconds of loss breach a 1 s RPO.
+ */
+export function expectDumpLoss({ journal, ledger }: DrillOutcome): void {
+  expect(journal.errors).toEqual([]);
+  const dumpUs = journal.backup!.consistentAt!.serverTimeUs!;
+  const afterDump = ledger.acked.filter((write) => write.serverTimeUs > dumpUs).length;
+  expect(afterDump).toBeGreaterThan(300);
+  expect(journal.ledger!.lost).toBe(afterDump);
+  expect(journal.ledger!.present).toBe(ledger.acked.length - afterDump);
+  expect(journal.ledger!.unexpected).toBe(0);
+  expect(journal.damage).toMatchObject({ undone: true });
+  expect(journal.damage!.explainedByLostWrites).toBeGreaterThan(0);
+  expect(journal.measurements.dataLossMs).toBeGreaterThan(2000);
+  expect(journal.status).toBe('failed');
+  expect(journal.objectives.find((objective) => objective.name === 'RPO (data loss)')).toMatchObject({ passed: false });
 }
