@@ -3,7 +3,8 @@
  * The CLI (`firedrill run`) is a thin layer over these.
  */
 export { runDrill, type DrillOptions, type DrillOutcome } from './runner/drill.js';
-export { runScenarios, loadAll, exitCodeOf, type RunOptions } from './runner/run.js';
+export { runScenarios, planDrills, loadAll, exitCodeOf, type RunOptions, type DrillPlan } from './runner/run.js';
+export { buildComparisons, type Comparison } from './compare/comparison.js';
 export { loadScenario, parseScenario, ScenarioError, formatProblem, type Scenario, type ScenarioProblem } from './scenario/loader.js';
 export { scenarioSchema, scenarioJsonSchema } from './scenario/schema.js';
 export { engines } from './engines/index.js';

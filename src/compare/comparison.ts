@@ -153,6 +153,11 @@ export interface Comparison {
   entries: ComparedEntry[];
   /** Per column, the labels of the best entries (ties share). Empty when there is nothing to tell apart. */
   winners: Record<MetricKey, string[]>;
+  /**
+   * Per column, whether a best entry's range over the runs overlaps another entry's: the order
+   * of the medians may then be noise, and more runs would tell. False for a single run.
+   */
+  overlapping: Record<MetricKey, boolean>;
 }
 
 /** The median of measured values (mean of the middle two for an even count), or null if there are none. */
@@ -191,6 +196,19 @@ export function columnWinners(entries: readonly ComparedEntry[], metric: Pick<Me
   return winners.length === measured.length ? [] : winners.map((entry) => entry.label);
 }
 
+/** Whether the best entries' ranges overlap any other measured entry's range (see Comparison.overlapping). */
+export function rangesOverlap(entries: readonly ComparedEntry[], metric: Pick<MetricDefinition, 'key' | 'better'>, winners: readonly string[]): boolean {
+  const key = metric.key as MetricKey;
+  const best = entries.filter((entry) => winners.includes(entry.label));
+  const others = entries.filter((entry) => !winners.includes(entry.label) && entry.stats[key].median !== null);
+  return best.some((winner) =>
+    others.some((other) => {
+      const [w, o] = [winner.stats[key], other.stats[key]];
+      return metric.better === 'lower' ? w.max! >= o.min! : w.min! <= o.max!;
+    }),
+  );
+}
+
 /**
  * Builds the comparisons in a set of journals: those that carry a `comparison` entry, grouped
  * by run and scenario, entries in the order they were listed, drills by repetition. Journals
@@ -225,6 +243,8 @@ export function buildComparisons(journals: readonly Journal[]): Comparison[] {
       })
       .sort((a, b) => a.index - b.index);
     const dataset = members.map((index) => journals[index]!.phases.find((phase) => phase.name === 'seed')?.detail).find((detail) => detail !== undefined);
+    const winners = Object.fromEntries(COMPARISON_METRICS.map((metric) => [metric.key, columnWinners(entries, metric)])) as Record<MetricKey, string[]>;
+    const repetitions = Math.max(...members.map((index) => journals[index]!.comparison!.repetitions));
     return {
       runId: first.runId,
       scenario: first.scenario.name,
@@ -234,9 +254,10 @@ export function buildComparisons(journals: readonly Journal[]): Comparison[] {
       faultKind: first.faultKind,
       ...(dataset ? { dataset } : {}),
       startedAt: members.map((index) => journals[index]!.startedAt).sort()[0]!,
-      repetitions: Math.max(...members.map((index) => journals[index]!.comparison!.repetitions)),
+      repetitions,
       entries,
-      winners: Object.fromEntries(COMPARISON_METRICS.map((metric) => [metric.key, columnWinners(entries, metric)])) as Record<MetricKey, string[]>,
+      winners,
+      overlapping: Object.fromEntries(COMPARISON_METRICS.map((metric) => [metric.key, repetitions > 1 && rangesOverlap(entries, metric, winners[metric.key])])) as Record<MetricKey, boolean>,
     };
   });
 }

@@ -14,6 +14,11 @@ export function historyStrategy(journal: Journal): string {
   return journal.comparison?.label ?? journal.strategy;
 }
 
+/** Milliseconds to the microsecond: finer than any RTO resolution, and a line stays short. */
+function ms<T extends number | null>(value: T): T {
+  return (value === null ? null : Math.round(value * 1000) / 1000) as T;
+}
+
 /** The history line of a drill. */
 export function historyEntry(journal: Journal): HistoryEntry {
   const { measurements: m, backup } = journal;
@@ -27,12 +32,12 @@ export function historyEntry(journal: Journal): HistoryEntry {
     strategy: historyStrategy(journal),
     engine: journal.engine,
     status: journal.status,
-    rtoServiceMs: m.rtoServiceMs,
-    rtoVerifiedMs: m.rtoVerifiedMs,
-    dataLossMs: m.dataLossMs,
+    rtoServiceMs: ms(m.rtoServiceMs),
+    rtoVerifiedMs: ms(m.rtoVerifiedMs),
+    dataLossMs: ms(m.dataLossMs),
     lostWrites: m.lostWrites,
     backupSizeBytes: backup?.sizeBytes ?? null,
-    backupDurationMs: backup?.durationMs ?? null,
+    backupDurationMs: backup ? ms(backup.durationMs) : null,
     ...(dataset ? { dataset } : {}),
   };
 }

@@ -74,12 +74,13 @@ export function renderConsoleComparison(journals: readonly Journal[]): string {
           entry.label,
           ...COMPARISON_METRICS.map((metric) => {
             const value = formatMetric(metric.unit, entry.stats[metric.key].median);
-            return comparison.winners[metric.key].includes(entry.label) ? `${value} *` : value;
+            if (!comparison.winners[metric.key].includes(entry.label)) return value;
+            return comparison.overlapping[metric.key] ? `${value} *~` : `${value} *`;
           }),
         ]);
       }
-      const figures = comparison.repetitions > 1 ? `medians of ${comparison.repetitions} runs` : 'one run each';
-      return `comparison: ${comparison.scenario} (${figures}; * best in its column)\n${table(rows)}\n`;
+      const figures = comparison.repetitions > 1 ? `medians of ${comparison.repetitions} runs; * best in its column, *~ best but its range overlaps another's` : 'one run each; * best in its column';
+      return `comparison: ${comparison.scenario} (${figures})\n${table(rows)}\n`;
     })
     .join('\n');
 }

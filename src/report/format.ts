@@ -89,11 +89,23 @@ export function formatMetric(unit: MetricUnit, value: number | null): string {
   }
 }
 
-/** The spread of a repeated figure: `3.80 s – 4.02 s`, or one value when every run measured the same. */
+/**
+ * The spread of a repeated figure, compact enough for a table cell: `3.80–4.02 s` (one unit
+ * when both ends share it), `950 ms – 1.02 s`, `−10.8 – −9.1 %` (spaced where a sign would
+ * read as part of the dash), or one value when every run measured the same.
+ */
 export function formatSpread(unit: MetricUnit, stats: Pick<MetricStats, 'min' | 'max'>): string {
   if (stats.min === null || stats.max === null) return NOT_MEASURED;
   const [min, max] = [formatMetric(unit, stats.min), formatMetric(unit, stats.max)];
-  return min === max ? min : `${min} – ${max}`;
+  if (min === max) return min;
+  const split = (text: string) => {
+    const space = text.lastIndexOf(' ');
+    return space < 0 ? [text, ''] : [text.slice(0, space), text.slice(space + 1)];
+  };
+  const [[minNumber, minUnit], [maxNumber, maxUnit]] = [split(min), split(max)];
+  if (minUnit !== maxUnit) return `${min} – ${max}`;
+  const dash = /^[−+]/.test(minNumber!) || /^[−+]/.test(maxNumber!) ? ' – ' : '–';
+  return `${minNumber}${dash}${maxNumber}${minUnit ? ` ${minUnit}` : ''}`;
 }
 
 /** `yes` / `no` / NOT_MEASURED. */

@@ -105,11 +105,15 @@ function columnChart(comparison: Comparison, position: number, metric: MetricDef
   };
 }
 
-/** `min – max`, and how many runs measured it when not all did. */
+/** How many runs measured a figure, when not all did: `2 of 3 measured`. */
+function measuredRuns(stats: MetricStats): string | undefined {
+  return stats.complete ? undefined : `${stats.values.filter((value) => value !== null).length} of ${stats.values.length} measured`;
+}
+
+/** `min–max`, and how many runs measured it when not all did. */
 function spreadText(unit: MetricUnit, stats: MetricStats): string {
-  const measured = stats.values.filter((value) => value !== null).length;
-  const range = formatSpread(unit, stats);
-  return stats.complete ? range : `${range} (${measured} of ${stats.values.length} measured)`;
+  const measured = measuredRuns(stats);
+  return measured ? `${formatSpread(unit, stats)} (${measured})` : formatSpread(unit, stats);
 }
 
 /** The data behind every chart of a comparison page; `position` keeps chart ids apart when a page holds several comparisons. */
@@ -159,6 +163,8 @@ const COMPARE_CHARTS = String.raw`  // Min–max of repeated runs, as a whisker 
           data: bars.map(function (b) { return b.value; }),
           backgroundColor: bars.map(function (b) { return b.color; }),
           borderRadius: 3,
+          // A best figure of zero (no data lost) still shows as a sliver of its colour.
+          minBarLength: 2,
           barPercentage: 0.72,
           categoryPercentage: 0.9,
         }],
@@ -203,6 +209,7 @@ export function renderComparisonHtml(journals: readonly Journal[], comparisons: 
   const compared = comparisons.flatMap((comparison) => comparison.entries.flatMap((entry) => entry.drills.map((index) => journals[index]!)));
   const single = comparisons.length === 1 ? comparisons[0] : undefined;
   const title = single ? single.scenario : `${formatCount(comparisons.length)} comparisons`;
+  const runIds = [...new Set(comparisons.map((comparison) => comparison.runId))];
   const body = html`
 <header>
   <div class="eyebrow">firedrill · strategy comparison</div>
@@ -210,19 +217,24 @@ export function renderComparisonHtml(journals: readonly Journal[], comparisons: 
   ${single?.description ? html`<p class="description">${single.description}</p>` : ''}
   <dl class="meta">
     ${single ? [metaItem('engine', single.engine), metaItem('fault', single.faultKind), single.dataset ? metaItem('dataset', single.dataset) : ''] : ''}
-    ${metaItem('drills', runHeadline(compared))}
-    ${metaItem('run', [...new Set(comparisons.map((comparison) => comparison.runId))].join(', '))}
+    ${metaItem('verdicts', runHeadline(compared))}
+    ${metaItem(runIds.length === 1 ? 'run' : 'runs', runIds.join(', '))}
     ${comparisons.length > 0 ? metaItem('started', formatWallTime(comparisons.map((comparison) => comparison.startedAt).sort()[0]!)) : ''}
   </dl>
 </header>
 <main>
 ${comparisons.length === 0 ? html`<section class="card"><p class="note">These journals hold no comparison: run <code>firedrill compare</code> to make one.</p></section>` : ''}
-${comparisons.map((comparison, position) => comparisonSections(journals, comparison, position, model, links, comparisons.length > 1))}
+${comparisons.map((comparison, position) => comparisonSections(journals, comparison, position, model, links, comparisons.length > 1 ? heading(comparison, runIds.length > 1) : undefined))}
 ${metricsSection()}
 </main>
 <footer>firedrill · ${formatCount(compared.length)} drill${compared.length === 1 ? '' : 's'} compared · each strategy's own report is linked from its row</footer>
 ${jsonScript('firedrill-data', model)}`;
-  return page({ title: `Comparison · ${title} · firedrill`, body, scripts: [chartJsSource(), COMPARE_CLIENT_SCRIPT] });
+  return page({ title: `Comparison · ${title} · firedrill`, body, scripts: [chartJsSource(), COMPARE_CLIENT_SCRIPT], wide: true });
+}
+
+/** What a comparison's sections are titled by on a page of several: its scenario, and its run when they come from several runs. */
+function heading(comparison: Comparison, withRun: boolean): string {
+  return withRun ? `${comparison.scenario} (run ${comparison.runId})` : comparison.scenario;
 }
 
 /** `pg-dump is best in 3 of 9 columns; pg-basebackup-wal in 6.` */
@@ -243,16 +255,20 @@ function comparisonSections(
   position: number,
   model: ComparisonChartModel,
   links: readonly string[],
-  titled: boolean,
+  /** Prefix of the section titles when the page holds several comparisons. */
+  prefix: string | undefined,
 ): SafeHtml {
   const id = (name: string) => `${name}-${position}`;
   const repeated = comparison.repetitions > 1;
+  const overlapping = COMPARISON_METRICS.filter((metric) => comparison.overlapping[metric.key]).map((metric) => metric.label);
   const summary = html`<p class="headline">${winsHeadline(comparison)}</p>
 <p class="muted">${
     repeated
       ? `Each strategy ran ${comparison.repetitions} times on the same drill: every figure is the median of its runs, with the range (min – max) below it.`
       : 'Each strategy ran once on the same drill (dataset, seed, workload, fault at the same moment). One run on a shared machine is noisy: compare with --repeat N for medians and ranges.'
-  } The best entry of each column is highlighted; a strategy that failed to measure a figure in any run cannot be best in it.</p>`;
+  } The best entry of each column is highlighted; a strategy that failed to measure a figure in any run cannot be best in it.${
+    overlapping.length > 0 ? ` In ${overlapping.join(', ')}, the best range overlaps another strategy's: that order may be noise.` : ''
+  }</p>`;
   const columns = [
     { header: 'Strategy', cell: (entry: ComparedEntry) => strategyCell(journals, entry, links) },
     ...COMPARISON_METRICS.map((metric) => ({
@@ -264,10 +280,10 @@ function comparisonSections(
   const charts = model.charts.filter((chart) => chart.id.startsWith(`chart-${position}-`));
   return html`${section(
     id('summary'),
-    titled ? `${comparison.scenario}: side by side` : 'Side by side',
-    html`${summary}<div class="comparison">${table(comparison.entries, columns, repeated ? `Medians of ${comparison.repetitions} runs per strategy` : undefined)}</div>`,
+    prefix ? `${prefix}: side by side` : 'Side by side',
+    html`${summary}<div class="comparison">${table(comparison.entries, columns)}</div>`,
   )}
-${section(id('charts'), titled ? `${comparison.scenario}: column by column` : 'Column by column', html`<div class="chart-grid">${charts.map((chart, index) => chartCell(chart, COMPARISON_METRICS[index]!, repeated))}</div>`)}`;
+${section(id('charts'), prefix ? `${prefix}: column by column` : 'Column by column', html`<div class="chart-grid">${charts.map((chart, index) => chartCell(chart, COMPARISON_METRICS[index]!, repeated))}</div>`)}`;
 }
 
 /** The strategy's name and, per run, its verdict linked to that drill's report. */
@@ -289,8 +305,15 @@ function figureCell(comparison: Comparison, entry: ComparedEntry, metric: Metric
   const stats = entry.stats[key];
   const winner = comparison.winners[key].includes(entry.label);
   const value = measuredCell(formatMetric(metric.unit, stats.median));
-  const spread = comparison.repetitions > 1 && stats.median !== null ? html`<span class="spread">${spreadText(metric.unit, stats)}</span>` : '';
-  return winner ? html`<span class="win" title="best ${metric.label}">${value}<span class="best">best</span>${spread}</span>` : html`${value}${spread}`;
+  const measured = measuredRuns(stats);
+  const spread =
+    comparison.repetitions > 1 && stats.median !== null
+      ? html`<span class="spread">${formatMetric(metric.unit, stats.min) === formatMetric(metric.unit, stats.max) ? 'every run' : formatSpread(metric.unit, stats)}</span>${measured ? html`<span class="spread">${measured}</span>` : ''}`
+      : '';
+  if (!winner) return html`${value}${spread}`;
+  const overlap = comparison.overlapping[key];
+  const title = overlap ? `best median, but its range overlaps another strategy's: more runs would tell` : `best ${metric.label}`;
+  return html`<span class="win" title="${title}">${value}<span class="best">best</span>${spread}${overlap ? html`<span class="spread">ranges overlap</span>` : ''}</span>`;
 }
 
 function chartCell(chart: ComparisonChart, metric: MetricDefinition, repeated: boolean): SafeHtml {

@@ -145,6 +145,7 @@ const CSS = `
 html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; background: var(--page); color: var(--text); font: 14px/1.5 var(--font); }
 .page { max-width: 1120px; margin: 0 auto; padding: 28px 24px 48px; }
+.page.wide { max-width: 1360px; }
 a { color: var(--info); text-decoration: none; }
 a:hover { text-decoration: underline; }
 h1 { font-size: 26px; line-height: 1.25; margin: 2px 0 6px; font-weight: 650; overflow-wrap: anywhere; }
@@ -221,8 +222,10 @@ details[open] > summary { margin-bottom: 10px; }
 .errors li { margin-bottom: 10px; }
 .sha { font-family: var(--mono); font-size: 12px; cursor: help; }
 footer { color: var(--muted); font-size: 12px; margin-top: 26px; text-align: center; }
-.comparison td { vertical-align: middle; }
-.comparison td.num { white-space: normal; }
+.comparison table { font-size: 13px; }
+.comparison th { font-size: 10.5px; vertical-align: bottom; padding-right: 10px; white-space: normal; }
+.comparison td { vertical-align: middle; padding: 9px 10px 9px 0; }
+.comparison td:first-child { overflow-wrap: normal; min-width: 10.5em; }
 .win { display: inline-block; padding: 3px 7px; margin: -3px -7px; border-radius: 6px; background: color-mix(in srgb, var(--pass) 12%, white); box-shadow: inset 0 0 0 1px color-mix(in srgb, var(--pass) 45%, white); color: var(--pass); font-weight: 700; }
 .best { display: block; font-size: 10px; font-weight: 700; letter-spacing: .08em; text-transform: uppercase; }
 .spread { display: block; font-size: 11.5px; color: var(--muted); font-weight: 400; white-space: nowrap; }
@@ -233,6 +236,8 @@ a.pill:hover { text-decoration: none; filter: brightness(0.92); }
 @media (max-width: 640px) { .verdict-head { flex-direction: column; align-items: flex-start; } .page { padding: 16px 12px 32px; } }
 @media print {
   @page { margin: 14mm 12mm; }
+  @page wide { size: A4 landscape; }
+  .page.wide { page: wide; }
   body { background: #fff; font-size: 10.5pt; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   .page { max-width: none; padding: 0; }
   .toc, .copy, details.data { display: none; }
@@ -254,6 +259,8 @@ export interface PageOptions {
   title: string;
   body: SafeHtml;
   scripts?: readonly string[];
+  /** A wider page, printed landscape: for tables with many columns (the comparison). */
+  wide?: boolean;
 }
 
 /**
@@ -285,7 +292,7 @@ export function page(options: PageOptions): string {
 <style>${CSS}</style>
 </head>
 <body>
-<div class="page">
+<div class="page${options.wide ? ' wide' : ''}">
 ${options.body.value}
 </div>
 ${scripts.map((source) => `<script>${source}</script>`).join('\n')}

@@ -33,13 +33,14 @@ import { STATUS_TONE, facts, html, jsonScript, page, pill, table, type Column, t
 
 /**
  * The commands a responder runs after a fault, in the order they began: everything the drill
- * executed from the fault on (archive, fetch, restore, start, replay, ...), except teardown.
+ * executed from the fault on (archive, fetch, restore, start, replay, ...), except the fault's
+ * own commands and teardown.
  * Derived from the timeline, not a list of phase names, so a strategy's own phases show up.
  */
 export function restorePathCommands(journal: Journal): Journal['commands'] {
   const faultAt = journal.fault?.atMs;
   if (faultAt === undefined) return [];
-  return journal.commands.filter((command) => command.startedAtMs >= faultAt && command.phase !== 'teardown').sort((a, b) => a.startedAtMs - b.startedAtMs);
+  return journal.commands.filter((command) => command.startedAtMs >= faultAt && command.phase !== 'fault' && command.phase !== 'teardown').sort((a, b) => a.startedAtMs - b.startedAtMs);
 }
 
 let chartJs: string | undefined;
@@ -196,7 +197,8 @@ function comparisonMeta(journal: Journal): SafeHtml | undefined {
 }
 
 function masthead(journal: Journal): SafeHtml {
-  const sections = journal.history ? [...NAV.slice(0, -2), ['history', 'History'] as const, ...NAV.slice(-2)] : NAV;
+  // The History section sits right before Environment, and only journals with history have it.
+  const sections = NAV.flatMap((entry) => (entry[0] === 'environment' && journal.history ? [['history', 'History'] as const, entry] : [entry]));
   const nav = journal.errors.length > 0 ? [...sections, ['errors', 'Errors'] as const] : sections;
   const passedLast = journal.status === 'passed' ? undefined : lastPassed(journal);
   return html`<header>
@@ -540,7 +542,10 @@ function historySection(journal: Journal, charts: ChartModel): SafeHtml {
     ],
     `Run ${journal.runId} and the ${formatCount(points.length - 1)} drill${points.length === 2 ? '' : 's'} of ${journal.scenario.name} with ${strategy} before it, oldest first.`,
   );
-  const caption = html`Each point is one drill of this scenario with ${strategy}, oldest first, this run last. Points of drills that did not pass are red. Gaps: not measured.`;
+  const changes = rows.filter((row) => row.changed).map((row) => `${row.current ? 'this run' : formatWallTime(row.entry.at)}${row.entry.dataset ? ` (${row.entry.dataset})` : ''}`);
+  const caption = html`Each point is one drill of this scenario with ${strategy}, oldest first, this run last. Points of drills that did not pass are red. Gaps: not measured.${
+    changes.length > 0 ? ` The scenario itself changed from the drill of ${changes.join('; of ')} on: compare across that point with care.` : ''
+  }`;
   return section(
     'history',
     'History',

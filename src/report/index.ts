@@ -110,6 +110,8 @@ export interface ComparisonJson {
     repetitions: number;
     /** Per column, the labels of the best strategies (ties share; empty when nothing sets them apart). */
     winners: Record<MetricKey, string[]>;
+    /** Per column, whether the best range overlaps another strategy's over the runs (the order may be noise). */
+    overlapping: Record<MetricKey, boolean>;
     strategies: Array<{
       label: string;
       strategy: string;
@@ -139,6 +141,7 @@ export function comparisonJson(journals: readonly Journal[], runDir: string, dri
       ...(comparison.dataset ? { dataset: comparison.dataset } : {}),
       repetitions: comparison.repetitions,
       winners: comparison.winners,
+      overlapping: comparison.overlapping,
       strategies: comparison.entries.map((entry) => ({
         label: entry.label,
         strategy: entry.strategy,

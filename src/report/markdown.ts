@@ -41,7 +41,8 @@ function comparisonTable(comparison: Comparison): string[] {
     const cells = COMPARISON_METRICS.map((metric) => {
       const stats = entry.stats[metric.key];
       const value = formatMetric(metric.unit, stats.median);
-      const shown = comparison.winners[metric.key].includes(entry.label) ? `**${value}**` : value;
+      const best = comparison.winners[metric.key].includes(entry.label);
+      const shown = best ? `**${value}**${comparison.overlapping[metric.key] ? '~' : ''}` : value;
       return repeated && stats.median !== null ? `${shown} (${formatSpread(metric.unit, stats)})` : shown;
     });
     return `| ${[md(entry.label), ...cells].join(' | ')} |`;
@@ -53,7 +54,7 @@ function comparisonTable(comparison: Comparison): string[] {
     `|:--|${COMPARISON_METRICS.map(() => '--:').join('|')}|`,
     ...rows,
     '',
-    'The best of each column is in bold.',
+    `The best of each column is in bold${repeated ? '; ~ marks a best whose range overlaps another strategy\'s (the order may be noise)' : ''}.`,
     '',
   ];
 }

@@ -1,87 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Journal } from '../../src/journal/types.js';
 import { renderDrillHtml, renderRunIndexHtml } from '../../src/report/html.js';
-
-// Debian's chromium, driven by playwright-core: no browser download, no network.
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+import { ARTIFACTS, canvasInk, fixedInPrint, reportBrowser } from '../support/browser.js';
 
 const load = (name: string): Journal => JSON.parse(readFileSync(new URL(`../fixtures/journals/${name}.json`, import.meta.url), 'utf8')) as Journal;
 
-interface Opened {
-  page: Page;
-  /** Every request the page made other than its own file and data:/blob: URLs. */
-  outside: string[];
-  /** Console errors and uncaught exceptions. */
-  problems: string[];
-}
-
-/**
- * Launched by the first test that needs it, so a missing Chromium fails every test with the
- * fix in the message. Fail, never skip: a report nobody has seen rendered is not tested.
- */
-async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}; the HTML report test needs a real browser. Install it: apt-get install -y chromium`);
-  }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
-
 describe('HTML report in a real browser', () => {
-  let launching: Promise<Browser> | undefined;
-  let dir: string;
+  const browser = reportBrowser();
+  const open = browser.open;
 
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'firedrill-report-'));
-    await mkdir(ARTIFACTS, { recursive: true });
-  });
-
-  afterAll(async () => {
-    await launching?.then((browser) => browser.close(), () => undefined);
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function open(fileName: string, content: string): Promise<Opened> {
-    const browser = await (launching ??= launchChromium());
-    const file = join(dir, fileName);
-    await writeFile(file, content);
-    const url = pathToFileURL(file).href;
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const outside: string[] = [];
-    const problems: string[] = [];
-    page.on('request', (request) => {
-      const target = request.url();
-      if (target !== url && !target.startsWith('data:') && !target.startsWith('blob:')) outside.push(target);
-    });
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    await page.goto(url, { waitUntil: 'load' });
-    return { page, outside, problems };
-  }
-
-  /** Per canvas: whether Chart.js owns it, and how many pixels it painted. */
-  function canvasInk(page: Page): Promise<Array<{ id: string; chart: boolean; inked: number }>> {
-    return page.evaluate(() =>
-      [...document.querySelectorAll('canvas')].map((canvas) => {
-        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-        let inked = 0;
-        for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) inked++;
-        const chart = (globalThis as unknown as { Chart: { getChart(c: HTMLCanvasElement): unknown } }).Chart.getChart(canvas);
-        return { id: canvas.id, chart: chart !== undefined, inked };
-      }),
-    );
-  }
+  beforeAll(() => browser.setup());
+  afterAll(() => browser.close());
 
   for (const [fixture, verdict] of [
     ['passed', 'PASS'],
@@ -113,11 +44,7 @@ describe('HTML report in a real browser', () => {
         expect(steps).toEqual(restorePath);
 
         await page.screenshot({ path: join(ARTIFACTS, `report-${fixture}.png`), fullPage: true });
-        await page.emulateMedia({ media: 'print' });
-        const fixed = await page.evaluate(
-          () => [...document.querySelectorAll('body *')].filter((element) => ['fixed', 'sticky'].includes(getComputedStyle(element).position)).length,
-        );
-        expect(fixed).toBe(0);
+        expect(await fixedInPrint(page)).toBe(0);
         await page.screenshot({ path: join(ARTIFACTS, `report-${fixture}-print.png`), fullPage: true });
       } finally {
         await page.close();
@@ -136,6 +63,42 @@ describe('HTML report in a real browser', () => {
       expect(await page.locator('#rpo .note').textContent()).toContain('not measured');
       expect(await page.locator('canvas').count()).toBe(1); // the phase waterfall still has phases
       await page.screenshot({ path: join(ARTIFACTS, 'report-error.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+
+  it('draws the trend of earlier drills of the same scenario and strategy', async () => {
+    const journal = load('breached');
+    const earlier = (day: number, status: Journal['status'], rtoMs: number) => ({
+      at: `2026-11-${String(day).padStart(2, '0')}T02:00:00.000Z`,
+      runId: `run-${day}`,
+      drillId: journal.drillId,
+      scenario: journal.scenario.name,
+      scenarioHash: journal.scenario.hash,
+      strategy: journal.strategy,
+      engine: journal.engine,
+      status,
+      rtoServiceMs: rtoMs,
+      rtoVerifiedMs: rtoMs + 2000,
+      dataLossMs: 18_000 + day * 200,
+      lostWrites: 3600 + day * 40,
+      backupSizeBytes: 40_000_000 + day * 600_000,
+      backupDurationMs: 6000,
+    });
+    journal.history = {
+      entries: [earlier(14, 'passed', 15_200), earlier(15, 'passed', 16_900), earlier(16, 'failed', 19_400), earlier(17, 'passed', 18_100), earlier(18, 'failed', 21_700)],
+      lastPassed: { at: '2026-11-17T02:00:00.000Z', runId: 'run-17', strategy: journal.strategy },
+    };
+    const { page, outside, problems } = await open('history.html', renderDrillHtml(journal));
+    try {
+      expect(outside).toEqual([]);
+      expect(problems).toEqual([]);
+      const history = (await canvasInk(page)).find((canvas) => canvas.id === 'chart-history');
+      expect(history).toMatchObject({ chart: true });
+      expect(history!.inked).toBeGreaterThan(2000);
+      expect(await page.locator('header .meta').textContent()).toContain('last passed2026-11-17 02:00:00 UTC');
+      await page.locator('#history').screenshot({ path: join(ARTIFACTS, 'report-history.png') });
     } finally {
       await page.close();
     }
