@@ -16,7 +16,7 @@ for arg in "$@"; do
 done
 
 packages=(postgresql)
-if $want_test; then packages+=(mariadb-server mariadb-client mariadb-backup chromium); fi
+if $want_test; then packages+=(mariadb-server mariadb-client mariadb-backup chromium procps); fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -45,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "firedrill setup: installing ${missing[*]}"
   "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # Debian's packages start system servers where an init system runs; drills never use them

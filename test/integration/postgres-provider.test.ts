@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { access, rm } from 'node:fs/promises';
+import { access, readdir, rm } from 'node:fs/promises';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postgres } from '../../src/engines/postgres.js';
@@ -82,6 +82,28 @@ describe('local PostgreSQL instances (real servers)', () => {
     expect(new Set(servers.map((server) => server.connection.port)).size).toBe(3);
     expect(new Set(servers.map((server) => server.dataDir)).size).toBe(3);
     for (const server of servers) expect(await value(server, 'SELECT 1')).toBe(1);
+  });
+
+  it('the first cluster of a version is initialized once into the template cache; later ones are copies', async () => {
+    const cache = await makeRunTempDir('firedrill-it-cache-');
+    const previous = process.env.FIREDRILL_CACHE_DIR;
+    process.env.FIREDRILL_CACHE_DIR = cache;
+    cleanup.push(async () => {
+      if (previous === undefined) delete process.env.FIREDRILL_CACHE_DIR;
+      else process.env.FIREDRILL_CACHE_DIR = previous;
+      await rm(cache, { recursive: true, force: true });
+    });
+    const context = await providerContext();
+    for (const name of ['first', 'second']) {
+      const instance = await localProvider.create({ name, engine: postgres }, context);
+      await instance.initialize();
+      const server = await instance.start();
+      expect(await value(server, 'SHOW data_checksums')).toBe('on');
+    }
+    const commands = context.exec.records.map((record) => record.command);
+    expect(commands.filter((command) => command.includes('/initdb '))).toHaveLength(1);
+    expect(commands.filter((command) => command.startsWith(`cp -a ${cache}/`))).toHaveLength(2);
+    expect(await readdir(cache)).toHaveLength(1);
   });
 
   it('a server that cannot start fails with its log, and nothing of it keeps running', async () => {

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { runDrill, type DrillOptions, type DrillOutcome } from '../../src/runner/drill.js';
 import { parseScenario } from '../../src/scenario/loader.js';
 
@@ -11,6 +11,8 @@ import { parseScenario } from '../../src/scenario/loader.js';
 export async function drill(yaml: string, options: Pick<DrillOptions, 'keep' | 'hooks'> = {}): Promise<DrillOutcome> {
   const scenario = await parseScenario(yaml, join(process.cwd(), 'scenarios', 'test.yaml'));
   const runDir = await mkdtemp(join(tmpdir(), 'firedrill-test-reports-'));
+  // The journal and reports are for the test to read; they go when the test ends.
+  onTestFinished(() => rm(runDir, { recursive: true, force: true }));
   return runDrill(scenario, { runId: 'test', runDir, ...options });
 }
 

@@ -1,9 +1,10 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ConnectionInfo, Engine } from '../../engines/engine.js';
 import { findPostgresBinaries, type PostgresBinaries } from '../../engines/postgres-binaries.js';
 import { makeOwnedDir, serviceUser, type ServiceUser } from '../../util/os-user.js';
 import type { DatabaseInstance, InstanceSpec, ProviderContext, StartedDatabaseInstance } from '../provider.js';
+import { initializeFromTemplate } from './cluster-template.js';
 import { launchServer, startOnFreePort } from './local-server.js';
 
 /**
@@ -45,11 +46,17 @@ export class LocalPostgresInstance implements DatabaseInstance {
   }
 
   async initialize(): Promise<void> {
-    await this.context.exec.run(
-      join(this.binaries.bindir, 'initdb'),
-      ['-D', this.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '--data-checksums', '--encoding=UTF8', '--locale=C'],
-      { user: this.user },
-    );
+    const initdb = join(this.binaries.bindir, 'initdb');
+    const args = ['-A', 'trust', '-U', 'postgres', '--no-sync', '--data-checksums', '--encoding=UTF8', '--locale=C'];
+    await initializeFromTemplate({
+      key: ['postgres', initdb, this.binaries.major, ...args].join(' '),
+      dataDir: this.dataDir,
+      scratchDir: dirname(this.dataDir),
+      exec: this.context.exec,
+      initialize: async (dir) => {
+        await this.context.exec.run(initdb, ['-D', dir, ...args], { user: this.user });
+      },
+    });
   }
 
   async start(options: { settings?: Record<string, string> } = {}): Promise<StartedDatabaseInstance> {
