@@ -3,22 +3,9 @@ import type { Engine } from '../../src/engines/engine.js';
 import { findMariadbBinaries } from '../../src/engines/mariadb-binaries.js';
 import { parseBinlogPosition } from '../../src/engines/mariadb.js';
 import type { StartedDatabaseInstance } from '../../src/providers/provider.js';
-import { drill, expectDumpLoss } from '../support/drills.js';
+import { drill, expectDumpLoss, shopScenario } from '../support/drills.js';
 
-const shop = (strategy: string, fault: string, extra = '') => `name: it-mariadb-${strategy}
-target:
-  engine: mariadb
-  dataset: { builtin: shop, scale: 0.2 }
-workload:
-  writers: 3
-  rate: 150
-  warmup: 1s
-strategy: ${strategy}
-fault:
-${fault}
-  at: 4s
-  detectAfter: 2s
-${extra}`;
+const shop = (strategy: string, fault: string, extra = '') => shopScenario('mariadb', strategy, fault, extra);
 
 const BINLOG_POSITION = /^binlog\.\d{6}:\d+$/;
 const GTID = /^\d+-\d+-\d+$/;

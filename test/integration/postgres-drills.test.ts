@@ -1,20 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { drill, expectDumpLoss } from '../support/drills.js';
+import { drill, expectDumpLoss, shopScenario } from '../support/drills.js';
 
-const shop = (strategy: string, fault: string, extra = '') => `name: it-${strategy}
-target:
-  engine: postgres
-  dataset: { builtin: shop, scale: 0.2 }
-workload:
-  writers: 3
-  rate: 150
-  warmup: 1s
-strategy: ${strategy}
-fault:
-${fault}
-  at: 4s
-  detectAfter: 2s
-${extra}`;
+const shop = (strategy: string, fault: string, extra = '') => shopScenario('postgres', strategy, fault, extra);
 
 describe('PostgreSQL drills (real servers)', () => {
   it('bad DELETE + pg-basebackup-wal: damage undone, exactly the writes acknowledged after the fault are lost', async () => {

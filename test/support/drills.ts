@@ -7,6 +7,27 @@ import { expect, onTestFinished } from 'vitest';
 import { runDrill, type DrillOptions, type DrillOutcome } from '../../src/runner/drill.js';
 import { parseScenario } from '../../src/scenario/loader.js';
 
+/**
+ * A small drill on the built-in shop: fast enough for the suite, and long enough (≈ 2 s of
+ * detection delay at 150 writes/s) that exact loss counts are far from zero.
+ */
+export function shopScenario(engine: 'postgres' | 'mariadb', strategy: string, fault: string, extra = ''): string {
+  return `name: it-${engine}-${strategy}
+target:
+  engine: ${engine}
+  dataset: { builtin: shop, scale: 0.2 }
+workload:
+  writers: 3
+  rate: 150
+  warmup: 1s
+strategy: ${strategy}
+fault:
+${fault}
+  at: 4s
+  detectAfter: 2s
+${extra}`;
+}
+
 /** Runs a drill from scenario text into a throwaway reports folder. */
 export async function drill(yaml: string, options: Pick<DrillOptions, 'keep' | 'hooks'> = {}): Promise<DrillOutcome> {
   const scenario = await parseScenario(yaml, join(process.cwd(), 'scenarios', 'test.yaml'));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatProblem, parseScenario, ScenarioError, withStrategy, withStrategyNames } from '../../src/scenario/loader.js';
+import { parseScenario, withStrategy, withStrategyNames } from '../../src/scenario/loader.js';
 import { scenarioJsonSchema } from '../../src/scenario/schema.js';
+import { problemsOf } from '../support/scenarios.js';
 
 const base = `name: t
 target:
@@ -9,16 +10,6 @@ fault:
   kind: bad-delete
   table: orders
 `;
-
-async function problemsOf(text: string): Promise<string[]> {
-  try {
-    await parseScenario(text, 'scenarios/x.yaml');
-  } catch (error) {
-    if (error instanceof ScenarioError) return error.problems.map(formatProblem);
-    throw error;
-  }
-  throw new Error('the scenario was accepted');
-}
 
 describe('strategies: a list to compare', () => {
   it('takes names and { name, ...options } entries, each checked and defaulted like strategy', async () => {

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { loadAll } from '../../src/runner/run.js';
-import { formatProblem, parseScenario, ScenarioError } from '../../src/scenario/loader.js';
+import { formatProblem, parseScenario } from '../../src/scenario/loader.js';
 import { scenarioJsonSchema } from '../../src/scenario/schema.js';
+import { problemsOf } from '../support/scenarios.js';
 
 const valid = `name: t
 target:
@@ -12,16 +13,6 @@ fault:
   kind: bad-delete
   table: orders
 `;
-
-async function problemsOf(text: string): Promise<string[]> {
-  try {
-    await parseScenario(text, 'scenarios/x.yaml');
-  } catch (error) {
-    if (error instanceof ScenarioError) return error.problems.map(formatProblem);
-    throw error;
-  }
-  throw new Error('the scenario was accepted');
-}
 
 describe('scenario files', () => {
   it('every scenario shipped in scenarios/ validates', async () => {
