@@ -103,3 +103,22 @@ export function expectDumpLoss({ journal, ledger }: DrillOutcome): void {
   expect(journal.status).toBe('failed');
   expect(journal.objectives.find((objective) => objective.name === 'RPO (data loss)')).toMatchObject({ passed: false });
 }
+
+/**
+ * A point-in-time restore to just before the fault: exactly the writes acknowledged after the
+ * fault are lost (all of them to the detection delay), nothing else, and the damage is undone.
+ */
+export function expectPitrLoss({ journal, ledger }: DrillOutcome): void {
+  expect(journal.errors).toEqual([]);
+  expect(journal.status).toBe('passed');
+  const faultUs = journal.fault!.point.serverTimeUs;
+  const ackedAfterFault = ledger.acked.filter((write) => write.serverTimeUs > faultUs).length;
+  expect(ackedAfterFault).toBeGreaterThan(100); // ~2 s of detection delay at 150 writes/s
+  expect(journal.ledger!.lostToDetection).toBe(ackedAfterFault);
+  expect(journal.ledger!.lost).toBe(ackedAfterFault);
+  expect(journal.ledger!.lostBeforeFault).toBe(0);
+  expect(journal.ledger!.unexpected).toBe(0);
+  expect(journal.damage).toMatchObject({ table: 'orders', undone: true, missingRows: 0 });
+  expect(journal.damage!.affectedRows).toBeGreaterThan(2000);
+  expect(journal.recovery).toMatchObject({ reached: true });
+}
