@@ -6,12 +6,12 @@ export { runDrill, type DrillOptions, type DrillOutcome } from './runner/drill.j
 export { runScenarios, planDrills, loadAll, exitCodeOf, type RunOptions, type DrillPlan } from './runner/run.js';
 export { buildComparisons, type Comparison } from './compare/comparison.js';
 export { loadScenario, parseScenario, ScenarioError, formatProblem, type Scenario, type ScenarioProblem } from './scenario/loader.js';
-export { scenarioSchema, scenarioJsonSchema } from './scenario/schema.js';
+export { scenarioSchema, scenarioJsonSchema, type ScenarioInput } from './scenario/schema.js';
 export { engines } from './engines/index.js';
-export { providers } from './providers/index.js';
+export { providers, type ProviderName } from './providers/index.js';
 export { strategies } from './strategies/index.js';
 export { faults } from './faults/index.js';
-export { storageTypes } from './storage/index.js';
+export { storageTypes, type StorageType } from './storage/index.js';
 export { reporters, writeReports, readJournals, type Reporter, type ReporterName } from './report/index.js';
 export type * from './journal/types.js';
 export type { Engine, ConnectionInfo, SqlSession, ServerPoint } from './engines/engine.js';

@@ -1,9 +1,10 @@
-import { stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { engines } from '../engines/index.js';
 import { faults } from '../faults/index.js';
 import { consolePhaseListener, renderConsoleComparison, renderConsoleSummary } from '../report/console.js';
+import { renderDrillHtml } from '../report/html.js';
 import { comparisonJson, readJournals, writeReports } from '../report/index.js';
 import { exitCodeOf, loadAll, runScenarios, type PlanOptions } from '../runner/run.js';
 import { formatProblem, withStrategyNames, type Scenario } from '../scenario/loader.js';
@@ -127,10 +128,15 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
 
 async function reportCommand(path: string): Promise<number> {
   const found = await readJournals(path);
-  const journals = found.map((entry) => entry.journal);
-  // Reports of a run go in the run's directory: the one given, or the one above the journal's.
-  const runDir = found.length === 1 && !(await stat(path)).isDirectory() ? dirname(found[0]!.dir) : resolve(path);
-  const reports = await writeReports(journals, runDir, found.map((entry) => entry.dir));
+  if (!(await stat(path)).isDirectory()) {
+    // One journal: render that drill's own report. The run's index, comparison and summaries
+    // describe every drill of the run, so one journal must not overwrite them.
+    const file = join(found[0]!.dir, 'report.html');
+    await writeFile(file, renderDrillHtml(found[0]!.journal));
+    out(file);
+    return ExitCode.passed;
+  }
+  const reports = await writeReports(found.map((entry) => entry.journal), resolve(path), found.map((entry) => entry.dir));
   for (const file of reports.files) out(file);
   for (const failure of reports.errors) err(`report ${failure.reporter} failed: ${failure.message}`);
   return reports.errors.length > 0 ? ExitCode.couldNotRun : ExitCode.passed;

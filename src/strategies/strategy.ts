@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Engine, EngineName, ServerPoint } from '../engines/engine.js';
 import type { RecoveryRecord } from '../journal/types.js';
-import type { DatabaseInstance, Provider, ProviderContext, StartedDatabaseInstance } from '../providers/provider.js';
+import type { Provider, ProviderContext, StartedDatabaseInstance } from '../providers/provider.js';
 import type { StorageLocation, StoredObject } from '../storage/storage.js';
 import type { CommandRunner } from '../util/exec.js';
 
@@ -77,4 +77,3 @@ export function defineStrategy<Options extends z.ZodObject>(definition: Strategy
   return definition;
 }
 
-export type { DatabaseInstance };

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,8 +38,14 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(parsed.exitCode).toBe(1);
     expect(parsed.drills[0]!.status).toBe('failed');
     expect(parsed.drills[0]!.objectives).toContainEqual(expect.objectContaining({ name: 'RTO (service)', passed: false }));
-    const journal = JSON.parse(await readFile(join(parsed.drills[0]!.dir, 'journal.json'), 'utf8'));
+    const journalFile = join(parsed.drills[0]!.dir, 'journal.json');
+    const journal = JSON.parse(await readFile(journalFile, 'utf8'));
     expect(journal.status).toBe('failed');
+    // A journal renders again on its own, into its drill's folder and nowhere else.
+    const index = await stat(join(parsed.drills[0]!.dir, '..', 'index.html'));
+    const again = await cli(['report', journalFile], { tmp });
+    expect(again).toMatchObject({ code: 0, stdout: `${join(parsed.drills[0]!.dir, 'report.html')}\n` });
+    expect((await stat(join(parsed.drills[0]!.dir, '..', 'index.html'))).mtimeMs).toBe(index.mtimeMs);
     expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
   });
 
