@@ -121,6 +121,26 @@ const PRELUDE = String.raw`  var source = document.getElementById('firedrill-dat
     };
   }
 
+  // One horizontal bar per row, labels on the left, no legend: the shape of every bar chart in
+  // the reports. spec.dataset adds to (or overrides) the bar styling; spec.tooltip(i) labels row i.
+  function horizontalBars(spec) {
+    var options = {
+      indexAxis: 'y',
+      plugins: { legend: { display: false } },
+      scales: { x: spec.x, y: { grid: { display: false } } },
+    };
+    if (spec.tooltip) options.plugins.tooltip = { callbacks: { label: function (item) { return spec.tooltip(item.dataIndex); } } };
+    return {
+      type: 'bar',
+      data: {
+        labels: spec.labels,
+        datasets: [Object.assign({ label: spec.label, data: spec.data, backgroundColor: spec.colors, borderRadius: 3 }, spec.dataset)],
+      },
+      options: options,
+      plugins: spec.plugins,
+    };
+  }
+
   function seconds(value) {
     return Number(value).toFixed(Math.abs(value) < 10 ? 1 : 0) + ' s';
   }
@@ -220,68 +240,38 @@ const DRILL_CHARTS = String.raw`  function timeline(m) {
 
   function phases(m) {
     var bars = m.bars;
-    return {
-      type: 'bar',
-      data: {
-        labels: bars.map(function (b) { return b.label; }),
-        datasets: [{
-          label: 'phase',
-          data: bars.map(function (b) { return [b.from, b.to]; }),
-          backgroundColor: bars.map(function (b) { return b.color; }),
-          borderColor: bars.map(function (b) { return b.ok ? b.color : model.theme.fail; }),
-          borderWidth: bars.map(function (b) { return b.ok ? 0 : 2; }),
-          borderSkipped: false,
-          borderRadius: 3,
-          minBarLength: 3,
-          barPercentage: 0.8,
-          categoryPercentage: 0.9,
-        }],
+    return horizontalBars({
+      label: 'phase',
+      labels: bars.map(function (b) { return b.label; }),
+      data: bars.map(function (b) { return [b.from, b.to]; }),
+      colors: bars.map(function (b) { return b.color; }),
+      dataset: {
+        borderColor: bars.map(function (b) { return b.ok ? b.color : model.theme.fail; }),
+        borderWidth: bars.map(function (b) { return b.ok ? 0 : 2; }),
+        borderSkipped: false,
+        minBarLength: 3,
+        barPercentage: 0.8,
+        categoryPercentage: 0.9,
       },
-      options: {
-        indexAxis: 'y',
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              label: function (item) {
-                var b = bars[item.dataIndex];
-                return b.duration + ' (' + b.from.toFixed(2) + ' s to ' + b.to.toFixed(2) + ' s)' + (b.ok ? '' : ', failed');
-              },
-            },
-          },
-        },
-        scales: {
-          x: { type: 'linear', min: m.xMin, suggestedMax: m.xMax + (m.xMax - m.xMin) * 0.06, title: { display: true, text: 'drill time' }, ticks: { callback: seconds } },
-          y: { grid: { display: false } },
-        },
+      tooltip: function (i) {
+        var b = bars[i];
+        return b.duration + ' (' + b.from.toFixed(2) + ' s to ' + b.to.toFixed(2) + ' s)' + (b.ok ? '' : ', failed');
       },
+      x: { type: 'linear', min: m.xMin, suggestedMax: m.xMax + (m.xMax - m.xMin) * 0.06, title: { display: true, text: 'drill time' }, ticks: { callback: seconds } },
       plugins: [markerPlugin(m.markers, []), barLabelPlugin(bars.map(function (b) { return b.duration; }))],
-    };
+    });
   }
 
   function rpo(rows) {
-    return {
-      type: 'bar',
-      data: {
-        labels: rows.map(function (r) { return r.label; }),
-        datasets: [{
-          label: 'rows',
-          data: rows.map(function (r) { return r.value; }),
-          backgroundColor: rows.map(function (r) { return r.color; }),
-          borderRadius: 3,
-          barPercentage: 0.75,
-        }],
-      },
-      options: {
-        indexAxis: 'y',
-        plugins: { legend: { display: false } },
-        scales: {
-          x: { beginAtZero: true, suggestedMax: 1, grace: '12%', ticks: { precision: 0 }, title: { display: true, text: 'rows' } },
-          y: { grid: { display: false } },
-        },
-      },
+    return horizontalBars({
+      label: 'rows',
+      labels: rows.map(function (r) { return r.label; }),
+      data: rows.map(function (r) { return r.value; }),
+      colors: rows.map(function (r) { return r.color; }),
+      dataset: { barPercentage: 0.75 },
+      x: { beginAtZero: true, suggestedMax: 1, grace: '12%', ticks: { precision: 0 }, title: { display: true, text: 'rows' } },
       plugins: [barLabelPlugin(rows.map(function (r) { return r.text; }))],
-    };
+    });
   }
 
   // Earlier drills of the same scenario and strategy, one point per run, this one last. A

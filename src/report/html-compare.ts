@@ -154,44 +154,23 @@ const COMPARE_CHARTS = String.raw`  // Min–max of repeated runs, as a whisker 
 
   function comparisonBars(m) {
     var bars = m.bars;
-    return {
-      type: 'bar',
-      data: {
-        labels: bars.map(function (b) { return b.label; }),
-        datasets: [{
-          label: m.metric,
-          data: bars.map(function (b) { return b.value; }),
-          backgroundColor: bars.map(function (b) { return b.color; }),
-          borderRadius: 3,
-          // A best figure of zero (no data lost) still shows as a sliver of its colour.
-          minBarLength: 2,
-          barPercentage: 0.72,
-          categoryPercentage: 0.9,
-        }],
+    return horizontalBars({
+      label: m.metric,
+      labels: bars.map(function (b) { return b.label; }),
+      data: bars.map(function (b) { return b.value; }),
+      colors: bars.map(function (b) { return b.color; }),
+      // A best figure of zero (no data lost) still shows as a sliver of its colour.
+      dataset: { minBarLength: 2, barPercentage: 0.72, categoryPercentage: 0.9 },
+      tooltip: function (i) {
+        var b = bars[i];
+        return b.text + (b.spread ? ' (runs: ' + b.spread + ')' : '') + (b.winner ? ', best' : '');
       },
-      options: {
-        indexAxis: 'y',
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              label: function (item) {
-                var b = bars[item.dataIndex];
-                return b.text + (b.spread ? ' (runs: ' + b.spread + ')' : '') + (b.winner ? ', best' : '');
-              },
-            },
-          },
-        },
-        scales: {
-          x: { suggestedMin: m.xMin, suggestedMax: m.xMax + (m.xMax - m.xMin) * 0.3, title: { display: true, text: m.axis } },
-          y: { grid: { display: false } },
-        },
-      },
+      x: { suggestedMin: m.xMin, suggestedMax: m.xMax + (m.xMax - m.xMin) * 0.3, title: { display: true, text: m.axis } },
       plugins: [
         rangePlugin(bars),
         barLabelPlugin(bars.map(function (b) { return b.text; }), bars.map(function (b) { return b.max; })),
       ],
-    };
+    });
   }
 
   (model.charts || []).forEach(function (chart) { draw(chart.id, chart, comparisonBars); });
