@@ -1,29 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mariadb } from '../../src/engines/mariadb.js';
 import { localProvider } from '../../src/providers/local/local-provider.js';
 import { BINLOG_SETTINGS } from '../../src/strategies/mariadb-tools.js';
-import type { ProviderContext, StartedDatabaseInstance } from '../../src/providers/provider.js';
-import { CommandRunner } from '../../src/util/exec.js';
-import { makeRunTempDir } from '../../src/util/os-user.js';
-import { ResourceStack } from '../../src/util/resources.js';
+import type { StartedDatabaseInstance } from '../../src/providers/provider.js';
 import { leftovers } from '../support/drills.js';
-
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const step of cleanup.reverse()) await step();
-  cleanup = [];
-});
-
-async function providerContext(): Promise<ProviderContext & { resources: ResourceStack }> {
-  const workDir = await makeRunTempDir('firedrill-it-mariadb-');
-  const resources = new ResourceStack();
-  cleanup.push(() => rm(workDir, { recursive: true, force: true }), () => resources[Symbol.asyncDispose]());
-  return { exec: new CommandRunner({ now: () => performance.now() }), resources, workDir, log: pino({ level: 'silent' }), keepLog: () => undefined };
-}
+import { providerContext } from '../support/providers.js';
 
 async function query(instance: StartedDatabaseInstance, sql: string): Promise<Record<string, string>> {
   const session = await mariadb.connect(instance.connection);
@@ -40,7 +23,7 @@ describe('local MariaDB instances (real servers)', () => {
   // How fast (≤ 1.5 s from nothing to a first answered query) is a figure of `npm run bench`,
   // measured on a quiet machine; asserted here it would fail whenever something else runs.
   it('a throwaway server answers on loopback, as mysql, with the settings asked for and none from /etc/mysql', async () => {
-    const context = await providerContext();
+    const context = await providerContext('firedrill-it-mariadb-');
     const instance = await localProvider.create({ name: 'source', engine: mariadb, settings: BINLOG_SETTINGS }, context);
     await instance.initialize();
     const server = await instance.start();
@@ -53,7 +36,7 @@ describe('local MariaDB instances (real servers)', () => {
   });
 
   it('survives kill -9 (crash recovery on the next start), stops cleanly, and destroy leaves nothing behind', async () => {
-    const context = await providerContext();
+    const context = await providerContext('firedrill-it-mariadb-');
     const instance = await localProvider.create({ name: 'crash', engine: mariadb }, context);
     await instance.initialize();
     const first = await instance.start();
@@ -76,7 +59,7 @@ describe('local MariaDB instances (real servers)', () => {
 
   // Sharing /tmp, concurrent bootstraps deleted each other's temporary tables (2 of 5 failed).
   it('four instances initialized and started at once get their own ports, data and temp dirs', async () => {
-    const context = await providerContext();
+    const context = await providerContext('firedrill-it-mariadb-');
     const servers = await Promise.all(
       ['a', 'b', 'c', 'd'].map(async (name) => {
         const instance = await localProvider.create({ name, engine: mariadb }, context);

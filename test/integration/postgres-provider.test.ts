@@ -1,27 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { access, readdir, rm } from 'node:fs/promises';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { postgres } from '../../src/engines/postgres.js';
 import { localProvider } from '../../src/providers/local/local-provider.js';
-import type { ProviderContext, StartedDatabaseInstance } from '../../src/providers/provider.js';
-import { CommandRunner } from '../../src/util/exec.js';
+import type { StartedDatabaseInstance } from '../../src/providers/provider.js';
 import { makeRunTempDir } from '../../src/util/os-user.js';
-import { ResourceStack } from '../../src/util/resources.js';
 import { leftovers } from '../support/drills.js';
-
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const step of cleanup.reverse()) await step();
-  cleanup = [];
-});
-
-async function providerContext(): Promise<ProviderContext & { resources: ResourceStack }> {
-  const workDir = await makeRunTempDir('firedrill-it-postgres-');
-  const resources = new ResourceStack();
-  cleanup.push(() => rm(workDir, { recursive: true, force: true }), () => resources[Symbol.asyncDispose]());
-  return { exec: new CommandRunner({ now: () => performance.now() }), resources, workDir, log: pino({ level: 'silent' }), keepLog: () => undefined };
-}
+import { providerContext } from '../support/providers.js';
 
 async function value(instance: StartedDatabaseInstance, sql: string): Promise<unknown> {
   const session = await postgres.connect(instance.connection);
@@ -36,7 +21,7 @@ const owner = (pid: number) => execFileSync('ps', ['-o', 'user=', '-p', String(p
 
 describe('local PostgreSQL instances (real servers)', () => {
   it('a throwaway cluster listens on loopback only, with data checksums, as the postgres user', async () => {
-    const context = await providerContext();
+    const context = await providerContext('firedrill-it-postgres-');
     const instance = await localProvider.create({ name: 'source', engine: postgres, settings: { archive_mode: 'on', archive_command: '/bin/true' } }, context);
     await instance.initialize();
     const server = await instance.start();
@@ -50,7 +35,7 @@ describe('local PostgreSQL instances (real servers)', () => {
   });
 
   it('survives kill -9 with crash recovery, stops cleanly, and destroy removes the data directory', async () => {
-    const context = await providerContext();
+    const context = await providerContext('firedrill-it-postgres-');
     const instance = await localProvider.create({ name: 'crash', engine: postgres }, context);
     await instance.initialize();
     const first = await instance.start();
@@ -71,7 +56,7 @@ describe('local PostgreSQL instances (real servers)', () => {
   });
 
   it('several clusters run at once on their own ports and directories', async () => {
-    const context = await providerContext();
+    const context = await providerContext('firedrill-it-postgres-');
     const servers = await Promise.all(
       ['a', 'b', 'c'].map(async (name) => {
         const instance = await localProvider.create({ name, engine: postgres }, context);
@@ -88,12 +73,12 @@ describe('local PostgreSQL instances (real servers)', () => {
     const cache = await makeRunTempDir('firedrill-it-cache-');
     const previous = process.env.FIREDRILL_CACHE_DIR;
     process.env.FIREDRILL_CACHE_DIR = cache;
-    cleanup.push(async () => {
+    onTestFinished(async () => {
       if (previous === undefined) delete process.env.FIREDRILL_CACHE_DIR;
       else process.env.FIREDRILL_CACHE_DIR = previous;
       await rm(cache, { recursive: true, force: true });
     });
-    const context = await providerContext();
+    const context = await providerContext('firedrill-it-postgres-');
     for (const name of ['first', 'second']) {
       const instance = await localProvider.create({ name, engine: postgres }, context);
       await instance.initialize();
@@ -107,7 +92,7 @@ describe('local PostgreSQL instances (real servers)', () => {
   });
 
   it('a server that cannot start fails with its log, and nothing of it keeps running', async () => {
-    const context = await providerContext();
+    const context = await providerContext('firedrill-it-postgres-');
     const instance = await localProvider.create({ name: 'broken', engine: postgres, settings: { shared_buffers: 'nonsense' } }, context);
     await instance.initialize();
     await expect(instance.start()).rejects.toThrow(/shared_buffers/);
