@@ -12,9 +12,9 @@ import pino from 'pino';
 import { ShopDataset } from '../src/datasets/shop.js';
 import { engines } from '../src/engines/index.js';
 import type { Engine } from '../src/engines/engine.js';
-import { findPostgresBinaries } from '../src/engines/postgres-binaries.js';
+import { findPostgresInstallation } from '../src/engines/postgres-binaries.js';
 import type { Journal } from '../src/journal/types.js';
-import type { ProviderContext, StartedDatabaseInstance } from '../src/providers/provider.js';
+import type { ProviderContext, StartedInstance } from '../src/providers/provider.js';
 import { localProvider } from '../src/providers/local/local-provider.js';
 import { runDrill } from '../src/runner/drill.js';
 import { loadScenario, parseScenario } from '../src/scenario/loader.js';
@@ -49,7 +49,7 @@ async function withResources<T>(fn: (context: ProviderContext) => Promise<T>): P
   resources.add('directory', workDir, () => rm(workDir, { recursive: true, force: true }));
   const exec = new CommandRunner({ now: () => clock.now() });
   // `return await`: the resources must outlive fn, not just its first tick.
-  return await fn({ exec, resources, workDir, log, keepLog: () => undefined });
+  return await fn({ exec, resources, workDir, log, runId: 'bench', saveLog: () => undefined });
 }
 
 /** Time from nothing to a throwaway server answering queries: create + initialize + start. */
@@ -71,23 +71,31 @@ async function instanceReady(engine: Engine, runs: number): Promise<void> {
   rows.push({ figure: `  of which start → first answered query`, value: formatDuration(median(starts)), target: '', met: null });
 }
 
-/** The raw restore a person would type, from a copy of the drill's storage. Returns seconds it took. */
-async function rawPitrRestore(storage: string, xid: string): Promise<number> {
-  const { bindir } = await findPostgresBinaries();
+/**
+ * The raw restore a careful person would type, from a copy of the drill's storage: check the
+ * backup's checksum, unpack it, check it against its manifest, copy the archived WAL beside
+ * the server, recover to just before the fault. Returns the milliseconds it took.
+ */
+async function rawPitrRestore(storage: string, xid: string, sha256: string): Promise<number> {
+  const bindir = (await findPostgresInstallation()).program('postgres')!.replace(/\/postgres$/, '');
   const user = serviceUser('postgres');
   const dir = await makeRunTempDir('firedrill-bench-raw-');
   const data = join(dir, 'data');
   await makeOwnedDir(data, user);
+  if (user) await run('chown', [user.name, dir]);
   const port = await getPort({ host: '127.0.0.1' });
   const as = user ? `runuser -u ${user.name} -- ` : '';
-  const base = join(storage, 'pg-basebackup-wal');
+  const base = join(storage, 'pg-basebackup-wal', 'backup-1', 'base.tar.gz');
+  const wal = join(dir, 'wal');
   const script = `set -e
-${as}tar -x -z -f ${shellQuote(join(base, 'base.tar.gz'))} -C ${shellQuote(data)}
-${as}tar -x -z -f ${shellQuote(join(base, 'pg_wal.tar.gz'))} -C ${shellQuote(join(data, 'pg_wal'))}
+echo ${shellQuote(`${sha256}  ${base}`)} | sha256sum -c --quiet
+${as}tar -x -z -f ${shellQuote(base)} -C ${shellQuote(data)}
+${as}${bindir}/pg_verifybackup --no-parse-wal ${shellQuote(data)} > /dev/null
+${as}mkdir ${shellQuote(wal)} && ${as}cp ${shellQuote(join(storage, 'pg-wal'))}/* ${shellQuote(wal)}/
 ${as}touch ${shellQuote(join(data, 'recovery.signal'))}
 ${as}${bindir}/postgres -D ${shellQuote(data)} -c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${shellQuote(data)} \\
-  -c restore_command=${shellQuote(`cp ${join(storage, 'pg-wal')}/%f %p`)} -c recovery_target_xid=${xid} -c recovery_target_inclusive=false \\
-  -c recovery_target_action=promote > ${shellQuote(join(dir, 'server.log'))} 2>&1 &
+  -c restore_command=${shellQuote(`cp ${wal}/%f %p`)} -c recovery_target_xid=${xid} -c recovery_target_inclusive=false \\
+  -c recovery_target_action=promote -c archive_mode=off > ${shellQuote(join(dir, 'server.log'))} 2>&1 &
 until [ "$(${bindir}/psql -X -h 127.0.0.1 -p ${port} -U postgres -Atc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do sleep 0.025; done
 `;
   const began = performance.now();
@@ -101,7 +109,7 @@ until [ "$(${bindir}/psql -X -h 127.0.0.1 -p ${port} -U postgres -Atc 'SELECT pg
   return elapsed;
 }
 
-const RESTORE_PHASES = ['fetch', 'restore', 'start', 'replay'];
+const RESTORE_PHASES = ['target', 'fetch', 'verify-backup', 'restore', 'start', 'replay'];
 
 /** firedrill's restore phases vs the same restore from a shell, on the same backup. */
 async function restoreOverhead(runs: number): Promise<void> {
@@ -126,10 +134,10 @@ fault: { kind: bad-delete, table: orders, at: 5s, detectAfter: 1s }
         hooks: {
           // The raw restore runs from a copy of the backup and archive, just before firedrill's
           // own, under the same conditions (the source still up, the same files in cache).
-          beforeRestore: async ({ storage }, fault) => {
+          beforeRestore: async ({ storage }, fault, backups) => {
             await cp(storage.address, copy, { recursive: true, preserveTimestamps: true });
             await run('chmod', ['-R', 'a+rX', copy]);
-            raw.push(await rawPitrRestore(copy, fault.point.transaction!));
+            raw.push(await rawPitrRestore(copy, fault.point.transaction!, backups[0]!.objects[0]!.sha256));
           },
         },
       });
@@ -141,7 +149,7 @@ fault: { kind: bad-delete, table: orders, at: 5s, detectAfter: 1s }
     }
   }
   const ratio = median(harness) / median(raw);
-  rows.push({ figure: `PITR restore, firedrill (fetch+restore+start+replay, median of ${runs})`, value: formatDuration(median(harness)), target: '', met: null });
+  rows.push({ figure: `PITR restore, firedrill (target … replay, median of ${runs})`, value: formatDuration(median(harness)), target: '', met: null });
   rows.push({ figure: `PITR restore, raw tools from a shell (median of ${runs})`, value: formatDuration(median(raw)), target: '', met: null });
   rows.push({ figure: '  ratio firedrill / raw', value: ratio.toFixed(3), target: '≤ 1.05', met: ratio <= 1.05 });
 }
@@ -152,14 +160,14 @@ async function workloadVsPgbench(seconds: number, clients: number): Promise<void
   await withResources(async (context) => {
     const instance = await localProvider.create({ name: 'bench-load', engine }, context);
     await instance.initialize();
-    const server: StartedDatabaseInstance = await instance.start();
+    const server: StartedInstance = await instance.start();
     const admin = await engine.connect(server.connection);
     await engine.createDatabase(admin, engine.databaseName);
     await admin.close();
     const connection = { ...server.connection, database: engine.databaseName };
     const session = await engine.connect(connection);
     const dataset = new ShopDataset(1, 42);
-    await dataset.load({ engine, connection, session, tools: { exec: context.exec, user: server.user } });
+    await dataset.load({ engine, instance: server, connection, session });
     for (const statement of engine.ledgerDdl()) await session.query(statement);
     await session.query('CREATE SEQUENCE bench_ids START 2000000000');
     await session.close();
@@ -185,8 +193,8 @@ INSERT INTO firedrill_ledger (writer, seq, ref) VALUES (:client_id + 100, currva
 COMMIT;
 `,
     );
-    const { bindir } = await findPostgresBinaries();
-    const { stdout } = await run(`${bindir}/pgbench`, ['-n', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '-f', script, '-h', '127.0.0.1', '-p', String(server.connection.port), '-U', 'postgres', engine.databaseName]);
+    const pgbench = (await findPostgresInstallation()).program('pgbench')!;
+    const { stdout } = await run(pgbench, ['-n', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '-f', script, '-h', '127.0.0.1', '-p', String(server.connection.port), '-U', 'postgres', engine.databaseName]);
     const pgbenchTps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
     rows.push({ figure: `workload, firedrill (${clients} writers, as fast as possible, ${seconds} s)`, value: `${firedrillTps.toFixed(0)} tx/s`, target: '', met: null });
     rows.push({ figure: `workload, pgbench (same transaction, -c ${clients}, ${seconds} s)`, value: `${pgbenchTps.toFixed(0)} tx/s`, target: '', met: null });

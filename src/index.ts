@@ -15,7 +15,7 @@ export { storageTypes, type StorageType } from './storage/index.js';
 export { reporters, writeReports, readJournals, type Reporter, type ReporterName } from './report/index.js';
 export type * from './journal/types.js';
 export type { Engine, ConnectionInfo, SqlSession, ServerPoint } from './engines/engine.js';
-export type { Provider, DatabaseInstance, StartedDatabaseInstance } from './providers/provider.js';
+export type { Provider, StoppedInstance, StartedInstance, InstanceBase } from './providers/provider.js';
 export type { StrategyDefinition, Strategy, StrategyContext } from './strategies/strategy.js';
 export type { FaultDefinition, FaultContext, FaultOutcome } from './faults/fault.js';
 export type { StorageLocation } from './storage/storage.js';

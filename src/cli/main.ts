@@ -13,6 +13,8 @@ import { strategies } from '../strategies/index.js';
 import { ExitCode, InterruptedError } from '../util/errors.js';
 import { firedrillVersion } from '../util/version.js';
 import { doctor } from './doctor.js';
+import { findLeftovers, removeLeftovers } from '../runner/cleanup.js';
+import type { Journal } from '../journal/types.js';
 
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 const err = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -75,7 +77,7 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals > 1) {
-      err('second interrupt: exiting without cleanup; leftovers may remain');
+      err('second interrupt: exiting at once without cleanup; run `firedrill cleanup` to remove what this run left (it is on record)');
       process.exit(ExitCode.interrupted);
     }
     err(`\n${signal}: stopping the drill and cleaning up (press Ctrl-C again to exit at once)`);
@@ -114,7 +116,8 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
       for (const outcome of outcomes) {
         err(`journal: ${outcome.dir}/journal.json`);
         if (reports.files.includes(join(outcome.dir, 'report.html'))) err(`report:  ${outcome.dir}/report.html`);
-        if (outcome.journal.kept?.length) err(`kept (--keep):\n${outcome.journal.kept.map((resource) => `  ${resource.kind}: ${resource.where}`).join('\n')}`);
+        if (outcome.journal.kept?.length) err(renderKept(outcome.journal.kept));
+        if (outcome.journal.leftovers?.length) err(`teardown could not remove:\n${outcome.journal.leftovers.map((left) => `  ${left.where}: ${left.message}`).join('\n')}\nrun \`firedrill cleanup\` to remove them`);
       }
       if (outcomes.length > 1) err(`index:   ${join(runDir, 'index.html')}`);
       if (reports.files.includes(join(runDir, 'compare.html'))) err(`compare: ${join(runDir, 'compare.html')}`);
@@ -124,6 +127,17 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** What --keep left running, how to reach it, and the exact commands that remove it. */
+function renderKept(kept: NonNullable<Journal['kept']>): string {
+  const lines = ['kept (--keep); firedrill has exited, these are still there:'];
+  for (const resource of kept) {
+    lines.push(`  ${resource.kind}: ${resource.where}${resource.connect ? `\n    connect: ${resource.connect}` : ''}`);
+  }
+  const removal = [...kept].reverse().flatMap((resource) => resource.remove ?? []);
+  if (removal.length > 0) lines.push('  remove them with `firedrill cleanup`, or by hand:', ...removal.map((command) => `    ${command}`));
+  return lines.join('\n');
 }
 
 async function reportCommand(path: string): Promise<number> {
@@ -168,9 +182,32 @@ function listCommand(): number {
 }
 
 async function doctorCommand(): Promise<number> {
-  const lines = await doctor();
-  for (const line of lines) out(`${line.ok ? 'ok ' : 'MISSING'} ${line.what.padEnd(28)} ${line.detail}${line.fix ? `\n        → ${line.fix}` : ''}`);
-  return lines.every((line) => line.ok) ? ExitCode.passed : ExitCode.couldNotRun;
+  const report = await doctor();
+  for (const line of report.lines) out(`${line.ok ? 'ok ' : 'MISSING'} ${line.what.padEnd(28)} ${line.detail}${line.fix ? `\n        → ${line.fix}` : ''}`);
+  const { leftovers } = await findLeftovers();
+  if (leftovers.length > 0) {
+    out(`\nleftovers of runs whose firedrill process is gone (remove them with \`firedrill cleanup\`):`);
+    for (const leftover of leftovers) out(`  ${leftover.runId}  ${leftover.kind}: ${leftover.where}`);
+  }
+  out(`\n${report.usable.length > 0 ? `can drill: ${report.usable.join(', ')}` : 'no engine can run here: install one of the above'}`);
+  return report.usable.length > 0 ? ExitCode.passed : ExitCode.couldNotRun;
+}
+
+async function cleanupCommand(options: { dryRun?: boolean }): Promise<number> {
+  const found = await findLeftovers();
+  if (found.leftovers.length === 0 && found.deadRuns.length === 0) {
+    out('nothing to clean up: no run left anything behind');
+    return ExitCode.passed;
+  }
+  if (options.dryRun) {
+    for (const leftover of found.leftovers) out(`would remove  ${leftover.runId}  ${leftover.kind}: ${leftover.where}`);
+    return ExitCode.passed;
+  }
+  const results = await removeLeftovers(found);
+  for (const { leftover, error } of results) out(`${error ? 'FAILED ' : 'removed'}  ${leftover.runId}  ${leftover.kind}: ${leftover.where}${error ? ` — ${error}` : ''}`);
+  const failed = results.filter((result) => result.error).length;
+  if (failed > 0) err(`${failed} leftover(s) could not be removed; see above`);
+  return failed > 0 ? ExitCode.couldNotRun : ExitCode.passed;
 }
 
 function parseStrategyNames(value: string): string[] {
@@ -238,9 +275,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     code = listCommand();
   });
 
-  program.command('doctor').description('check which engines and tools this machine has, and what to install').action(async () => {
+  program.command('doctor').description('check which engines and tools this machine has, what to install, and what crashed runs left behind').action(async () => {
     code = await doctorCommand();
   });
+
+  program
+    .command('cleanup')
+    .description('remove what runs whose firedrill process died left behind: servers, containers, temp dirs (only what firedrill created)')
+    .option('-n, --dry-run', 'list what would be removed, remove nothing')
+    .action(async (options: { dryRun?: boolean }) => {
+      code = await cleanupCommand(options);
+    });
 
   program.command('schema').description('print the JSON Schema of scenario files (for editor completion)').action(() => {
     out(JSON.stringify(scenarioJsonSchema(), null, 2));

@@ -1,5 +1,5 @@
 import type { ConnectionInfo, Engine, SqlSession } from '../engines/engine.js';
-import type { ToolContext } from '../engines/engine.js';
+import type { StartedInstance } from '../providers/provider.js';
 
 /** A deterministic pseudo-random source (mulberry32), so the same seed gives the same data and load. */
 export function seededRandom(seed: number): () => number {
@@ -15,9 +15,11 @@ export function seededRandom(seed: number): () => number {
 
 export interface LoadContext {
   engine: Engine;
+  /** The instance being loaded: the engine's client runs beside it. */
+  instance: StartedInstance;
+  /** The drill's database on it, from this machine. */
   connection: ConnectionInfo;
   session: SqlSession;
-  tools: ToolContext;
 }
 
 /** One write of the workload: its business statements, and the row id it creates (for damage accounting). */

@@ -8,6 +8,9 @@ const BATCH = 1000;
  * DDL and data use the subset of SQL both engines share.
  */
 export class ShopDataset implements Dataset {
+  /** Its tables, known before anything is loaded (faults and checks are validated against them). */
+  static readonly tables = ['customers', 'products', 'orders', 'order_items'] as const;
+
   constructor(
     private readonly scale: number,
     private readonly seed: number,

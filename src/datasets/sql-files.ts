@@ -16,8 +16,11 @@ export class SqlFilesDataset implements Dataset {
     return `SQL files: ${this.files.join(', ')}`;
   }
 
-  async load({ engine, connection, tools }: LoadContext): Promise<void> {
-    for (const file of this.files) await engine.loadSqlFile(tools, connection, file);
+  /** Each file through the engine's own client beside the server, stopping at the first error. */
+  async load({ engine, instance }: LoadContext): Promise<void> {
+    const connection = { ...instance.localConnection, database: engine.databaseName };
+    const client = engine.sqlClient(connection);
+    for (const file of this.files) await instance.run(client.program, client.args, { stdin: { file }, env: engine.clientEnv(connection) });
   }
 
   write(writer: number, seq: number, random: () => number) {

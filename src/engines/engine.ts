@@ -1,5 +1,5 @@
-import type { CommandRunner } from '../util/exec.js';
-import type { ServiceUser } from '../util/os-user.js';
+import type { SchemaObject, TableDigest } from '../measure/equality.js';
+import type { Installation, ServerCommand, ServerProfile } from './server.js';
 
 /** How to reach a database server. The password, if any, is a secret: never log it. */
 export interface ConnectionInfo {
@@ -38,12 +38,6 @@ export interface ToolInfo {
   missing?: string;
 }
 
-/** Context needed to run the engine's client tools against an instance. */
-export interface ToolContext {
-  exec: CommandRunner;
-  user?: ServiceUser;
-}
-
 /** What one check in the verify phase found. */
 export interface IntegrityResult {
   name: string;
@@ -52,19 +46,56 @@ export interface IntegrityResult {
 }
 
 /**
- * Everything that differs between PostgreSQL and MariaDB/MySQL for the drill loop: driver,
- * SQL dialect of the ledger and the barrier, fault points, integrity checks, client tools.
- * Shared code never branches on the engine's name; it asks the engine.
+ * A read-only transaction on the source whose snapshot is one instant: the schema inventory
+ * and the content digests taken through it describe the database exactly as of that instant,
+ * while the workload goes on writing.
+ */
+export interface SnapshotSession {
+  /** The schema inventory (catalog), read now: call it while nothing else may change the schema. */
+  inventory(): Promise<SchemaObject[]>;
+  /** Takes the share locks that make DDL on these tables wait until the snapshot is closed. */
+  pin(tables: readonly string[]): Promise<void>;
+  /** Per-table row counts and content digests, read in the snapshot. */
+  digests(tables: readonly SchemaObject[], options: DigestOptions): Promise<TableDigest[]>;
+  close(): Promise<void>;
+}
+
+export interface DigestOptions {
+  /** The database holds firedrill's ledger: also digest each table without the rows the workload wrote. */
+  ledger: boolean;
+  /** Also evaluate each materialized view's query (what a logical restore's REFRESH produces). */
+  viewQueries?: boolean;
+}
+
+/**
+ * Everything that differs between PostgreSQL and MariaDB/MySQL: how the server runs, driver,
+ * SQL dialect of the ledger and the barrier, fault points, integrity checks, inventories, tool
+ * conventions. Shared code never branches on the engine's name; it asks the engine.
  */
 export interface Engine {
   readonly name: EngineName;
   readonly displayName: string;
-  /** The system account the server runs as when firedrill runs as root. */
-  readonly serviceUserName: string;
   /** The database drills create and load. */
   readonly databaseName: string;
   /** How to install the server and its tools on Debian/Ubuntu, for doctor and error hints. */
   readonly installHint: string;
+  /** How the server is initialized and run, for every provider. */
+  readonly server: ServerProfile;
+  /** The official image of a version, for the docker provider (`postgres:15`, `mariadb:10.11`). */
+  image(version: string | undefined): string;
+  /** The engine's programs on this machine, for the version asked for (or the newest installed). */
+  installation(version?: string): Promise<Installation>;
+  /** Programs whose `--version` the journal records. */
+  readonly reportedTools: readonly string[];
+
+  /** Client-tool arguments that reach a server (host, port, user), never a password. */
+  clientArgs(connection: ConnectionInfo): string[];
+  /** Environment that carries the password to the client tools. */
+  clientEnv(connection: ConnectionInfo): Record<string, string>;
+  /** A connection string a person can paste into a client (no password). */
+  uri(connection: ConnectionInfo): string;
+  /** The SQL client reading statements from stdin, stopping at the first error (psql, mariadb). */
+  sqlClient(connection: ConnectionInfo): ServerCommand;
 
   connect(connection: ConnectionInfo, options?: { queryTimeoutMs?: number }): Promise<SqlSession>;
   quoteIdent(name: string): string;
@@ -74,6 +105,8 @@ export interface Engine {
   createDatabase(session: SqlSession, name: string): Promise<void>;
   /** False while the server is still in recovery (or read-only). */
   isWritable(session: SqlSession): Promise<boolean>;
+  /** Runs a check's SQL in a read-only transaction that is rolled back, and returns the first column of the first row. */
+  readOnlyValue(session: SqlSession, sql: string): Promise<string | null>;
 
   /** DDL that creates the ledger table (idempotent). */
   ledgerDdl(): string[];
@@ -94,23 +127,31 @@ export interface Engine {
    * cleanly into before and after. Resolves with a function that releases it.
    */
   holdBarrier(session: SqlSession): Promise<() => Promise<void>>;
-  /** Runs `damage` in one transaction behind the exclusive barrier and returns the fault's point. */
-  faultTransaction(session: SqlSession, damage: (session: SqlSession) => Promise<void>): Promise<ServerPoint>;
+  /**
+   * Runs `damage` in one transaction behind the exclusive barrier and returns the fault's point.
+   * `atPoint` runs once the point is taken and before the damage (a snapshot of the source
+   * exactly as of the point).
+   */
+  faultTransaction(session: SqlSession, damage: (session: SqlSession) => Promise<void>, atPoint?: () => Promise<void>): Promise<ServerPoint>;
   currentPoint(session: SqlSession): Promise<ServerPoint>;
+  /** Opens a snapshot of the database as of now (call it while the barrier is held). */
+  openSnapshot(connection: ConnectionInfo, options?: { importSnapshot?: string }): Promise<SnapshotSession>;
 
   /** Statements that drop / empty a table even when other tables reference it. */
   dropTableSql(table: string): string[];
   truncateSql(table: string): string[];
 
+  /**
+   * Where a table's rows are on disk: its data file (relative to the data directory), the page
+   * size, and a page that holds rows (what a corrupt-page fault overwrites).
+   */
+  dataFileOf(session: SqlSession, table: string): Promise<{ path: string; pageBytes: number; dataPage: number }>;
   listTables(session: SqlSession): Promise<string[]>;
   tableExists(session: SqlSession, table: string): Promise<boolean>;
   /** Row identity (primary key, or the whole row without one) → content hash, for every row. */
   rowFingerprints(session: SqlSession, table: string): Promise<Map<string, string>>;
+  /** Checks of the restored database on its own: every table readable, checksums, sequences ahead of their columns. */
   integrityChecks(session: SqlSession): Promise<IntegrityResult[]>;
-  /** Loads a SQL file into the database with the engine's own client, stopping at the first error. */
-  loadSqlFile(tools: ToolContext, connection: ConnectionInfo, file: string): Promise<void>;
-  /** Versions of the engine's server and tools on this machine. */
-  tools(version?: string): Promise<ToolInfo[]>;
 }
 
 export type EngineName = 'postgres' | 'mariadb';

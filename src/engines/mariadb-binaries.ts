@@ -3,7 +3,7 @@ import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { DrillSetupError } from '../util/errors.js';
-import type { ConnectionInfo } from './engine.js';
+import type { Installation } from './server.js';
 
 const run = promisify(execFile);
 
@@ -14,7 +14,7 @@ export type MariadbTool = (typeof MARIADB_TOOLS)[number];
 export const MARIADB_INSTALL_HINT = 'install them: apt-get install -y mariadb-server mariadb-client mariadb-backup (Debian/Ubuntu); run `firedrill doctor` to see what is missing';
 
 /** Where the MariaDB programs live, and the server's version (`10.11.19`). */
-export interface MariadbBinaries {
+interface MariadbBinaries {
   paths: Record<MariadbTool, string>;
   version: string;
 }
@@ -53,26 +53,18 @@ async function discover(): Promise<MariadbBinaries> {
  * Finds the MariaDB programs, checking the server against a version pin (`10.11`, `10`).
  * Found once per process: every instance and strategy of a run uses the same installation.
  */
-export async function findMariadbBinaries(version?: string): Promise<MariadbBinaries> {
+export async function findMariadbInstallation(version?: string): Promise<Installation> {
   found ??= discover();
   const binaries = await found.catch((error: unknown) => {
     found = undefined;
     throw error;
   });
   if (version && !`${binaries.version}.`.startsWith(`${version}.`)) {
-    throw new DrillSetupError(`MariaDB ${version} is not installed (installed: ${binaries.version})`, `change target.version to ${binaries.version.split('.').slice(0, 2).join('.')}, or install MariaDB ${version}`);
+    throw new DrillSetupError(
+      `MariaDB ${version} is not installed (installed: ${binaries.version})`,
+      `change target.version to ${binaries.version.split('.').slice(0, 2).join('.')}, install MariaDB ${version}, or run it in a container (target.provider: docker)`,
+    );
   }
-  return binaries;
-}
-
-/**
- * Connection arguments for the MariaDB client programs, never a password (it goes through
- * MYSQL_PWD). `--no-defaults` comes first, as the programs require: /etc/mysql must not leak in.
- */
-export function mariadbClientArgs(connection: ConnectionInfo): string[] {
-  return ['--no-defaults', '--protocol=TCP', `--host=${connection.host}`, `--port=${connection.port}`, `--user=${connection.user}`];
-}
-
-export function mariadbEnv(connection: ConnectionInfo): Record<string, string> {
-  return connection.password ? { MYSQL_PWD: connection.password } : {};
+  const paths: Record<string, string> = binaries.paths;
+  return { version: binaries.version, major: binaries.version.split('.').slice(0, 2).join('.'), program: (name) => paths[name] };
 }

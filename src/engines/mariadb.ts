@@ -1,15 +1,15 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { createConnection, type Connection, type ResultSetHeader } from 'mysql2/promise';
-import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession, ToolInfo } from './engine.js';
+import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession } from './engine.js';
+import { findMariadbInstallation } from './mariadb-binaries.js';
+import { MariadbSnapshot, SYSTEM_SCHEMAS } from './mariadb-inventory.js';
+import type { ServerProfile } from './server.js';
 import { everyTableReadable } from './table-checks.js';
-import { findMariadbBinaries, locateMariadbTools, MARIADB_INSTALL_HINT, mariadbClientArgs, mariadbEnv } from './mariadb-binaries.js';
-
-const execFileAsync = promisify(execFile);
 
 const DATABASE = 'firedrill';
 /** Databases every server has; drills never back up, check or count them. */
-const NOT_SYSTEM = `NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')`;
+const NOT_SYSTEM = `NOT IN ${SYSTEM_SCHEMAS}`;
+/** The version a container runs when the scenario pins none. */
+const DEFAULT_IMAGE_VERSION = '10.11';
 
 // MariaDB has no shared advisory locks. The barrier is one row: workload transactions read it
 // LOCK IN SHARE MODE first thing, the exclusive side reads it FOR UPDATE. InnoDB queues a new
@@ -145,12 +145,67 @@ async function objectsOf(session: SqlSession, types: string[]): Promise<string[]
   return rows.map((row) => row.name);
 }
 
+/**
+ * `--no-defaults` always: /etc/mysql (a system server's config) must never leak into a drill.
+ * The server's socket, pid file and temporary files live in the instance's scratch directory.
+ */
+const server: ServerProfile = {
+  serviceUser: 'mysql',
+  defaultPort: 3306,
+  programDirs: [],
+  stopSignal: 'SIGTERM',
+  admin: { user: 'root', database: 'mysql' },
+  initialize: (paths) => ({
+    program: 'mariadb-install-db',
+    // normal root authentication: root without a password over TCP, as drills connect.
+    args: ['--no-defaults', `--datadir=${paths.data}`, `--tmpdir=${paths.scratch}/tmp`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'],
+  }),
+  run: (paths, listen, settings) => {
+    const all: Record<string, string> = {
+      datadir: paths.data,
+      port: String(listen.port),
+      'bind-address': listen.address,
+      socket: `${paths.scratch}/mysqld.sock`,
+      'pid-file': `${paths.scratch}/mysqld.pid`,
+      // A starting server deletes every #sql* file in its tmpdir, other servers' temporary
+      // tables included: of five bootstraps sharing /tmp here, two failed ("Unknown table
+      // 'mysql.tmp_user_sys'"). Each instance gets its own.
+      tmpdir: `${paths.scratch}/tmp`,
+      // Without it every TCP connection waits for a reverse DNS lookup.
+      'skip-name-resolve': 'ON',
+      'character-set-server': 'utf8mb4',
+      ...settings,
+    };
+    // No --log-error: errors go to stderr, which is the instance's log file.
+    return { program: 'mariadbd', args: ['--no-defaults', ...Object.entries(all).map(([key, value]) => `--${key}=${value}`)] };
+  },
+  async allowNetworkClients(files, paths) {
+    // root@'%' for clients on other hosts, created at every start (a restored data directory may
+    // lack it), and kept out of the binary log so a replica or a replay never sees it.
+    const file = `${paths.scratch}/network-clients.sql`;
+    await files.writeFile(file, "SET sql_log_bin = 0;\nCREATE USER IF NOT EXISTS root@'%';\nGRANT ALL PRIVILEGES ON *.* TO root@'%' WITH GRANT OPTION;\n");
+    return { 'init-file': file };
+  },
+};
+
 export const mariadb: Engine = {
   name: 'mariadb',
   displayName: 'MariaDB',
-  serviceUserName: 'mysql',
   databaseName: DATABASE,
   installHint: 'apt-get install -y mariadb-server mariadb-client mariadb-backup',
+  server,
+  image: (version) => `mariadb:${version ?? DEFAULT_IMAGE_VERSION}`,
+  installation: (version) => findMariadbInstallation(version),
+  reportedTools: ['mariadbd', 'mariadb', 'mariadb-dump', 'mariadb-binlog', 'mariadb-backup'],
+
+  /**
+   * Connection arguments for the client programs, never a password (it goes through MYSQL_PWD).
+   * `--no-defaults` comes first, as the programs require: /etc/mysql must not leak in.
+   */
+  clientArgs: (connection) => ['--no-defaults', '--protocol=TCP', `--host=${connection.host}`, `--port=${connection.port}`, `--user=${connection.user}`],
+  clientEnv: (connection) => (connection.password ? { MYSQL_PWD: connection.password } : ({} as Record<string, string>)),
+  uri: (connection) => `mysql://${encodeURIComponent(connection.user)}@${connection.host}:${connection.port}/${encodeURIComponent(connection.database)}`,
+  sqlClient: (connection) => ({ program: 'mariadb', args: [...mariadb.clientArgs(connection), `--database=${connection.database}`] }),
 
   async connect(connection, options = {}) {
     let client: Connection;
@@ -244,7 +299,7 @@ export const mariadb: Engine = {
     };
   },
 
-  async faultTransaction(session, damage) {
+  async faultTransaction(session, damage, atPoint) {
     // The barrier is held from a second connection: DDL (DROP TABLE, TRUNCATE) commits the
     // open transaction implicitly, which would release a barrier held by the fault's own.
     const barrier = await mariadb.connect((session as MariadbSession).info);
@@ -255,6 +310,7 @@ export const mariadb: Engine = {
         // fault's first event group will start, the exact stop position for a replay.
         const [before] = await session.query<{ t: string; gtids: string }>(`SELECT ${micros('NOW(6)')} AS t, @@gtid_binlog_pos AS gtids`);
         const position = await binlogPosition(session);
+        await atPoint?.();
         await session.query('START TRANSACTION');
         try {
           await damage(session);
@@ -287,6 +343,15 @@ export const mariadb: Engine = {
 
   truncateSql(table) {
     return ['SET FOREIGN_KEY_CHECKS = 0', `TRUNCATE TABLE ${quoteQualified(table)}`, 'SET FOREIGN_KEY_CHECKS = 1'];
+  },
+
+  async dataFileOf(session, table) {
+    const dot = table.indexOf('.');
+    const [row] = await session.query<{ db: string; size: string; per_table: string }>(`SELECT DATABASE() AS db, @@innodb_page_size AS size, @@innodb_file_per_table AS per_table`);
+    if (Number(row!.per_table) !== 1) throw new Error('innodb_file_per_table is off: the table has no data file of its own to damage');
+    const [schema, name] = dot < 0 ? [row!.db, table] : [table.slice(0, dot), table.slice(dot + 1)];
+    // Page 3 of a file-per-table tablespace is the root of the clustered index: the table's rows.
+    return { path: `${schema}/${name}.ibd`, pageBytes: Number(row!.size), dataPage: 3 };
   },
 
   listTables: (session) => objectsOf(session, ['BASE TABLE']),
@@ -328,30 +393,38 @@ export const mariadb: Engine = {
     results.push({ name: 'CHECK TABLE', passed: problems.length === 0, detail: problems.length === 0 ? `${objects.length} tables and views OK` : problems.join('; ') });
 
     results.push(await everyTableReadable(mariadb, session));
+    results.push(await autoIncrementsAhead(session));
     return results;
   },
 
-  async loadSqlFile(tools, connection, file) {
-    const { paths } = await findMariadbBinaries();
-    await tools.exec.run(paths.mariadb, [...mariadbClientArgs(connection), `--database=${connection.database}`], { stdinFile: file, env: mariadbEnv(connection) });
+  async readOnlyValue(session, sql) {
+    await session.query('START TRANSACTION READ ONLY');
+    try {
+      const rows = await session.query<Record<string, unknown>>(sql);
+      const first = rows[0] ? Object.values(rows[0])[0] : undefined;
+      return first === undefined || first === null ? null : String(first);
+    } finally {
+      await session.query('ROLLBACK').catch(() => undefined);
+    }
   },
 
-  async tools(version) {
-    const located = await locateMariadbTools();
-    const server = await findMariadbBinaries(version).then(
-      (binaries) => ({ version: binaries.version }),
-      (error: Error) => ({ error: error.message }),
-    );
-    return Promise.all(
-      located.map(async ({ name, path }): Promise<ToolInfo> => {
-        if (!path) return { name, missing: `not found on PATH or in /usr/sbin; ${MARIADB_INSTALL_HINT}` };
-        if ('error' in server) return { name, path, missing: server.error };
-        // mariadb-install-db has no harmless --version (it inspects /var/lib/mysql), mbstream none at all.
-        if (name === 'mariadb-install-db' || name === 'mbstream') return { name, path, version: `MariaDB ${server.version}` };
-        // mariadb-backup prints its version on stderr.
-        const { stdout, stderr } = await execFileAsync(path, ['--version']);
-        return { name, path, version: (stdout.trim() || stderr.trim()).split('\n')[0]! };
-      }),
-    );
+  async openSnapshot(connection) {
+    return MariadbSnapshot.open(await mariadb.connect(connection), `\`${DATABASE}\`.firedrill_ledger`);
   },
 };
+
+/** Every AUTO_INCREMENT counter is past its column's largest value, or the next insert collides with a restored row. */
+async function autoIncrementsAhead(session: SqlSession): Promise<IntegrityResult> {
+  const tables = await session.query<{ tbl: string; col: string; next: string | null }>(
+    `SELECT CONCAT('\`', t.TABLE_SCHEMA, '\`.\`', t.TABLE_NAME, '\`') AS tbl, CONCAT('\`', c.COLUMN_NAME, '\`') AS col, t.AUTO_INCREMENT AS next
+       FROM information_schema.TABLES t JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME
+      WHERE c.EXTRA LIKE '%auto_increment%' AND t.TABLE_SCHEMA ${NOT_SYSTEM} AND t.TABLE_TYPE = 'BASE TABLE'`,
+  );
+  const behind: string[] = [];
+  for (const { tbl, col, next } of tables) {
+    if (next === null) continue;
+    const [row] = await session.query<{ max: string | null }>(`SELECT MAX(${col}) AS max FROM ${tbl}`);
+    if (row!.max !== null && BigInt(next) <= BigInt(row!.max)) behind.push(`${tbl} would hand out ${next}, but ${col} already holds ${row!.max}`);
+  }
+  return { name: 'auto-increment counters ahead of their columns', passed: behind.length === 0, detail: behind.length === 0 ? `${tables.length} counters checked` : behind.join('; ') };
+}

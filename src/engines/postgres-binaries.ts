@@ -3,14 +3,9 @@ import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DrillSetupError } from '../util/errors.js';
+import type { Installation } from './server.js';
 
 const run = promisify(execFile);
-
-/** Where a PostgreSQL installation's programs live, and its major version. */
-export interface PostgresBinaries {
-  bindir: string;
-  major: string;
-}
 
 const DEBIAN_ROOT = '/usr/lib/postgresql';
 
@@ -21,8 +16,14 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function candidates(): Promise<PostgresBinaries[]> {
-  const found: PostgresBinaries[] = [];
+/** A PostgreSQL installation: its bin directory, the programs in it, its versions. */
+interface Candidate {
+  bindir: string;
+  major: string;
+}
+
+async function candidates(): Promise<Candidate[]> {
+  const found: Candidate[] = [];
   // Debian and Ubuntu keep each major in its own directory; only the client wrappers are on PATH.
   const majors = await readdir(DEBIAN_ROOT).catch(() => [] as string[]);
   for (const major of majors.sort((a, b) => Number(b) - Number(a))) {
@@ -32,10 +33,9 @@ async function candidates(): Promise<PostgresBinaries[]> {
   try {
     const { stdout } = await run('pg_config', ['--bindir']);
     const bindir = stdout.trim();
-    if (await exists(join(bindir, 'initdb'))) {
+    if ((await exists(join(bindir, 'initdb'))) && !found.some((entry) => entry.bindir === bindir)) {
       const { stdout: version } = await run(join(bindir, 'postgres'), ['--version']);
-      const major = /(\d+)/.exec(version)?.[1] ?? 'unknown';
-      if (!found.some((entry) => entry.bindir === bindir)) found.push({ bindir, major });
+      found.push({ bindir, major: /(\d+)/.exec(version)?.[1] ?? 'unknown' });
     }
   } catch {
     // no pg_config: nothing more to find
@@ -45,10 +45,18 @@ async function candidates(): Promise<PostgresBinaries[]> {
 
 // Looking costs a pg_config and a postgres --version: once per process is enough, and it
 // keeps the lookup out of the restore path's timing.
-let installed: Promise<PostgresBinaries[]> | undefined;
+let installed: Promise<Candidate[]> | undefined;
+const details = new Map<string, Promise<Installation>>();
 
-/** Finds the server binaries for a major version (or the newest installed one). */
-export async function findPostgresBinaries(version?: string): Promise<PostgresBinaries> {
+async function describe(candidate: Candidate): Promise<Installation> {
+  const programs = new Set(await readdir(candidate.bindir));
+  const { stdout } = await run(join(candidate.bindir, 'postgres'), ['--version']);
+  const version = /(\d+(?:\.\d+)*)/.exec(stdout)?.[1] ?? candidate.major;
+  return { version, major: candidate.major, program: (name) => (programs.has(name) ? join(candidate.bindir, name) : undefined) };
+}
+
+/** The server binaries for a major version (or the newest installed one). */
+export async function findPostgresInstallation(version?: string): Promise<Installation> {
   installed ??= candidates();
   const found = await installed;
   const wanted = version ? found.find((entry) => entry.major === String(version).split('.')[0]) : found[0];
@@ -56,8 +64,11 @@ export async function findPostgresBinaries(version?: string): Promise<PostgresBi
     const have = found.map((entry) => entry.major).join(', ');
     throw new DrillSetupError(
       version ? `PostgreSQL ${version} server binaries are not installed${have ? ` (installed: ${have})` : ''}` : 'no PostgreSQL server binaries (initdb, postgres) found',
-      version ? `install postgresql-${version}, or change target.version to one of: ${have || 'none'}` : 'install them: apt-get install -y postgresql (Debian/Ubuntu); run `firedrill doctor` to see what is missing',
+      version
+        ? `install postgresql-${version}, change target.version to one of: ${have || 'none'}, or run it in a container (target.provider: docker)`
+        : 'install them: apt-get install -y postgresql (Debian/Ubuntu), or run in a container (target.provider: docker); `firedrill doctor` shows what is missing',
     );
   }
-  return wanted;
+  if (!details.has(wanted.bindir)) details.set(wanted.bindir, describe(wanted));
+  return details.get(wanted.bindir)!;
 }

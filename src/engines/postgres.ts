@@ -1,16 +1,16 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import pg from 'pg';
-import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession, ToolContext, ToolInfo } from './engine.js';
-import { findPostgresBinaries } from './postgres-binaries.js';
+import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession } from './engine.js';
+import { findPostgresInstallation } from './postgres-binaries.js';
+import { PostgresSnapshot } from './postgres-inventory.js';
+import type { ServerProfile } from './server.js';
 import { everyTableReadable } from './table-checks.js';
-
-const execFileAsync = promisify(execFile);
 
 // Workload transactions take this advisory lock in shared mode; backups and faults take it
 // exclusively for an instant, which splits the writes exactly into before and after.
 const BARRIER_KEY = 7_310_001;
 const SERVER_TIME_US = `(extract(epoch from clock_timestamp()) * 1000000)::bigint`;
+/** The version a container runs when the scenario pins none. */
+const DEFAULT_IMAGE_VERSION = '16';
 
 class PgSession implements SqlSession {
   constructor(readonly client: pg.Client) {}
@@ -36,12 +36,62 @@ function quoteQualified(name: string): string {
   return name.split('.').map(quoteIdent).join('.');
 }
 
+/** Lines that let the host and other containers connect; initdb -A trust only trusts loopback. */
+const NETWORK_HBA = ['host all all all trust', 'host replication all all trust'];
+
+const server: ServerProfile = {
+  serviceUser: 'postgres',
+  defaultPort: 5432,
+  programDirs: ['/usr/lib/postgresql/*/bin'],
+  // SIGINT is fast shutdown: roll back sessions, checkpoint, exit.
+  stopSignal: 'SIGINT',
+  admin: { user: 'postgres', database: 'postgres' },
+  initialize: (paths) => ({
+    program: 'initdb',
+    // --no-sync: the template is copied anyway, and a server's own writes are fsynced as configured.
+    args: ['-D', paths.data, '-A', 'trust', '-U', 'postgres', '--no-sync', '--data-checksums', '--encoding=UTF8', '--locale=C'],
+  }),
+  run: (paths, listen, settings) => {
+    const all: Record<string, string> = {
+      port: String(listen.port),
+      listen_addresses: listen.address,
+      unix_socket_directories: paths.scratch,
+      max_connections: '100',
+      max_wal_senders: '10',
+      wal_level: 'replica',
+      logging_collector: 'off',
+      log_line_prefix: '%m [%p] ',
+      ...settings,
+    };
+    return { program: 'postgres', args: ['-D', paths.data, ...Object.entries(all).flatMap(([key, value]) => ['-c', `${key}=${value}`])] };
+  },
+  async allowNetworkClients(files, paths) {
+    const file = `${paths.data}/pg_hba.conf`;
+    const text = (await files.readFile(file)).toString('utf8');
+    const missing = NETWORK_HBA.filter((line) => !text.split('\n').some((existing) => existing.trim() === line));
+    if (missing.length > 0) await files.writeFile(file, `${text.replace(/\n?$/, '\n')}${missing.join('\n')}\n`);
+    return {};
+  },
+};
+
 export const postgres: Engine = {
   name: 'postgres',
   displayName: 'PostgreSQL',
-  serviceUserName: 'postgres',
   databaseName: 'firedrill',
   installHint: 'apt-get install -y postgresql',
+  server,
+  image: (version) => `postgres:${version ?? DEFAULT_IMAGE_VERSION}`,
+  installation: (version) => findPostgresInstallation(version),
+  reportedTools: ['postgres', 'initdb', 'pg_dump', 'pg_restore', 'pg_dumpall', 'pg_basebackup', 'pg_verifybackup', 'pg_waldump', 'pg_amcheck', 'psql'],
+
+  /** libpq host, port and user arguments, never a password (it goes through PGPASSWORD). */
+  clientArgs: (connection) => ['-h', connection.host, '-p', String(connection.port), '-U', connection.user],
+  clientEnv: (connection) => (connection.password ? { PGPASSWORD: connection.password } : ({} as Record<string, string>)),
+  uri: (connection) => `postgresql://${encodeURIComponent(connection.user)}@${connection.host}:${connection.port}/${encodeURIComponent(connection.database)}`,
+  sqlClient: (connection) => ({
+    program: 'psql',
+    args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...postgres.clientArgs(connection), '-d', connection.database],
+  }),
 
   async connect(connection: ConnectionInfo, options = {}): Promise<SqlSession> {
     const client = new pg.Client({
@@ -123,13 +173,14 @@ export const postgres: Engine = {
     };
   },
 
-  async faultTransaction(session, damage) {
+  async faultTransaction(session, damage, atPoint) {
     await session.query('BEGIN');
     try {
       await session.query(`SELECT pg_advisory_xact_lock(${BARRIER_KEY})`);
       const [point] = await session.query<{ t: string; lsn: string; xid: string }>(
         `SELECT ${SERVER_TIME_US} AS t, pg_current_wal_insert_lsn()::text AS lsn, txid_current()::text AS xid`,
       );
+      await atPoint?.();
       await damage(session);
       await session.query('COMMIT');
       return { serverTimeUs: Number(point!.t), position: point!.lsn, transaction: point!.xid };
@@ -153,10 +204,20 @@ export const postgres: Engine = {
     return [`TRUNCATE ${quoteQualified(table)} CASCADE`];
   },
 
+  async dataFileOf(session, table) {
+    const [row] = await session.query<{ path: string; size: string }>(
+      `SELECT pg_relation_filepath(${postgres.literal(quoteQualified(table))}::regclass) AS path, current_setting('block_size') AS size`,
+    );
+    // Block 0 of the heap holds rows; any changed byte fails its checksum when it is read.
+    return { path: row!.path, pageBytes: Number(row!.size), dataPage: 0 };
+  },
+
   async listTables(session) {
+    // Materialized views too: a restore can lose their contents as well as a table's.
     const rows = await session.query<{ name: string }>(
-      `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
-        WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_temp_%'
+          AND (c.relkind <> 'm' OR c.relispopulated) ORDER BY 1`,
     );
     return rows.map((row) => row.name);
   },
@@ -177,6 +238,21 @@ export const postgres: Engine = {
     return new Map(rows.map((row) => [row.k, row.h]));
   },
 
+  async readOnlyValue(session, sql) {
+    await session.query('BEGIN READ ONLY');
+    try {
+      const rows = await session.query<Record<string, unknown>>(sql);
+      const first = rows[0] ? Object.values(rows[0])[0] : undefined;
+      return first === undefined || first === null ? null : String(first);
+    } finally {
+      await session.query('ROLLBACK').catch(() => undefined);
+    }
+  },
+
+  async openSnapshot(connection, options = {}) {
+    return PostgresSnapshot.open(await postgres.connect(connection), options.importSnapshot);
+  },
+
   async integrityChecks(session) {
     // With data checksums on, a damaged page fails the full read instead of returning garbage.
     const results: IntegrityResult[] = [await everyTableReadable(postgres, session)];
@@ -184,35 +260,37 @@ export const postgres: Engine = {
       `SELECT coalesce(sum(checksum_failures), 0)::text AS checksum_failures FROM pg_stat_database`,
     );
     results.push({ name: 'no checksum failures', passed: checksums!.checksum_failures === '0', detail: `${checksums!.checksum_failures} checksum failures` });
+    results.push(await sequencesAhead(session));
     return results;
   },
-
-  async loadSqlFile(tools: ToolContext, connection, file) {
-    const { bindir } = await findPostgresBinaries();
-    await tools.exec.run(`${bindir}/psql`, [
-      '-X', '-q', '-v', 'ON_ERROR_STOP=1',
-      '-h', connection.host, '-p', String(connection.port), '-U', connection.user, '-d', connection.database,
-      '-f', file,
-    ], { env: connection.password ? { PGPASSWORD: connection.password } : {} });
-  },
-
-  async tools(version) {
-    const names = ['postgres', 'initdb', 'pg_ctl', 'pg_dump', 'pg_restore', 'pg_dumpall', 'pg_basebackup', 'pg_verifybackup', 'psql', 'pgbench'];
-    try {
-      const { bindir } = await findPostgresBinaries(version);
-      return Promise.all(
-        names.map(async (name): Promise<ToolInfo> => {
-          const path = `${bindir}/${name}`;
-          try {
-            const { stdout } = await execFileAsync(path, ['--version']);
-            return { name, path, version: stdout.trim() };
-          } catch {
-            return { name, path, missing: `not found in ${bindir}` };
-          }
-        }),
-      );
-    } catch (error) {
-      return names.map((name) => ({ name, missing: (error as Error).message }));
-    }
-  },
 };
+
+/**
+ * Every sequence that feeds a column is past that column's largest value: a sequence behind
+ * its column (a restore that lost its setval) makes the next insert collide with a restored row.
+ */
+async function sequencesAhead(session: SqlSession): Promise<IntegrityResult> {
+  const owned = await session.query<{ seq: string; tbl: string; col: string }>(
+    `SELECT format('%I.%I', sn.nspname, s.relname) AS seq, format('%I.%I', tn.nspname, t.relname) AS tbl, quote_ident(a.attname) AS col
+       FROM pg_depend d
+       JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace
+       JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+      WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+        AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)`,
+  );
+  const behind: string[] = [];
+  for (const { seq, tbl, col } of owned) {
+    const [row] = await session.query<{ last: string | null; called: boolean; max: string | null }>(
+      `SELECT s.last_value::text AS last, s.is_called AS called, (SELECT max(${col})::text FROM ${tbl}) AS max FROM ${seq} s`,
+    );
+    if (row!.max === null) continue;
+    const next = BigInt(row!.last ?? '0') + (row!.called ? 1n : 0n);
+    if (next <= BigInt(row!.max)) behind.push(`${seq} would hand out ${next}, but ${tbl}.${col} already holds ${row!.max}`);
+  }
+  return {
+    name: 'sequences ahead of their columns',
+    passed: behind.length === 0,
+    detail: behind.length === 0 ? `${owned.length} sequences checked` : behind.join('; '),
+  };
+}

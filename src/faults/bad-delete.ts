@@ -5,7 +5,10 @@ import { damageTable } from './logical.js';
 export const badDelete = defineFault({
   kind: 'bad-delete',
   summary: 'DELETE with no WHERE (or a too-wide one) on a table, committed',
+  role: 'incident',
   logical: true,
+  defaultTarget: 'before-fault',
+  leaves: 'running',
   params: z.strictObject({
     table: z.string().min(1).describe('Table to delete from, e.g. orders or public.orders'),
     where: z.string().optional().describe('Optional WHERE condition; without it every row goes'),

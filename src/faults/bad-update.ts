@@ -5,7 +5,10 @@ import { damageTable } from './logical.js';
 export const badUpdate = defineFault({
   kind: 'bad-update',
   summary: 'UPDATE that overwrites a column on every row (or a too-wide WHERE), committed',
+  role: 'incident',
   logical: true,
+  defaultTarget: 'before-fault',
+  leaves: 'running',
   params: z.strictObject({
     table: z.string().min(1).describe('Table to update'),
     set: z.string().min(1).describe('SET clause, e.g. "status = \'cancelled\'"'),

@@ -47,9 +47,20 @@ export interface Journal {
   phases: PhaseRecord[];
   events: EventRecord[];
   workload: WorkloadSummary;
+  /** The backup the restore used (or, when none could be, the newest taken). */
   backup?: BackupRecord;
+  /** Every backup taken, oldest first. */
+  backups?: BackupRecord[];
+  /** Where backups were kept, and how far behind each off-site copy was. */
+  storage?: StorageRecord[];
+  /** The instances of the drill: where they ran, which version. */
+  instances?: InstanceRecord[];
   fault?: FaultRecord;
+  /** Faults found in the backups when restoring (a WAL gap, a flipped byte). */
+  latentFaults?: Array<{ kind: string; description: string }>;
   recovery?: RecoveryRecord;
+  /** The restored database compared with the source at the recovery point. */
+  equality?: EqualityRecord;
   ledger?: LedgerResult;
   damage?: DamageResult;
   measurements: Measurements;
@@ -60,6 +71,8 @@ export interface Journal {
   errors: ErrorRecord[];
   /** Resources left running or on disk because of --keep, with where to find them. */
   kept?: ResourceRecord[];
+  /** Resources teardown could not remove (`firedrill cleanup` finds them). */
+  leftovers?: Array<{ where: string; message: string }>;
   /** Set when the drill ran as one entry of a comparison (`firedrill compare`, or a scenario with `strategies:`). */
   comparison?: ComparisonEntryRecord;
   /**
@@ -156,6 +169,8 @@ export interface WorkloadSummary {
 
 export interface BackupRecord {
   strategy: string;
+  /** 1 for the first backup of the drill. */
+  index?: number;
   startMs: number;
   endMs: number;
   durationMs: number;
@@ -167,10 +182,49 @@ export interface BackupRecord {
   throughputBefore?: number;
 }
 
+export interface StorageRecord {
+  name: string;
+  type: string;
+  region: string;
+  address: string;
+  /** For an off-site copy: what it copied from, and how it kept up. */
+  copy?: { from: string; everyMs: number; objects: number; bytes: number; maxLagMs: number | null; behind: string[] };
+  /** Destroyed by the fault (a region loss). */
+  destroyed?: boolean;
+}
+
+export interface InstanceRecord {
+  name: string;
+  provider: string;
+  version: string;
+  location: string;
+}
+
+export interface EqualityRecord {
+  /** Compared with the source: just before the fault, at the backup's instant, or at the end. */
+  against?: 'fault' | 'backup' | 'latest';
+  /** `exact`: every row; `without workload rows`: the workload's rows are the ledger's to account for. */
+  mode?: 'exact' | 'without workload rows';
+  objects?: number;
+  tables?: number;
+  rows?: number;
+  /** Objects per kind in the source's inventory. */
+  inventory?: Record<string, number>;
+  differences: Array<{ object: string; message: string }>;
+  /** Why no comparison was made (no restore, a time target). */
+  notCompared?: string;
+}
+
 export interface FaultRecord {
   kind: string;
   description: string;
   atMs: number;
+  /** The server after the fault: serving, stopped (could restart), or gone. */
+  sourceAfter?: 'running' | 'stopped' | 'gone';
+  /** How the fault was noticed, when the fault detects itself (a checksum failure on read). */
+  detection?: string;
+  /** Storage locations the fault destroyed. */
+  destroyedLocations?: string[];
   /** Wall time of the fault's commit, ISO. */
   wallTime: string;
   point: { serverTimeUs: number; position?: string; transaction?: string };
@@ -190,6 +244,19 @@ export interface RecoveryRecord {
   /** Whether recovery reached the target; false when it stopped early (missing WAL, ...). */
   reached: boolean | null;
   detail: string;
+  /** The point the restored database is at: just before the fault, a backup's instant, the latest archived, a time, or a failed-over standby's. */
+  point?: 'fault' | 'backup' | 'latest' | 'time' | 'failover';
+  /** The first file missing from the archive, and where. */
+  gap?: { what: string; location: string };
+  /** The last commit recovery replayed, server µs, when the server tells it. */
+  stoppedAtUs?: number;
+  /** A database came back at all. */
+  restored?: boolean;
+  /** Which backup was restored (1 = the first taken), and the ones tried before it and why they failed. */
+  backupUsed?: number;
+  attempts?: Array<{ backup: number; defect: string }>;
+  /** The storage location the restore read from. */
+  location?: string;
 }
 
 export interface LedgerResult {

@@ -52,8 +52,9 @@ export function compareLedger(input: LedgerInput): LedgerResult {
   const newestSurviving = maxTime(input.acked.filter((write) => present.has(key(write))));
   let dataLossMs = 0;
   if (lastAckedBeforeFault !== null) {
-    // When nothing survived, the loss reaches back to the first acknowledged write.
-    const reference = newestSurviving ?? Math.min(...beforeFault.map((write) => write.serverTimeUs));
+    // When nothing survived, the loss reaches back to the first acknowledged write. A loop,
+    // not Math.min(...): a spread of a million arguments overflows the stack.
+    const reference = newestSurviving ?? minTime(beforeFault)!;
     dataLossMs = Math.max(0, (lastAckedBeforeFault - reference) / 1000);
   }
 
@@ -74,6 +75,12 @@ export function compareLedger(input: LedgerInput): LedgerResult {
     newestSurvivingUs: newestSurviving,
     lostSample: lost.slice(0, 20).map(({ writer, seq, serverTimeUs }) => ({ writer, seq, serverTimeUs })),
   };
+}
+
+function minTime(writes: readonly LedgerWrite[]): number | null {
+  let min: number | null = null;
+  for (const write of writes) if (min === null || write.serverTimeUs < min) min = write.serverTimeUs;
+  return min;
 }
 
 function maxTime(writes: readonly LedgerWrite[]): number | null {

@@ -1,6 +1,22 @@
 import type { CheckResult, Measurements, ObjectiveResult } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
 
+/** The names of the objectives a drill is judged on; reports and tests refer to them by these. */
+export const OBJECTIVE = {
+  restored: 'restored',
+  backupsIntact: 'backups intact',
+  recoveryReached: 'recovery reached its target',
+  equalToSource: 'equal to the source',
+  rtoService: 'RTO (service)',
+  rtoVerified: 'RTO (verified)',
+  dataLoss: 'RPO (data loss)',
+  lostWrites: 'RPO (lost writes)',
+  damageUndone: 'damage undone',
+} as const;
+
+/** The prefix of a check's objective: `check: seeded orders are back`. */
+export const CHECK_PREFIX = 'check: ';
+
 /** Objectives as the scenario states them, in milliseconds and rows. */
 export interface ObjectiveTargets {
   rtoServiceMs?: number;
@@ -8,6 +24,18 @@ export interface ObjectiveTargets {
   dataLossMs?: number;
   lostWrites?: number;
   damageUndone?: boolean;
+}
+
+/** What the drill established beyond the measured figures, each judged on its own. */
+export interface RecoveryFacts {
+  /** A database came back; when not, why. */
+  restored: { passed: boolean; reason?: string };
+  /** Every backup and archive verification that ran, and the defects found (a broken backup never passes). */
+  backups: { defects: string[] };
+  /** Whether recovery got where it was asked to (null: the strategy cannot tell; then it does not count as reached). */
+  recovery: { reached: boolean | null; reason?: string } | undefined;
+  /** The comparison with the source; undefined when the scenario does not ask for it, null when it could not be made. */
+  equality: { differences: string[] } | { notCompared: string } | undefined;
 }
 
 function limit(name: string, target: number | undefined, measured: number | null, unit: 'ms' | 'rows'): ObjectiveResult | undefined {
@@ -23,17 +51,41 @@ function limit(name: string, target: number | undefined, measured: number | null
  * Each objective passes or fails on its own; a measurement that could not be made fails.
  * The drill passes only if every objective and every check passes.
  */
-export function judge(targets: ObjectiveTargets, measurements: Measurements, checks: readonly CheckResult[]): { objectives: ObjectiveResult[]; passed: boolean } {
-  const objectives = [
-    limit('RTO (service)', targets.rtoServiceMs, measurements.rtoServiceMs, 'ms'),
-    limit('RTO (verified)', targets.rtoVerifiedMs, measurements.rtoVerifiedMs, 'ms'),
-    limit('RPO (data loss)', targets.dataLossMs, measurements.dataLossMs, 'ms'),
-    limit('RPO (lost writes)', targets.lostWrites, measurements.lostWrites, 'rows'),
-  ].filter((objective): objective is ObjectiveResult => objective !== undefined);
+export function judge(targets: ObjectiveTargets, measurements: Measurements, checks: readonly CheckResult[], facts: RecoveryFacts): { objectives: ObjectiveResult[]; passed: boolean } {
+  const fact = (name: string, passed: boolean, measured: string, reason: string | undefined, target = 'yes'): ObjectiveResult => ({
+    name,
+    target,
+    measured,
+    targetValue: true,
+    measuredValue: passed,
+    unit: 'bool',
+    passed,
+    ...(passed || !reason ? {} : { reason }),
+  });
+  const objectives: ObjectiveResult[] = [fact(OBJECTIVE.restored, facts.restored.passed, facts.restored.passed ? 'yes' : 'no', facts.restored.reason)];
+  const defects = facts.backups.defects;
+  objectives.push(fact(OBJECTIVE.backupsIntact, defects.length === 0, defects.length === 0 ? 'every check passed' : `${defects.length} defect${defects.length === 1 ? '' : 's'}`, defects.join('; '), 'no defect found'));
+  if (facts.recovery) {
+    const { reached, reason } = facts.recovery;
+    objectives.push(fact(OBJECTIVE.recoveryReached, reached === true, reached === null ? 'cannot tell' : reached ? 'yes' : 'no', reason ?? (reached === null ? 'the strategy cannot tell where recovery stopped' : undefined)));
+  }
+  if (facts.equality) {
+    const equality = facts.equality;
+    if ('notCompared' in equality) objectives.push({ ...fact(OBJECTIVE.equalToSource, false, 'not measured', equality.notCompared, 'no difference'), measuredValue: null });
+    else objectives.push(fact(OBJECTIVE.equalToSource, equality.differences.length === 0, equality.differences.length === 0 ? 'no difference' : `${equality.differences.length} difference${equality.differences.length === 1 ? '' : 's'}`, equality.differences.slice(0, 5).join('; ') + (equality.differences.length > 5 ? `; and ${equality.differences.length - 5} more` : ''), 'no difference'));
+  }
+  objectives.push(
+    ...[
+      limit(OBJECTIVE.rtoService, targets.rtoServiceMs, measurements.rtoServiceMs, 'ms'),
+      limit(OBJECTIVE.rtoVerified, targets.rtoVerifiedMs, measurements.rtoVerifiedMs, 'ms'),
+      limit(OBJECTIVE.dataLoss, targets.dataLossMs, measurements.dataLossMs, 'ms'),
+      limit(OBJECTIVE.lostWrites, targets.lostWrites, measurements.lostWrites, 'rows'),
+    ].filter((objective): objective is ObjectiveResult => objective !== undefined),
+  );
   if (targets.damageUndone) {
     const measured = measurements.damageUndone;
     objectives.push({
-      name: 'damage undone',
+      name: OBJECTIVE.damageUndone,
       target: 'yes',
       measured: measured === null ? 'not measured' : measured ? 'yes' : 'no',
       targetValue: true,
@@ -45,7 +97,7 @@ export function judge(targets: ObjectiveTargets, measurements: Measurements, che
   }
   for (const check of checks) {
     objectives.push({
-      name: `check: ${check.name}`,
+      name: `${CHECK_PREFIX}${check.name}`,
       target: check.expect ?? 'passes',
       measured: check.value ?? check.detail ?? (check.passed ? 'passed' : 'failed'),
       targetValue: null,

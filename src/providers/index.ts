@@ -1,9 +1,31 @@
+import type { Engine } from '../engines/engine.js';
+import { DrillSetupError } from '../util/errors.js';
 import { localProvider } from './local/local-provider.js';
 import type { Provider } from './provider.js';
 
-/** Provider registry: the scenario's `target.provider` names one of these. */
+/** Provider registry: the scenario's `target.provider` names one of these; `auto` tries them in this order. */
 export const providers = {
   local: localProvider,
 } satisfies Record<string, Provider>;
 
 export type ProviderName = keyof typeof providers;
+
+/**
+ * The provider a drill runs on. `auto`: the first that can run the engine and version here
+ * (local binaries when that version is installed, else containers), or one error naming every
+ * way to fix it.
+ */
+export async function resolveProvider(name: string, engine: Engine, version: string | undefined): Promise<Provider> {
+  const candidates: Provider[] = name === 'auto' ? Object.values(providers) : [providers[name as ProviderName]].filter(Boolean);
+  if (candidates.length === 0) throw new DrillSetupError(`unknown provider "${name}"`, `known: auto, ${Object.keys(providers).join(', ')}`);
+  const reasons: string[] = [];
+  const hints: string[] = [];
+  for (const provider of candidates) {
+    const available = await provider.available(engine, version);
+    if (available.ok) return provider;
+    reasons.push(`${provider.name}: ${available.reason}`);
+    hints.push(available.hint);
+  }
+  const what = `${engine.displayName}${version ? ` ${version}` : ''}`;
+  throw new DrillSetupError(`no provider can run ${what} here (${reasons.join('; ')})`, hints.join('; or '));
+}

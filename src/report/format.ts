@@ -120,12 +120,7 @@ export function formatWallTime(iso: string): string {
   return `${new Date(time).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
-/** A server timestamp in microseconds since the epoch, ISO with all six digits. */
-export function formatServerTime(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const micros = String(Math.round(us - ms * 1000)).padStart(3, '0');
-  return new Date(ms).toISOString().replace('Z', `${micros}Z`);
-}
+export { formatServerTime } from '../util/time.js';
 
 /** `11.09 s (target ≤ 30.00 s)`, plus why when the objective could not be measured. */
 export function objectiveOutcome(objective: ObjectiveResult): string {

@@ -1,33 +1,39 @@
-import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { Dataset } from '../datasets/dataset.js';
 import { ShopDataset } from '../datasets/shop.js';
 import { SqlFilesDataset } from '../datasets/sql-files.js';
-import type { Dataset } from '../datasets/dataset.js';
 import type { Engine, SqlSession } from '../engines/engine.js';
 import { engines } from '../engines/index.js';
+import type { FaultContext, FaultOutcome, IncidentDefinition, LatentDefinition } from '../faults/fault.js';
 import { faults } from '../faults/index.js';
-import type { FaultOutcome } from '../faults/fault.js';
 import { fingerprintDigest } from '../faults/logical.js';
-import type { CheckResult, DamageResult, Journal, LedgerResult } from '../journal/types.js';
+import type { BackupRecord, CheckResult, DamageResult, EqualityRecord, Journal, LedgerResult, RecoveryRecord } from '../journal/types.js';
 import { assessDamage } from '../measure/damage.js';
+import { compareWithSource, type SourceCapture } from '../measure/equality.js';
 import { compareLedger, missingWrites } from '../measure/ledger.js';
 import { measureRto, throughputBetween } from '../measure/rto.js';
-import { judge, meetsExpectation } from '../measure/verdict.js';
-import type { StartedDatabaseInstance } from '../providers/provider.js';
-import { providers } from '../providers/index.js';
+import { judge, meetsExpectation, type RecoveryFacts } from '../measure/verdict.js';
+import type { Provider, ProviderContext, StartedInstance, StoppedInstance } from '../providers/provider.js';
+import { resolveProvider } from '../providers/index.js';
 import type { Scenario } from '../scenario/loader.js';
-import { storageTypes } from '../storage/index.js';
+import { storageTypes, type LocationOptions } from '../storage/index.js';
+import { Replicator } from '../storage/replicate.js';
 import type { StorageLocation } from '../storage/storage.js';
+import { BackupDefect } from '../storage/transfer.js';
 import { strategies } from '../strategies/index.js';
-import type { BackupResult, RecoveryTarget, StrategyContext } from '../strategies/strategy.js';
+import type { BackupResult, PendingCapture, RecoverResult, RecoveryTarget, Strategy, StrategyContext, StrategyDefinition } from '../strategies/strategy.js';
 import { DrillClock, sleep } from '../util/clock.js';
+import { formatDuration } from '../util/duration.js';
 import { DrillSetupError, errorMessage, InterruptedError } from '../util/errors.js';
 import { CommandRunner } from '../util/exec.js';
 import { createFileLogger } from '../util/log.js';
-import { makeRunTempDir, serviceUser } from '../util/os-user.js';
+import { makeRunTempDir } from '../util/os-user.js';
+import type { RunRegistry } from '../util/registry.js';
 import { ResourceStack } from '../util/resources.js';
+import { scrubSecrets } from '../util/secrets.js';
 import { firedrillVersion } from '../util/version.js';
 import { Ledger } from '../workload/ledger.js';
 import { Workload } from '../workload/workload.js';
@@ -42,8 +48,10 @@ export interface DrillOptions {
   signal?: AbortSignal;
   onPhase?: PhaseListener;
   logLevel?: string;
+  /** The run registry on disk, so a killed firedrill's leftovers can be found (`firedrill cleanup`). */
+  registry?: RunRegistry;
   /** Steps of your own between detection and restore (break the archive, page someone, ...). */
-  hooks?: { beforeRestore?: (context: StrategyContext, fault: FaultOutcome) => Promise<void> };
+  hooks?: { beforeRestore?: (context: StrategyContext, fault: FaultOutcome, backups: readonly BackupResult[]) => Promise<void> };
   /** The drill's id and directory name; default `<scenario>--<strategy>` (repetitions of a comparison need their own). */
   drillId?: string;
   /** What the runner knows about the drill's context (comparison entry, earlier runs), copied into the journal for its reports. */
@@ -57,7 +65,7 @@ export interface DrillOutcome {
   /** The client-side ledger, for callers that check the measurement against it. */
   ledger: Ledger;
   /** With `keep`, the restored instance, still running. */
-  restored?: StartedDatabaseInstance;
+  restored?: StartedInstance;
 }
 
 function datasetOf(scenario: Scenario): Dataset {
@@ -72,7 +80,7 @@ function recoveryTargetOf(scenario: Scenario): RecoveryTarget {
   return { kind: 'time', time: target };
 }
 
-async function withSession<T>(engine: Engine, instance: StartedDatabaseInstance, fn: (session: SqlSession) => Promise<T>, database = engine.databaseName): Promise<T> {
+async function withSession<T>(engine: Engine, instance: StartedInstance, fn: (session: SqlSession) => Promise<T>, database = engine.databaseName): Promise<T> {
   const session = await engine.connect({ ...instance.connection, database });
   try {
     return await fn(session);
@@ -81,214 +89,640 @@ async function withSession<T>(engine: Engine, instance: StartedDatabaseInstance,
   }
 }
 
+/** Hand-offs between the steps of a drill: each step gets what the one before made. */
+interface Provisioned {
+  source: StartedInstance;
+  provider: Provider;
+  storage: Map<string, StorageLocation>;
+  context: StrategyContext;
+}
+interface BackedUp extends Provisioned {
+  workload: Workload;
+  backups: Array<{ result: BackupResult; record: BackupRecord; location: string }>;
+  replicators: Replicator[];
+}
+interface Faulted extends BackedUp {
+  fault: FaultOutcome;
+  faultAtMs: number;
+}
+interface Recovered extends Faulted {
+  instance: StartedInstance | undefined;
+  recovery: Omit<RecoveryRecord, 'target'>;
+  backupUsed: BackupedEntry | undefined;
+  defects: string[];
+}
+type BackupedEntry = BackedUp['backups'][number];
+
+/** Phases whose work must mean the same in every strategy; documented in docs/measurement.md. */
+const BACKUP_PHASE = 'backup';
+
 /**
- * Runs one drill: provision → seed → prepare → workload → backup → fault → detect → restore
- * → service → verify → teardown. Never throws for a drill that could not run: the journal
- * says what happened (status `error` / `interrupted`) and what to do.
+ * One drill: provision → seed → prepare → workload → backups → fault → detect → archive →
+ * recover (restore, restart or failover) → service → verify → teardown, each step handing its
+ * results to the next. Never throws for a drill that could not run: the journal says what
+ * happened (status `error` / `interrupted`) and what to do.
  */
 export async function runDrill(scenario: Scenario, options: DrillOptions): Promise<DrillOutcome> {
-  const clock = new DrillClock();
-  const drillId = options.drillId ?? `${scenario.name}--${scenario.strategy.name}`;
-  const dir = join(options.runDir, drillId);
-  await mkdir(dir, { recursive: true });
-  const log: Logger = createFileLogger(join(dir, 'firedrill.log'), options.logLevel).child({ drill: drillId });
-  const exec = new CommandRunner({ now: () => clock.now(), log, signal: options.signal });
-  const timeline = new Timeline(clock, exec, log, options.onPhase);
-  const resources = new ResourceStack({ keep: options.keep, log });
-  const engine = engines[scenario.target.engine as keyof typeof engines] as Engine | undefined;
-  const provider = providers[scenario.target.provider];
-  const definition = strategies[scenario.strategy.name];
-  const faultDefinition = faults[scenario.fault.kind as keyof typeof faults];
-  const dataset = datasetOf(scenario);
-  const target = recoveryTargetOf(scenario);
+  return new Drill(scenario, options).run();
+}
 
-  const journal: Journal = {
-    formatVersion: 1,
-    runId: options.runId,
-    drillId,
-    status: 'error',
-    startedAt: clock.startedAtWall.toISOString(),
-    finishedAt: '',
-    durationMs: 0,
-    scenario: { name: scenario.name, description: scenario.description, file: scenario.file, hash: scenario.hash, spec: { ...scenario, file: undefined, hash: undefined } },
-    engine: scenario.target.engine,
-    provider: scenario.target.provider,
-    strategy: scenario.strategy.name,
-    faultKind: scenario.fault.kind,
-    versions: { firedrill: firedrillVersion(), node: process.version, tools: [] },
-    host: { hostname: hostname(), platform: process.platform, arch: process.arch, cpus: cpus().length, memoryMb: Math.round(totalmem() / 2 ** 20) },
-    calibration: {},
-    phases: timeline.phases,
-    events: timeline.events,
-    workload: { writers: scenario.workload.writers, targetRate: scenario.workload.rate === 'max' ? null : scenario.workload.rate, acked: 0, failed: 0, indeterminate: 0, series: [] },
-    measurements: { rtoServiceMs: null, rtoVerifiedMs: null, rtoBreakdown: {}, resolutionMs: null, dataLossMs: null, lostWrites: null, lostToDetection: null, damageUndone: null },
-    objectives: [],
-    checks: [],
-    artifacts: [],
-    commands: exec.records,
-    errors: [],
-    ...options.annotations,
-  };
+class Drill {
+  private readonly clock = new DrillClock();
+  private readonly drillId: string;
+  private readonly dir: string;
+  private readonly log: Logger;
+  private readonly exec: CommandRunner;
+  private readonly timeline: Timeline;
+  private readonly resources: ResourceStack;
+  private readonly engine: Engine | undefined;
+  private readonly definition: StrategyDefinition;
+  private readonly strategy: Strategy;
+  private readonly incident: IncidentDefinition;
+  private readonly dataset: Dataset;
+  private readonly target: RecoveryTarget;
+  private readonly journal: Journal;
+  private readonly savedLogs = new Map<string, string>();
+  private readonly liveInstances = new Set<StartedInstance>();
+  /** Every instance a strategy created (restore targets, standbys), to remove a failed attempt's. */
+  private readonly createdInstances = new Set<StoppedInstance>();
+  /** Captures of the source at the fault and at the end; a backup's own capture travels with the backup. */
+  private readonly captures: Partial<Record<'fault' | 'latest', Promise<SourceCapture>>> = {};
+  /** The step running now, to name where an error outside any phase happened. */
+  private step = 'setup';
+  private ledger = new Ledger();
+  private workload: Workload | undefined;
+  private restored: StartedInstance | undefined;
 
-  let workload: Workload | undefined;
-  let restored: StartedDatabaseInstance | undefined;
-  let ledger = new Ledger();
-  const serverLogs = new Map<string, string>();
-  const abortIfInterrupted = () => {
-    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new InterruptedError('SIGINT');
-  };
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly options: DrillOptions,
+  ) {
+    this.drillId = options.drillId ?? `${scenario.name}--${scenario.strategy.name}`;
+    this.dir = join(options.runDir, this.drillId);
+    this.log = createFileLogger(join(this.dir, 'firedrill.log'), options.logLevel).child({ drill: this.drillId });
+    this.exec = new CommandRunner({ now: () => this.clock.now(), log: this.log, signal: options.signal });
+    this.timeline = new Timeline(this.clock, this.exec, this.log, options.onPhase, () => this.checkpoint());
+    this.resources = new ResourceStack({ keep: options.keep, log: this.log, ...(options.registry ? { registry: options.registry } : {}) });
+    this.engine = engines[scenario.target.engine as keyof typeof engines] as Engine | undefined;
+    this.definition = strategies[scenario.strategy.name] as StrategyDefinition;
+    this.strategy = this.definition.create(scenario.strategy.options as never);
+    this.incident = faults[scenario.fault.kind] as IncidentDefinition;
+    this.dataset = datasetOf(scenario);
+    this.target = recoveryTargetOf(scenario);
+    this.journal = {
+      formatVersion: 1,
+      runId: options.runId,
+      drillId: this.drillId,
+      status: 'error',
+      startedAt: this.clock.startedAtWall.toISOString(),
+      finishedAt: '',
+      durationMs: 0,
+      scenario: { name: scenario.name, description: scenario.description, file: scenario.file, hash: scenario.hash, spec: { ...scenario, file: undefined, hash: undefined } },
+      engine: scenario.target.engine,
+      provider: scenario.target.provider,
+      strategy: scenario.strategy.name,
+      faultKind: scenario.fault.kind,
+      versions: { firedrill: firedrillVersion(), node: process.version, tools: [] },
+      host: { hostname: hostname(), platform: process.platform, arch: process.arch, cpus: cpus().length, memoryMb: Math.round(totalmem() / 2 ** 20) },
+      calibration: {},
+      phases: this.timeline.phases,
+      events: this.timeline.events,
+      workload: { writers: scenario.workload.writers, targetRate: scenario.workload.rate === 'max' ? null : scenario.workload.rate, acked: 0, failed: 0, indeterminate: 0, series: [] },
+      measurements: { rtoServiceMs: null, rtoVerifiedMs: null, rtoBreakdown: {}, resolutionMs: null, dataLossMs: null, lostWrites: null, lostToDetection: null, damageUndone: null },
+      objectives: [],
+      checks: [],
+      artifacts: [],
+      commands: this.exec.records,
+      errors: [],
+      ...options.annotations,
+    };
+  }
 
-  try {
-    if (!engine) throw new DrillSetupError(`engine "${scenario.target.engine}" is not available in this build`, `available: ${Object.keys(engines).join(', ')}`);
+  private get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
+
+  private abortIfInterrupted(): void {
+    if (this.signal?.aborted) throw this.signal.reason instanceof Error ? this.signal.reason : new InterruptedError('SIGINT');
+  }
+
+  private phase<T>(name: string, fn: () => Promise<T>, detail?: string): Promise<T> {
+    return this.timeline.phase(name, fn, detail);
+  }
+
+  /**
+   * Writes the journal as it stands, marked as not finished: if firedrill is killed, this is
+   * what remains, and it says where the drill was. The final write replaces it.
+   */
+  private async checkpoint(): Promise<void> {
+    const partial: Journal = {
+      ...this.journal,
+      status: 'interrupted',
+      finishedAt: new Date().toISOString(),
+      durationMs: this.clock.now(),
+      errors: [...this.journal.errors, { phase: this.timeline.current ?? 'setup', message: `firedrill stopped during ${this.timeline.current ?? 'setup'} before the drill finished`, hint: 'run `firedrill cleanup` to remove what the run left behind' }],
+    };
+    await writeFile(join(this.dir, 'journal.json'), `${JSON.stringify(partial, null, 2)}\n`).catch(() => undefined);
+  }
+
+  async run(): Promise<DrillOutcome> {
+    await mkdir(this.dir, { recursive: true });
+    this.options.registry?.journal(join(this.dir, 'journal.json'));
+    const journal = this.journal;
+    let backedUp: BackedUp | undefined;
+    try {
+      if (!this.engine) throw new DrillSetupError(`engine "${this.scenario.target.engine}" is not available in this build`, `available: ${Object.keys(engines).join(', ')}`);
+      this.step = 'provision';
+      const provisioned = await this.provision(this.engine);
+      this.step = 'seed';
+      await this.seed(provisioned);
+      this.step = 'backup';
+      backedUp = await this.backUp(provisioned);
+      this.step = 'fault';
+      const faulted = await this.injectFault(backedUp);
+      this.step = 'recover';
+      const recovered = await this.recover(faulted);
+      this.step = 'verify';
+      await this.verify(recovered);
+    } catch (error) {
+      const interrupted = error instanceof InterruptedError || this.signal?.aborted;
+      journal.status = interrupted ? 'interrupted' : 'error';
+      journal.errors.push({
+        phase: this.timeline.failedPhase ?? this.timeline.current ?? this.step,
+        message: errorMessage(error),
+        ...(error instanceof DrillSetupError && error.hint ? { hint: error.hint } : {}),
+      });
+      this.log.error({ err: errorMessage(error) }, 'drill could not complete');
+    } finally {
+      await this.finish(backedUp);
+    }
+    return { journal, dir: this.dir, ledger: this.ledger, ...(this.options.keep && this.restored ? { restored: this.restored } : {}) };
+  }
+
+  /** The storage locations, opened; the source provisioned on the chosen provider and started. */
+  private async provision(engine: Engine): Promise<Provisioned> {
+    const { scenario, exec, resources, log } = this;
     const workDir = await makeRunTempDir('firedrill-');
-    resources.add('directory', workDir, () => rm(workDir, { recursive: true, force: true }));
-    const providerContext = { exec, resources, workDir, log, signal: options.signal, keepLog: (name: string, path: string) => serverLogs.set(name, path) };
-    const strategy = definition.create(scenario.strategy.options as never);
-    const primary = scenario.storage.primary!;
-    const storage: StorageLocation = storageTypes[primary.type as keyof typeof storageTypes].create('primary', primary as never, workDir);
-    journal.versions.tools = await engine.tools(scenario.target.version);
-
-    // Provision: the storage location first (the source archives into it), then the source.
-    const source = await timeline.phase('provision', async () => {
-      await storage.open(serviceUser(engine.serviceUserName));
-      resources.add('directory', storage.address, () => storage.destroy());
-      const instance = await provider.create({ name: 'source', engine, version: scenario.target.version, settings: strategy.sourceSettings?.({ storage }) }, providerContext);
+    resources.add('directory', workDir, () => rm(workDir, { recursive: true, force: true }), { handle: { type: 'path', path: workDir }, remove: [`rm -rf ${workDir}`] });
+    const storage = new Map<string, StorageLocation>();
+    for (const [name, options] of Object.entries(scenario.storage)) {
+      storage.set(name, storageTypes[options.type as keyof typeof storageTypes].create(name, options as never, { workDir, drillId: this.drillId }));
+    }
+    const primary = storage.get('primary')!;
+    const providerContext: ProviderContext = {
+      exec,
+      resources,
+      workDir,
+      log,
+      runId: this.options.runId,
+      ...(this.signal ? { signal: this.signal } : {}),
+      saveLog: (name, text) => this.savedLogs.set(name, scrubSecrets(text)),
+    };
+    const provider = await resolveProvider(scenario.target.provider, engine, scenario.target.version);
+    this.journal.provider = provider.name;
+    const shared = [...storage.values()].flatMap((location) => (location.directory ? [location.directory] : []));
+    const setup = this.strategy.sourceSetup?.({ storage: primary, engine }) ?? {};
+    const source = await this.phase('provision', async () => {
+      for (const location of storage.values()) {
+        await location.open();
+        resources.add('objects', `${location.name}: ${location.address}`, () => location.destroy(), {
+          handle: location.directory ? { type: 'path', path: location.directory } : { type: 'object-prefix', location: location.name, address: location.address },
+        });
+      }
+      const instance = await provider.create(
+        {
+          name: 'source',
+          engine,
+          ...(scenario.target.version ? { version: scenario.target.version } : {}),
+          ...(scenario.target.image ? { image: scenario.target.image } : {}),
+          settings: { ...setup.settings, ...scenario.target.settings },
+          shared,
+          writable: setup.writable ?? [],
+        },
+        providerContext,
+      );
       await instance.initialize();
       return instance.start();
     });
-    journal.calibration.instanceReadyMs = source.readiness.waitedMs;
-    journal.calibration.readinessPollMs = source.readiness.pollIntervalMs;
-    journal.measurements.resolutionMs = source.readiness.pollIntervalMs;
-    const database = { ...source.connection, database: engine.databaseName };
-
-    await timeline.phase('seed', async () => {
-      await withSession(engine, source, (session) => engine.createDatabase(session, engine.databaseName), source.connection.database);
-      await withSession(engine, source, async (session) => {
-        journal.versions.server = await engine.serverVersion(session);
-        await dataset.load({ engine, connection: database, session, tools: { exec, user: source.user } });
-        for (const statement of engine.ledgerDdl()) await session.query(statement);
-      });
-    }, dataset.describe());
-
+    this.track(source);
+    this.journal.calibration.instanceReadyMs = source.readiness.waitedMs;
+    this.journal.calibration.readinessPollMs = source.readiness.pollIntervalMs;
+    this.journal.measurements.resolutionMs = source.readiness.pollIntervalMs;
+    this.journal.storage = [...storage.values()].map((location) => ({ name: location.name, type: location.type, region: location.region, address: location.address }));
     const context: StrategyContext = {
       engine,
       provider,
       providerContext,
-      version: scenario.target.version,
       source,
-      storage,
+      storage: primary,
       exec,
       log,
       workDir,
-      phase: (name, fn) => timeline.phase(name, fn),
+      phase: (name, fn) => this.phase(name, fn),
+      createInstance: async (name, settings) => {
+        const created = await provider.create(
+          {
+            name: this.instanceName(name),
+            engine,
+            ...(scenario.target.version ? { version: scenario.target.version } : {}),
+            ...(scenario.target.image ? { image: scenario.target.image } : {}),
+            ...(settings ? { settings } : {}),
+            shared,
+          },
+          providerContext,
+        );
+        this.createdInstances.add(created);
+        return created;
+      },
+      captureSource: (captureOptions = {}) => this.openCapture('backup', context.source, captureOptions),
     };
-    if (strategy.prepare) await timeline.phase('prepare', () => strategy.prepare!(context));
+    return { source, provider, storage, context };
+  }
 
-    workload = new Workload({
+  /** A name not yet used in this drill: a second restore attempt is `restore-2`. */
+  private instanceName(name: string): string {
+    const taken = new Set([...this.createdInstances].map((instance) => instance.name));
+    if (!taken.has(name)) return name;
+    let index = 2;
+    while (taken.has(`${name}-${index}`)) index++;
+    return `${name}-${index}`;
+  }
+
+  /** Records an instance in the journal, and keeps its log when the drill ends with it still running. */
+  private track(instance: StartedInstance): void {
+    this.liveInstances.add(instance);
+    this.journal.instances ??= [];
+    if (!this.journal.instances.some((record) => record.name === instance.name)) {
+      this.journal.instances.push({ name: instance.name, provider: instance.provider, version: instance.version, location: instance.location });
+    }
+  }
+
+  /** The dataset and the ledger in the source; every check and the fault's table proven usable before any load runs. */
+  private async seed({ source }: Provisioned): Promise<void> {
+    const engine = this.engine!;
+    const { scenario, dataset } = this;
+    const database = { ...source.connection, database: engine.databaseName };
+    await this.phase(
+      'seed',
+      async () => {
+        await withSession(engine, source, (session) => engine.createDatabase(session, engine.databaseName), source.connection.database);
+        await withSession(engine, source, async (session) => {
+          this.journal.versions.server = await engine.serverVersion(session);
+          await dataset.load({ engine, instance: source, connection: database, session });
+          for (const statement of engine.ledgerDdl()) await session.query(statement);
+        });
+      },
+      dataset.describe(),
+    );
+    this.journal.versions.tools = await Promise.all(
+      engine.reportedTools.map(async (name) => {
+        const result = await source.run(name, ['--version'], { allowFailure: true, quiet: true }).catch((error: unknown) => ({ exitCode: 1, stdout: '', stderr: errorMessage(error) }));
+        const text = (result.stdout.trim() || result.stderr.trim()).split('\n')[0] ?? '';
+        return result.exitCode === 0 ? { name, version: text } : { name, missing: text || 'not found' };
+      }),
+    );
+    // A check or a fault that cannot work on this data is a scenario error, found now and not
+    // after minutes of drill: the checks run (read-only) on the seeded source.
+    await withSession(engine, source, async (session) => {
+      const table = typeof scenario.fault.table === 'string' ? scenario.fault.table : undefined;
+      if (table && !(await engine.tableExists(session, table))) {
+        throw new DrillSetupError(`the fault's table "${table}" does not exist in the dataset`, `tables: ${(await engine.listTables(session)).join(', ')}`);
+      }
+      for (const check of scenario.objectives.checks) {
+        try {
+          await engine.readOnlyValue(session, check.sql);
+        } catch (error) {
+          throw new DrillSetupError(`check "${check.name}" cannot run: ${errorMessage(error)}`, `fix its SQL in the scenario (it runs on the restored database; it was tried on the seeded source): ${check.sql}`);
+        }
+      }
+    });
+  }
+
+  /** The workload running; the strategy prepared; every scheduled backup taken; off-site copies running. */
+  private async backUp(provisioned: Provisioned): Promise<BackedUp> {
+    const engine = this.engine!;
+    const { scenario, clock, strategy } = this;
+    const { context, source, storage } = provisioned;
+    if (strategy.prepare) await this.phase('prepare', () => strategy.prepare!(context));
+
+    const replicators: Replicator[] = [];
+    for (const [name, options] of Object.entries(scenario.storage) as Array<[string, LocationOptions]>) {
+      if (!options.copy) continue;
+      const replicator = new Replicator(storage.get(options.copy.from)!, storage.get(name)!, options.copy.every, () => clock.now(), this.log);
+      replicator.start();
+      replicators.push(replicator);
+    }
+
+    const workload = new Workload({
       engine,
-      connection: database,
-      dataset,
+      connection: { ...source.connection, database: engine.databaseName },
+      dataset: this.dataset,
       writers: scenario.workload.writers,
       rate: scenario.workload.rate === 'max' ? null : scenario.workload.rate,
       seed: scenario.workload.seed,
       now: () => clock.now(),
-      log,
+      log: this.log,
     });
-    ledger = workload.ledger;
+    this.workload = workload;
+    this.ledger = workload.ledger;
     await workload.start();
-    const workloadStart = timeline.event('workload-start');
-    journal.workload.startMs = workloadStart;
-    await timeline.phase('warmup', () => sleep(scenario.workload.warmup, options.signal));
+    const workloadStart = this.timeline.event('workload-start');
+    this.journal.workload.startMs = workloadStart;
+    await this.phase('warmup', () => sleep(scenario.workload.warmup, this.signal));
 
-    const backupStart = timeline.event('backup-start');
-    const backup: BackupResult = await timeline.phase('backup', () => strategy.backup(context));
-    const backupEnd = timeline.event('backup-end');
-    for (const object of backup.objects) {
-      journal.artifacts.push({ name: object.name, kind: 'backup', location: object.location, key: object.key, sizeBytes: object.sizeBytes, sha256: object.sha256 });
+    const backups: BackedUp['backups'] = [];
+    const firstAt = clock.now();
+    for (let index = 1; index <= scenario.backups.count; index++) {
+      const due = firstAt + (index - 1) * scenario.backups.every;
+      if (due > clock.now()) await this.phase('steady', () => sleep(due - clock.now(), this.signal));
+      const startMs = this.timeline.event('backup-start', `backup ${index}`);
+      const result = await this.phase(BACKUP_PHASE, () => strategy.backup(context), scenario.backups.count > 1 ? `backup ${index} of ${scenario.backups.count}` : undefined);
+      const endMs = this.timeline.event('backup-end', `backup ${index}`);
+      for (const object of result.objects) {
+        this.journal.artifacts.push({ name: scenario.backups.count > 1 ? `${object.name} (backup ${index})` : object.name, kind: 'backup', location: object.location, key: object.key, sizeBytes: object.sizeBytes, sha256: object.sha256 });
+      }
+      const record: BackupRecord = {
+        strategy: scenario.strategy.name,
+        index,
+        startMs,
+        endMs,
+        durationMs: endMs - startMs,
+        ...(result.consistentAt ? { consistentAt: result.consistentAt } : {}),
+        sizeBytes: result.objects.reduce((sum, object) => sum + object.sizeBytes, 0),
+      };
+      backups.push({ result, record, location: 'primary' });
     }
-    journal.backup = {
-      strategy: scenario.strategy.name,
-      startMs: backupStart,
-      endMs: backupEnd,
-      durationMs: backupEnd - backupStart,
-      consistentAt: backup.consistentAt,
-      sizeBytes: backup.objects.reduce((sum, object) => sum + object.sizeBytes, 0),
+    this.journal.backups = backups.map((backup) => backup.record);
+    this.journal.backup = backups[backups.length - 1]!.record;
+    return { ...provisioned, workload, backups, replicators };
+  }
+
+  /**
+   * Captures the source as of now: the snapshot opens, the inventory is read and the tables are
+   * pinned (DDL waits) before this resolves; the digests are read in the background.
+   */
+  private async openCapture(at: SourceCapture['at'], instance: StartedInstance, options: { importSnapshot?: string; exact?: boolean }): Promise<PendingCapture> {
+    const engine = this.engine!;
+    const snapshot = await engine.openSnapshot({ ...instance.connection, database: engine.databaseName }, options.importSnapshot ? { importSnapshot: options.importSnapshot } : {});
+    try {
+      const inventory = await snapshot.inventory();
+      await snapshot.pin(inventory.filter((object) => object.content).map((object) => object.name));
+      const done: Promise<SourceCapture> = snapshot
+        .digests(inventory, { ledger: true, viewQueries: this.definition.logical })
+        .then((tables) => ({ at, exact: options.exact ?? false, inventory, tables }))
+        .finally(() => snapshot.close());
+      // A capture that fails is reported where it is used, not as an unhandled rejection here.
+      done.catch(() => undefined);
+      if (at !== 'backup') this.captures[at] = done;
+      return { done };
+    } catch (error) {
+      await snapshot.close();
+      throw error;
+    }
+  }
+
+  /** The incident injected at its moment, detected (after the delay, or by its own detection), the archive completed, latent faults applied. */
+  private async injectFault(backedUp: BackedUp): Promise<Faulted> {
+    const engine = this.engine!;
+    const { scenario, clock, journal } = this;
+    const { context, workload, storage } = backedUp;
+    const faultDue = journal.workload.startMs! + scenario.fault.at;
+    if (faultDue > clock.now()) await this.phase('steady', () => sleep(faultDue - clock.now(), this.signal));
+    this.abortIfInterrupted();
+
+    const source = context.source;
+    const session = await engine.connect({ ...source.connection, database: engine.databaseName });
+    const faultContext: FaultContext = {
+      engine,
+      source,
+      session,
+      storage,
+      region: scenario.target.region,
+      log: this.log,
+      exec: this.exec,
+      capture: async () => {
+        const { done } = await this.openCapture('fault', source, { exact: this.incident.logical });
+        // A fault that takes the server must let the capture finish reading it first.
+        if (!this.incident.logical) await done;
+      },
     };
-
-    // Steady load until the fault's moment (never before the backup is complete).
-    const faultDue = workloadStart + scenario.fault.at;
-    if (faultDue > clock.now()) await timeline.phase('steady', () => sleep(faultDue - clock.now(), options.signal));
-    abortIfInterrupted();
-
-    const fault: FaultOutcome = await timeline.phase('fault', () =>
-      withSession(engine, source, (session) => faultDefinition.inject({ engine, instance: source, session, log }, scenario.fault as never)),
-    );
-    const faultAt = timeline.event('fault', fault.description);
+    const fault = await this.phase('fault', async () => {
+      try {
+        return await this.incident.inject(faultContext, scenario.fault as never);
+      } finally {
+        await session.close();
+      }
+    });
+    const faultAtMs = this.timeline.event('fault', fault.description);
+    if (fault.source.state === 'running' && fault.source.instance) {
+      context.source = fault.source.instance;
+      this.track(fault.source.instance);
+    }
+    // What a lost region held is no longer copied anywhere.
+    const lostRegion = (fault.destroyedLocations?.length ?? 0) > 0;
     journal.fault = {
       kind: scenario.fault.kind,
       description: fault.description,
-      atMs: faultAt,
-      wallTime: clock.wall(faultAt),
+      atMs: faultAtMs,
+      wallTime: clock.wall(faultAtMs),
       point: fault.point,
       detectAfterMs: scenario.fault.detectAfter,
+      sourceAfter: fault.source.state,
+      ...(fault.destroyedLocations ? { destroyedLocations: fault.destroyedLocations } : {}),
       ...(fault.damage ? { table: fault.damage.table, affectedRows: fault.damage.before.size, damageDigest: fingerprintDigest(fault.damage.before) } : {}),
     };
 
-    await timeline.phase('detect', async () => {
-      await sleep(scenario.fault.detectAfter, options.signal);
-      await workload!.stop();
+    await this.phase('detect', async () => {
+      const detection = this.incident.detect
+        ? await this.incident.detect(faultContext, fault, scenario.fault as never, scenario.fault.detectAfter)
+        : await sleep(scenario.fault.detectAfter, this.signal).then(() => undefined);
+      if (this.incident.detect) journal.fault!.detection = detection ?? `not noticed within ${formatDuration(scenario.fault.detectAfter)}`;
+      await workload.stop();
     });
-    journal.fault.detectedAtMs = timeline.event('detected');
-    if (strategy.afterDetection) await timeline.phase('archive', () => strategy.afterDetection!(context));
+    journal.fault.detectedAtMs = this.timeline.event('detected', journal.fault.detection);
 
-    if (options.hooks?.beforeRestore) await timeline.phase('hook', () => options.hooks!.beforeRestore!(context, fault));
-    timeline.event('restore-start');
-    const result = await strategy.restore(context, { backup, target, faultPoint: fault.point });
-    restored = result.instance;
-    journal.recovery = { target: scenario.recovery.target, ...result.recovery };
+    if (this.target.kind === 'latest' && fault.source.state === 'running') {
+      await this.openCapture('latest', context.source, { exact: false });
+    }
+    if (this.strategy.afterDetection) await this.phase('archive', () => this.strategy.afterDetection!(context));
+    const copies = await Promise.all(backedUp.replicators.map((replicator) => replicator.stop(!lostRegion)));
+    for (const copy of copies) {
+      const record = journal.storage?.find((location) => location.name === copy.to);
+      if (record) record.copy = { from: copy.from, everyMs: copy.everyMs, objects: copy.objects, bytes: copy.bytes, maxLagMs: copy.maxLagMs, behind: copy.behind };
+    }
+    for (const name of fault.destroyedLocations ?? []) {
+      const record = journal.storage?.find((location) => location.name === name);
+      if (record) record.destroyed = true;
+    }
+    return { ...backedUp, fault, faultAtMs };
+  }
 
-    // Service is back when the restored database acknowledges a write (writer 0 is the probe).
-    await timeline.phase('service', () => withSession(engine, restored!, (session) => engine.writeTransaction(session, 0, 1, null, [])));
-    const serviceAt = timeline.event('service-restored');
+  /** The location a restore reads from: primary, or the first copy that survived. */
+  private restoreLocation(faulted: Faulted): StorageLocation | undefined {
+    const destroyed = new Set(faulted.fault.destroyedLocations ?? []);
+    const candidates = ['primary', ...(Object.entries(this.scenario.storage) as Array<[string, LocationOptions]>).filter(([, options]) => options.copy?.from === 'primary').map(([name]) => name)];
+    const name = candidates.find((candidate) => !destroyed.has(candidate));
+    return name ? faulted.storage.get(name) : undefined;
+  }
 
-    const verification = await timeline.phase('verify', () =>
-      withSession(engine, restored!, async (session) => {
-        const checks: CheckResult[] = (await engine.integrityChecks(session)).map(({ name, passed, detail }) => ({ name, passed, detail }));
-        for (const check of scenario.objectives.checks) {
-          try {
-            const rows = await session.query<Record<string, unknown>>(check.sql);
-            const first = rows[0] ? Object.values(rows[0])[0] : undefined;
-            const value = first === undefined || first === null ? null : String(first);
-            checks.push({ name: check.name, sql: check.sql, expect: String(check.expect), value: value ?? 'NULL', passed: meetsExpectation(value, check.expect) });
-          } catch (error) {
-            checks.push({ name: check.name, sql: check.sql, expect: String(check.expect), passed: false, detail: errorMessage(error) });
+  /**
+   * Recovery as an operator would do it: a standby fails over; a killed server restarts (crash
+   * recovery); otherwise the newest backup that passes its checks is restored, older ones tried
+   * when it does not. What could not come back is reported as such, never as an error of firedrill.
+   */
+  private async recover(faulted: Faulted): Promise<Recovered> {
+    const { scenario, journal, definition } = this;
+    const { context, fault } = faulted;
+    const method = scenario.recovery.method;
+    const failover = definition.keeps === 'standby';
+    const restart = !failover && fault.source.state === 'stopped' && (method === 'restart' || method === 'auto');
+    const defects: string[] = [];
+
+    if (restart && fault.source.state === 'stopped') {
+      const stopped: StoppedInstance = fault.source.instance;
+      this.timeline.event('restore-start', 'crash recovery');
+      const instance = await this.phase('start', () => stopped.start());
+      await this.phase('replay', () => instance.waitWritable());
+      this.track(instance);
+      this.restored = instance;
+      const recovery = { method: 'restart the server: crash recovery from its own WAL or redo log', reached: true, point: 'latest' as const, detail: 'the same server, started again on its own data directory', restored: true };
+      journal.recovery = { target: scenario.recovery.target, ...recovery };
+      return { ...faulted, instance, recovery, backupUsed: undefined, defects };
+    }
+
+    const location = this.restoreLocation(faulted);
+    for (const [index, latent] of scenario.latentFaults.entries()) {
+      const latentDefinition = faults[latent.kind] as LatentDefinition;
+      const description = await this.phase('backup-fault', () =>
+        latentDefinition.inject(
+          {
+            engine: this.engine!,
+            storage: new Map([...faulted.storage].filter(([name]) => !(fault.destroyedLocations ?? []).includes(name))),
+            restoreFrom: location ?? faulted.storage.get('primary')!,
+            backups: faulted.backups.map((backup) => ({ result: backup.result, location: location?.name ?? backup.location })),
+            strategy: definition,
+            incident: fault.point,
+            log: this.log,
+            exec: this.exec,
+          },
+          latent as never,
+        ),
+      );
+      journal.latentFaults ??= [];
+      journal.latentFaults[index] = { kind: latent.kind, description };
+    }
+    if (this.options.hooks?.beforeRestore) {
+      await this.phase('hook', () => this.options.hooks!.beforeRestore!(context, fault, faulted.backups.map((backup) => backup.result)));
+    }
+    this.timeline.event('restore-start');
+    if (!location) {
+      const reason = `no backup survived: every location holding them (${(fault.destroyedLocations ?? []).join(', ')}) was destroyed with region "${scenario.target.region}"`;
+      const recovery = { method: 'none', reached: false, point: 'latest' as const, detail: reason, restored: false };
+      journal.recovery = { target: scenario.recovery.target, ...recovery };
+      return { ...faulted, instance: undefined, recovery, backupUsed: undefined, defects };
+    }
+    context.storage = location;
+    const attempts: Array<{ backup: number; defect: string }> = [];
+    // Newest first; with a standby there is nothing older to fall back on.
+    const candidates = failover ? faulted.backups.slice(-1) : [...faulted.backups].reverse();
+    for (const candidate of candidates) {
+      const before = new Set(this.createdInstances);
+      let result: RecoverResult;
+      try {
+        result = await this.strategy.recover(context, { backup: candidate.result, target: this.target, faultPoint: fault.point });
+      } catch (error) {
+        if (!(error instanceof BackupDefect)) throw error;
+        const defect = `backup ${candidate.record.index}: ${error.message}`;
+        defects.push(defect);
+        attempts.push({ backup: candidate.record.index!, defect: error.message });
+        this.log.warn({ backup: candidate.record.index, defect: error.message }, 'backup cannot be restored');
+        // What the failed attempt created goes before the next one starts.
+        for (const created of this.createdInstances) if (!before.has(created)) await created.destroy().catch(() => undefined);
+        continue;
+      }
+      this.track(result.instance);
+      this.restored = result.instance;
+      journal.backup = candidate.record;
+      const recovery = { ...result.recovery, restored: true, backupUsed: candidate.record.index!, location: location.name, ...(attempts.length > 0 ? { attempts } : {}) };
+      if (result.recovery.gap) defects.push(`${result.recovery.gap.what} is missing from archive "${result.recovery.gap.location}"`);
+      journal.recovery = { target: scenario.recovery.target, ...recovery };
+      return { ...faulted, instance: result.instance, recovery, backupUsed: candidate, defects };
+    }
+    const recovery = {
+      method: 'none',
+      reached: false,
+      point: 'latest' as const,
+      detail: `no backup could be restored: ${attempts.map((attempt) => `backup ${attempt.backup}: ${attempt.defect}`).join('; ')}`,
+      restored: false,
+      location: location.name,
+      attempts,
+    };
+    journal.recovery = { target: scenario.recovery.target, ...recovery };
+    return { ...faulted, instance: undefined, recovery, backupUsed: undefined, defects };
+  }
+
+  /** Service back, checks and the equality proof run, the ledger compared, the verdict given. */
+  private async verify(recovered: Recovered): Promise<void> {
+    const engine = this.engine!;
+    const { scenario, journal, ledger, timeline } = this;
+    const { instance, fault, faultAtMs, recovery } = recovered;
+    let serviceAt: number | null = null;
+    let verifiedAt: number | null = null;
+    let present: Array<{ writer: number; seq: number; serverTimeUs: number }> = [];
+    let after: Map<string, string> | null = null;
+    let equality: EqualityRecord | undefined;
+
+    if (instance) {
+      // Service is back when the restored database acknowledges a write (writer 0 is the probe).
+      await this.phase('service', () => withSession(engine, instance, (session) => engine.writeTransaction(session, 0, 1, null, [])));
+      serviceAt = timeline.event('service-restored');
+      const capture = this.comparisonCapture(recovered);
+      const verification = await this.phase('verify', () =>
+        withSession(engine, instance, async (session) => {
+          const checks: CheckResult[] = (await engine.integrityChecks(session)).map(({ name, passed, detail }) => ({ name, passed, detail }));
+          for (const check of scenario.objectives.checks) {
+            try {
+              const value = await engine.readOnlyValue(session, check.sql);
+              checks.push({ name: check.name, sql: check.sql, expect: String(check.expect), value: value ?? 'NULL', passed: meetsExpectation(value, check.expect) });
+            } catch (error) {
+              checks.push({ name: check.name, sql: check.sql, expect: String(check.expect), passed: false, detail: errorMessage(error) });
+            }
           }
-        }
-        const present = (await engine.readLedger(session)).filter((row) => row.writer !== 0);
-        const after = fault.damage && (await engine.tableExists(session, fault.damage.table)) ? await engine.rowFingerprints(session, fault.damage.table) : null;
-        return { checks, present, after };
-      }),
-    );
-    journal.checks = verification.checks;
-    const verifiedAt = verification.checks.every((check) => check.passed) ? timeline.event('verified') : null;
+          const rows = (await engine.readLedger(session)).filter((row) => row.writer !== 0);
+          const damaged = fault.damage && (await engine.tableExists(session, fault.damage.table)) ? await engine.rowFingerprints(session, fault.damage.table) : null;
+          const compared = scenario.objectives.equalToSource ? await this.compare(instance, capture, recovery) : undefined;
+          return { checks, rows, damaged, compared };
+        }),
+      );
+      journal.checks = verification.checks;
+      present = verification.rows;
+      after = verification.damaged;
+      equality = verification.compared;
+      if (verification.checks.every((check) => check.passed) && (!equality || equality.differences.length === 0) && !equality?.notCompared) {
+        verifiedAt = timeline.event('verified');
+      }
+    } else if (scenario.objectives.equalToSource) {
+      equality = { differences: [], notCompared: 'nothing was restored to compare' };
+    }
+    if (equality) journal.equality = equality;
 
     const ledgerResult: LedgerResult = compareLedger({
       acked: ledger.acked,
       indeterminate: ledger.indeterminate,
       failed: ledger.failed,
-      present: verification.present,
+      present,
       faultTimeUs: fault.point.serverTimeUs,
-      targetTimeUs: target.kind === 'before-fault' ? fault.point.serverTimeUs : target.kind === 'time' ? Date.parse(target.time) * 1000 : null,
+      targetTimeUs: this.target.kind === 'before-fault' ? fault.point.serverTimeUs : this.target.kind === 'time' ? Date.parse(this.target.time) * 1000 : null,
     });
     journal.ledger = ledgerResult;
     let damage: DamageResult | undefined;
     if (fault.damage) {
-      const lost = missingWrites(ledger.acked, verification.present);
-      damage = assessDamage({ table: fault.damage.table, before: fault.damage.before, after: verification.after, createdByLostWrites: Ledger.refsOf(lost) });
+      const lost = missingWrites(ledger.acked, present);
+      damage = assessDamage({ table: fault.damage.table, before: fault.damage.before, after, createdByLostWrites: Ledger.refsOf(lost) });
       journal.damage = damage;
     }
 
-    const rto = measureRto({ faultAtMs: faultAt, serviceRestoredAtMs: serviceAt, verifiedAtMs: verifiedAt, phases: timeline.phases });
+    const rto = measureRto({ faultAtMs, serviceRestoredAtMs: serviceAt, verifiedAtMs: verifiedAt, phases: timeline.phases });
     journal.measurements = {
       ...journal.measurements,
       rtoServiceMs: rto.rtoServiceMs,
@@ -299,27 +733,68 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
       lostToDetection: ledgerResult.lostToDetection,
       damageUndone: damage ? damage.undone : null,
     };
-    const { objectives, passed } = judge(objectiveTargets(scenario, Boolean(fault.damage)), journal.measurements, journal.checks);
+    const facts: RecoveryFacts = {
+      restored: { passed: Boolean(instance), ...(instance ? {} : { reason: recovery.detail }) },
+      backups: { defects: recovered.defects },
+      recovery: { reached: recovery.reached, ...(recovery.reached === true ? {} : { reason: this.notReachedReason(recovery, ledgerResult) }) },
+      equality: equality ? (equality.notCompared ? { notCompared: equality.notCompared } : { differences: equality.differences.map((difference) => difference.message) }) : undefined,
+    };
+    const { objectives, passed } = judge(objectiveTargets(scenario, Boolean(fault.damage)), journal.measurements, journal.checks, facts);
     journal.objectives = objectives;
     journal.status = passed ? 'passed' : 'failed';
-  } catch (error) {
-    const interrupted = error instanceof InterruptedError || options.signal?.aborted;
-    journal.status = interrupted ? 'interrupted' : 'error';
-    journal.errors.push({
-      phase: timeline.failedPhase ?? exec.phase,
-      message: errorMessage(error),
-      ...(error instanceof DrillSetupError && error.hint ? { hint: error.hint } : {}),
-    });
-    log.error({ err: errorMessage(error) }, 'drill could not complete');
-  } finally {
+  }
+
+  /** "WAL segment … missing from archive 'primary'; recovery stopped at …, 9.8 s before the target; 412 acknowledged writes lost". */
+  private notReachedReason(recovery: Omit<RecoveryRecord, 'target'>, ledger: LedgerResult): string {
+    const parts = [recovery.detail];
+    const stop = recovery.stoppedAtUs ?? ledger.newestSurvivingUs;
+    const targetUs = this.target.kind === 'before-fault' ? this.journal.fault?.point.serverTimeUs : this.target.kind === 'time' ? Date.parse(this.target.time) * 1000 : ledger.lastAckedBeforeFaultUs;
+    if (stop !== null && stop !== undefined && targetUs !== undefined && targetUs !== null && targetUs > stop) parts.push(`${formatDuration((targetUs - stop) / 1000)} before the target`);
+    parts.push(`${ledger.lost} acknowledged write${ledger.lost === 1 ? '' : 's'} lost`);
+    return parts.join('; ');
+  }
+
+  /** The capture of the source the restored database must equal, for the point recovery reached. */
+  private comparisonCapture({ recovery, backupUsed }: Recovered): Promise<SourceCapture> | undefined {
+    const point = recovery.point;
+    if (point === 'fault') return this.captures.fault;
+    if (point === 'backup') return backupUsed?.result.capture?.done;
+    if (point === 'latest' || point === 'failover') return this.captures.latest ?? this.captures.fault;
+    return undefined;
+  }
+
+  /** The restored database's inventory and digests, compared with the capture: every difference named. */
+  private async compare(instance: StartedInstance, capture: Promise<SourceCapture> | undefined, recovery: Omit<RecoveryRecord, 'target'>): Promise<EqualityRecord> {
+    if (!capture) {
+      return { differences: [], notCompared: recovery.point === 'time' ? 'a restore to a chosen time has no source snapshot at that instant to compare with' : 'no snapshot of the source was taken for this recovery point' };
+    }
+    const source = await capture;
+    const engine = this.engine!;
+    const snapshot = await engine.openSnapshot({ ...instance.connection, database: engine.databaseName });
+    try {
+      const inventory = await snapshot.inventory();
+      const tables = await snapshot.digests(inventory, { ledger: true, viewQueries: false });
+      // Exact only when the restore is the capture's instant: a point-in-time restore to the fault, a dump's snapshot.
+      const exact = source.exact && recovery.reached === true && recovery.point === source.at;
+      const result = compareWithSource(source, { inventory, tables }, { mode: exact ? 'exact' : 'without workload rows', refreshedViews: this.definition.logical });
+      return { against: result.against, mode: result.mode, objects: result.objects, tables: result.tables, rows: result.rows, inventory: result.inventory, differences: result.differences };
+    } finally {
+      await snapshot.close();
+    }
+  }
+
+  /** Stops what runs, keeps the logs, releases everything (or detaches it with --keep), writes the journal. */
+  private async finish(backedUp: BackedUp | undefined): Promise<void> {
+    const { journal, workload } = this;
     await workload?.stop().catch(() => undefined);
+    await Promise.all((backedUp?.replicators ?? []).map((replicator) => replicator.stop(false).catch(() => undefined)));
     if (workload) {
       journal.workload = {
         ...journal.workload,
         endMs: workload.stoppedAtMs,
-        acked: ledger.acked.length,
-        failed: ledger.failed,
-        indeterminate: ledger.indeterminate.length,
+        acked: this.ledger.acked.length,
+        failed: this.ledger.failed,
+        indeterminate: this.ledger.indeterminate.length,
         series: workload.series(),
       };
       if (journal.backup && journal.workload.startMs !== undefined) {
@@ -329,21 +804,37 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
         journal.calibration.baselineThroughput = journal.backup.throughputBefore;
       }
     }
-    // Server logs outlive the temp dir: copy them beside the journal before teardown.
-    for (const [name, path] of serverLogs) {
-      const copy = join(dir, `${name}-server.log`);
-      if (await copyFile(path, copy).then(() => true, () => false)) {
-        journal.artifacts.push({ name: `${name} server log`, kind: 'log', location: 'report', key: `${name}-server.log`, sizeBytes: (await stat(copy)).size });
+    if (this.options.keep) {
+      // Kept servers are not torn down, so their logs are read now.
+      for (const instance of this.liveInstances) {
+        const log = await instance.serverLog().catch(() => '');
+        if (log) this.savedLogs.set(instance.name, scrubSecrets(log));
       }
     }
-    if (options.keep) journal.kept = resources.list();
-    await timeline.phase('teardown', () => resources[Symbol.asyncDispose]()).catch(() => undefined);
+    await this.phase('teardown', async () => {
+      await this.resources[Symbol.asyncDispose]();
+      if (this.resources.failures.length > 0) {
+        throw new Error(`could not remove ${this.resources.failures.map((failure) => `${failure.where} (${failure.message})`).join('; ')}; run \`firedrill cleanup\``);
+      }
+    }).catch(() => undefined);
+    if (this.resources.failures.length > 0) journal.leftovers = [...this.resources.failures];
+    // Server logs outlive the instances: kept beside the journal, scrubbed of secrets.
+    for (const [name, text] of this.savedLogs) {
+      const file = `${name}-server.log`;
+      await writeFile(join(this.dir, file), text);
+      journal.artifacts.push({ name: `${name} server log`, kind: 'log', location: 'report', key: file, sizeBytes: Buffer.byteLength(text) });
+    }
+    if (this.options.keep) journal.kept = this.resources.list();
+    // An interruption anywhere, even during verify or teardown, is the drill's status.
+    if (this.signal?.aborted && journal.status !== 'interrupted') {
+      journal.status = 'interrupted';
+      journal.errors.push({ phase: this.timeline.current ?? 'teardown', message: 'interrupted before the drill finished: its figures are not a measurement' });
+    }
     journal.finishedAt = new Date().toISOString();
-    journal.durationMs = clock.now();
-    await writeFile(join(dir, 'journal.json'), `${JSON.stringify(journal, null, 2)}\n`);
-    log.flush?.();
+    journal.durationMs = this.clock.now();
+    await writeFile(join(this.dir, 'journal.json'), `${JSON.stringify(journal, null, 2)}\n`);
+    this.log.flush?.();
   }
-  return { journal, dir, ledger, ...(options.keep && restored ? { restored } : {}) };
 }
 
 function objectiveTargets(scenario: Scenario, hasDamage: boolean) {

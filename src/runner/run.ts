@@ -4,6 +4,7 @@ import { historyEntry, historyFor } from '../journal/history.js';
 import type { ComparisonEntryRecord, Journal } from '../journal/types.js';
 import { loadScenario, ScenarioError, withStrategy, type Scenario, type ScenarioProblem } from '../scenario/loader.js';
 import { errorMessage, ExitCode } from '../util/errors.js';
+import { RunRegistry } from '../util/registry.js';
 import { runDrill, type DrillOptions, type DrillOutcome } from './drill.js';
 import { appendHistory, HISTORY_FILE, readHistory } from './history.js';
 
@@ -93,7 +94,7 @@ export function planDrills(scenarios: readonly Scenario[], options: PlanOptions 
   });
 }
 
-export interface RunOptions extends Omit<DrillOptions, 'runId' | 'runDir' | 'drillId' | 'annotations'>, PlanOptions {
+export interface RunOptions extends Omit<DrillOptions, 'runId' | 'runDir' | 'drillId' | 'annotations' | 'registry'>, PlanOptions {
   /** Reports folder; the run writes into `<outDir>/<runId>/` and appends to `<outDir>/history.jsonl`. */
   outDir: string;
   runId?: string;
@@ -125,12 +126,15 @@ export async function runScenarios(scenarios: readonly Scenario[], options: RunO
     return [];
   });
   const outcomes: DrillOutcome[] = [];
+  // Every resource of the run is on record on disk as it is created: if this process dies,
+  // `firedrill cleanup` finds what it left.
+  const registry = new RunRegistry(runId);
   for (const plan of planDrills(scenarios, options)) {
     if (options.signal?.aborted) break;
     options.onDrillStart?.(plan.scenario, plan);
     const history = historyFor(past, { scenario: plan.scenario.name, strategy: plan.comparison?.label ?? plan.scenario.strategy.name, runId });
     const annotations = { ...(plan.comparison ? { comparison: plan.comparison } : {}), history };
-    const outcome = await runDrill(plan.scenario, { ...options, runId, runDir, drillId: plan.drillId, annotations });
+    const outcome = await runDrill(plan.scenario, { ...options, runId, runDir, drillId: plan.drillId, annotations, registry });
     outcomes.push(outcome);
     // An interrupted drill measured and judged nothing: it is no point of a trend.
     if (outcome.journal.status === 'interrupted') continue;
@@ -138,6 +142,8 @@ export async function runScenarios(scenarios: readonly Scenario[], options: RunO
       warnings.push(`cannot append to ${historyFile} (${errorMessage(error)}): this drill is missing from the history`);
     });
   }
+  const remaining = outcomes.reduce((sum, outcome) => sum + (outcome.journal.kept?.length ?? 0) + (outcome.journal.leftovers?.length ?? 0), 0);
+  registry.close(remaining);
   return { runDir, outcomes, warnings };
 }
 

@@ -11,17 +11,26 @@ export class Timeline {
   readonly events: EventRecord[] = [];
   /** The innermost phase that failed first: where an error belongs. */
   failedPhase: string | undefined;
+  private readonly running: string[] = [];
 
   constructor(
     private readonly clock: DrillClock,
     private readonly exec: CommandRunner,
     private readonly log: Logger,
     private readonly listener?: PhaseListener,
+    /** Called after every phase that ends (the journal is checkpointed: a killed run leaves where it was). */
+    private readonly afterPhase?: () => Promise<void>,
   ) {}
+
+  /** The innermost phase running now, if any. */
+  get current(): string | undefined {
+    return this.running[this.running.length - 1];
+  }
 
   async phase<T>(name: string, fn: () => Promise<T>, detail?: string): Promise<T> {
     const previous = this.exec.phase;
     this.exec.phase = name;
+    this.running.push(name);
     const startMs = this.clock.now();
     this.listener?.({ type: 'start', phase: name, detail });
     this.log.info({ phase: name, ...(detail ? { detail } : {}) }, 'phase start');
@@ -41,6 +50,8 @@ export class Timeline {
       throw error;
     } finally {
       this.exec.phase = previous;
+      this.running.splice(this.running.lastIndexOf(name), 1);
+      await this.afterPhase?.();
     }
   }
 

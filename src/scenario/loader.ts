@@ -3,7 +3,10 @@ import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
+import { ShopDataset } from '../datasets/shop.js';
+import type { FaultApplicability, FaultDefinition, IncidentDefinition } from '../faults/fault.js';
 import { faults, type FaultKind } from '../faults/index.js';
+import type { LocationOptions } from '../storage/index.js';
 import { strategies, type StrategyName } from '../strategies/index.js';
 import { nearest } from '../util/suggest.js';
 import { scenarioSchema, type ParsedScenario } from './schema.js';
@@ -42,10 +45,19 @@ export interface StrategyEntry extends StrategyChoice {
   label: string;
 }
 
+/** The incident of a scenario: kind, timing (ms), and the fault's own parameters. */
+export type IncidentSpec = { kind: FaultKind; at: number; detectAfter: number } & Record<string, unknown>;
+/** A latent fault in the backups: kind and the fault's own parameters. */
+export type LatentSpec = { kind: FaultKind } & Record<string, unknown>;
+
 /** A validated scenario, defaults applied, paths resolved, ready to run. */
-export type Scenario = Omit<ParsedScenario, 'strategy' | 'strategies' | 'fault'> & {
-  /** The fault block: kind, timing (ms), and the fault's own parameters. */
-  fault: { kind: FaultKind; at: number; detectAfter: number } & Record<string, unknown>;
+export type Scenario = Omit<ParsedScenario, 'strategy' | 'strategies' | 'fault' | 'recovery'> & {
+  /** The incident: the fault that takes the service down or damages data. */
+  fault: IncidentSpec;
+  /** Faults in the stored backups, injected after the incident and found when restoring. */
+  latentFaults: LatentSpec[];
+  /** The recovery target, defaulted from the incident (before a logical fault, the latest otherwise). */
+  recovery: { target: string; method: ParsedScenario['recovery']['method'] };
   /** Path of the file it came from (as given), or "<inline>". */
   file: string;
   /** sha256 of the normalized scenario, as run with `strategy` (a `strategies:` list is not part of it). */
@@ -154,9 +166,10 @@ function knownKeys(path: Path, locator: Locator): string[] | undefined {
       if (definition) return ['name', ...Object.keys(definition.options.shape)];
     }
     if (segment === 'fault') {
-      const kind = locator.value(['fault', 'kind']);
+      const index = path[path.indexOf(segment) + 1];
+      const kind = locator.value(typeof index === 'number' ? ['fault', index, 'kind'] : ['fault', 'kind']);
       const definition = faults[kind as keyof typeof faults];
-      if (definition) return [...Object.keys(definition.params.shape), 'kind', 'at', 'detectAfter'];
+      if (definition) return [...Object.keys(definition.params.shape), 'kind', ...(definition.role === 'incident' ? ['at', 'detectAfter'] : [])];
     }
   }
   return shapeOf(schema);
@@ -185,6 +198,7 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
   if (!result.success) throw new ScenarioError(result.error.issues.flatMap((issue) => issueProblems(issue, locator)));
   const parsed = result.data;
   const problems: ScenarioProblem[] = [];
+  const faultSet = resolveFaults(parsed, locator, problems);
 
   // The strategy, or the list of strategies: known names, for this engine, with valid options.
   let strategyList: StrategyEntry[] | undefined;
@@ -192,7 +206,7 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
   if (parsed.strategy !== undefined && parsed.strategies !== undefined) {
     problems.push(locator.problem([], 'both strategy and strategies are set', 'a scenario runs one strategy or a list of them to compare: move the strategy into the strategies list', 'strategies'));
   } else if (parsed.strategies !== undefined) {
-    const resolved = parsed.strategies.map((raw, index) => resolveStrategy(raw, ['strategies', index], parsed, locator));
+    const resolved = parsed.strategies.map((raw, index) => resolveStrategy(raw, ['strategies', index], parsed, faultSet, locator));
     problems.push(...resolved.flatMap((entry) => entry.problems));
     const choices = resolved.map((entry) => entry.choice);
     if (choices.every((choice): choice is StrategyChoice => choice !== undefined)) {
@@ -205,7 +219,7 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
       }
     }
   } else if (parsed.strategy !== undefined) {
-    const resolved = resolveStrategy(parsed.strategy, ['strategy'], parsed, locator);
+    const resolved = resolveStrategy(parsed.strategy, ['strategy'], parsed, faultSet, locator);
     problems.push(...resolved.problems);
     strategy = resolved.choice;
   } else {
@@ -213,6 +227,16 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
   }
   if (!parsed.storage.primary) {
     problems.push(locator.problem(['storage'], 'no "primary" storage location', 'add storage: { primary: { type: local } }'));
+  }
+  for (const [name, location] of Object.entries(parsed.storage) as Array<[string, LocationOptions]>) {
+    const from = location.copy?.from;
+    if (from === undefined) continue;
+    const origin = parsed.storage[from] as LocationOptions | undefined;
+    if (!origin || from === name) {
+      problems.push(locator.problem(['storage', name, 'copy', 'from'], `"${from}" is not another storage location`, `locations: ${Object.keys(parsed.storage).join(', ')}`));
+    } else if (origin.copy) {
+      problems.push(locator.problem(['storage', name, 'copy', 'from'], `"${from}" is itself a copy; copy from the location the backups are written to`, 'copy from primary'));
+    }
   }
 
   // Dataset files exist, relative to the scenario file.
@@ -235,10 +259,10 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
   for (const location of Object.values(parsed.storage)) {
     if ('path' in location && typeof location.path === 'string') location.path = resolve(base, location.path);
   }
-  if (problems.length > 0 || !strategy) throw new ScenarioError(problems);
+  if (problems.length > 0 || !strategy || !faultSet) throw new ScenarioError(problems);
 
   const { strategies: _list, ...rest } = parsed;
-  const scenario: Scenario = { ...rest, fault: parsed.fault as Scenario['fault'], file: displayFile, strategy, hash: '' };
+  const scenario: Scenario = { ...rest, ...faultSet, file: displayFile, strategy, hash: '' };
   return { ...scenario, hash: scenarioHash(scenario), ...(strategyList ? { strategies: strategyList } : {}) };
 }
 
@@ -275,7 +299,7 @@ export function withStrategyNames(scenario: Scenario, names: readonly string[]):
   const problems: string[] = [];
   const choices: StrategyChoice[] = [];
   for (const name of names) {
-    const objections = strategyObjections(name, scenario.target.engine, scenario.recovery.target);
+    const objections = strategyObjections(name, scenario, scenario);
     problems.push(...objections.map((objection) => `--strategies: ${objection.message}${objection.hint ? `\n  hint: ${objection.hint}` : ''}`));
     const defaults = objections.length === 0 ? strategies[name as StrategyName].options.safeParse({}) : undefined;
     if (defaults?.success) choices.push({ name: name as StrategyName, options: defaults.data as Record<string, unknown> });
@@ -290,15 +314,29 @@ export function withStrategyNames(scenario: Scenario, names: readonly string[]):
   return { scenario: { ...withStrategy(scenario, choices[0]!), strategies: labelled.entries }, problems: [] };
 }
 
-/** Why a strategy cannot run here: where the objection points (its name, or the recovery target) and what to do. */
+/** Why a strategy cannot run here: where the objection points (its name, the recovery target, a fault) and what to do. */
 interface StrategyObjection {
-  at: 'name' | 'recovery';
+  at: 'name' | 'recovery' | { fault: number | undefined };
   message: string;
   hint?: string;
 }
 
-/** What stands in the way of running strategy `name` on `engine` to `recoveryTarget`; empty when nothing does. */
-function strategyObjections(name: string, engine: string, recoveryTarget: string): StrategyObjection[] {
+/** The faults of a scenario as the loader resolved them, and where each came from in the file. */
+interface FaultSet {
+  fault: IncidentSpec;
+  latentFaults: LatentSpec[];
+  recovery: Scenario['recovery'];
+  /** Index in the `fault:` list of the incident and of each latent fault; undefined when `fault:` is one fault. */
+  places: { incident: number | undefined; latent: Array<number | undefined> };
+}
+
+/** What the strategy checks need of a scenario, parsed or loaded. */
+type DrillShape = Pick<ParsedScenario, 'target' | 'backups' | 'storage'>;
+
+/** What stands in the way of running strategy `name` in this drill; empty when nothing does. */
+function strategyObjections(name: string, drill: DrillShape, faultSet: Pick<FaultSet, 'fault' | 'latentFaults' | 'recovery'> & { places?: FaultSet['places'] }): StrategyObjection[] {
+  const engine = drill.target.engine;
+  const recoveryTarget = faultSet.recovery.target;
   const definition = strategies[name as StrategyName];
   if (!definition) {
     const known = Object.keys(strategies);
@@ -318,21 +356,78 @@ function strategyObjections(name: string, engine: string, recoveryTarget: string
       hint: `use a point-in-time strategy (${pointInTime.join(', ') || `none for ${engine} yet`}), or target before-fault`,
     });
   }
+  const applicability: FaultApplicability = {
+    strategy: definition,
+    backups: drill.backups.count,
+    region: drill.target.region,
+    storage: (Object.entries(drill.storage) as Array<[string, LocationOptions]>).map(([location, options]) => ({ name: location, region: options.region, ...(options.copy ? { copyOf: options.copy.from } : {}) })),
+  };
+  const specs = [
+    { spec: faultSet.fault as Record<string, unknown> & { kind: string }, place: faultSet.places?.incident },
+    ...faultSet.latentFaults.map((spec, index) => ({ spec: spec as Record<string, unknown> & { kind: string }, place: faultSet.places?.latent[index] })),
+  ];
+  for (const { spec, place } of specs) {
+    const fault = faults[spec.kind as FaultKind] as FaultDefinition;
+    const refusal = fault.refuse?.(applicability, spec as never);
+    if (refusal) objections.push({ at: { fault: place }, message: refusal });
+  }
   return objections;
 }
 
-/** Checks one `strategy` value (or list entry) at `path`: name, engine, options, recovery target. */
+/** Tables of the built-in dataset, known before anything is provisioned. */
+const BUILTIN_TABLES: Record<string, readonly string[]> = { shop: ShopDataset.tables };
+
+/**
+ * Splits `fault:` into the incident and the latent faults, checks each against what can be known
+ * before provisioning (exactly one incident, a built-in table that exists, a recovery method the
+ * incident allows), and derives the default recovery target from the incident.
+ */
+function resolveFaults(parsed: ParsedScenario, locator: Locator, problems: ScenarioProblem[]): FaultSet | undefined {
+  const list = (Array.isArray(parsed.fault) ? parsed.fault : [parsed.fault]) as Array<Record<string, unknown> & { kind: FaultKind }>;
+  const pathOf = (index: number): Path => (Array.isArray(parsed.fault) ? ['fault', index] : ['fault']);
+  const incidents = list.map((spec, index) => ({ spec, index })).filter(({ spec }) => faults[spec.kind].role === 'incident');
+  const incidentKinds = Object.values(faults).filter((fault) => fault.role === 'incident').map((fault) => fault.kind);
+  if (incidents.length !== 1) {
+    problems.push(
+      locator.problem(['fault'], incidents.length === 0 ? 'no incident: the faults listed only damage the backups, and nothing makes the drill restore them' : `${incidents.length} incidents listed; a drill has one`, `one of ${incidentKinds.join(', ')}, plus any latent faults (wal-gap, binlog-gap, corrupt-backup, missing-backup)`),
+    );
+    return undefined;
+  }
+  const dataset = parsed.target.dataset;
+  const known = 'builtin' in dataset ? BUILTIN_TABLES[dataset.builtin] : undefined;
+  for (const [index, spec] of list.entries()) {
+    if (known && typeof spec.table === 'string' && !known.includes(spec.table)) {
+      const guess = nearest(spec.table, known);
+      problems.push(locator.problem([...pathOf(index), 'table'], `the built-in dataset has no table "${spec.table}"${guess ? ` — did you mean "${guess}"?` : ''}`, `its tables: ${known.join(', ')}`));
+    }
+  }
+  const { spec: incident, index: incidentIndex } = incidents[0]!;
+  const definition = faults[incident.kind] as IncidentDefinition;
+  if (parsed.recovery.method === 'restart' && definition.leaves !== 'stopped') {
+    problems.push(locator.problem(['recovery', 'method'], `restart needs a fault that leaves the server able to start again, and ${incident.kind} does not`, 'use restore (from backups), or a kill-primary fault'));
+  }
+  const latent = list.map((spec, index) => ({ spec, index })).filter(({ spec }) => faults[spec.kind].role === 'latent');
+  const place = (index: number) => (Array.isArray(parsed.fault) ? index : undefined);
+  return {
+    fault: incident as IncidentSpec,
+    latentFaults: latent.map(({ spec }) => spec as LatentSpec),
+    recovery: { target: parsed.recovery.target ?? definition.defaultTarget, method: parsed.recovery.method },
+    places: { incident: place(incidentIndex), latent: latent.map(({ index }) => place(index)) },
+  };
+}
+
+/** Checks one `strategy` value (or list entry) at `path`: name, engine, options, recovery target, the faults it meets. */
 function resolveStrategy(
   raw: NonNullable<ParsedScenario['strategy']>,
   path: Path,
   parsed: ParsedScenario,
+  faultSet: FaultSet | undefined,
   locator: Locator,
 ): { choice?: StrategyChoice; problems: ScenarioProblem[] } {
   const { name, ...given } = typeof raw === 'string' ? { name: raw } : (raw as { name: string } & Record<string, unknown>);
   const namePath = typeof raw === 'string' ? path : [...path, 'name'];
-  const problems = strategyObjections(name, parsed.target.engine, parsed.recovery.target).map((objection) =>
-    locator.problem(objection.at === 'name' ? namePath : ['recovery', 'target'], objection.message, objection.hint),
-  );
+  const where = (at: StrategyObjection['at']): Path => (at === 'name' ? namePath : at === 'recovery' ? ['recovery', 'target'] : at.fault === undefined ? ['fault', 'kind'] : ['fault', at.fault, 'kind']);
+  const problems = faultSet ? strategyObjections(name, parsed, faultSet).map((objection) => locator.problem(where(objection.at), objection.message, objection.hint)) : [];
   const definition = strategies[name as StrategyName];
   if (!definition) return { problems };
   const options = definition.options.safeParse(given);

@@ -1,21 +1,10 @@
 import { z } from 'zod';
 import { faults } from '../faults/index.js';
 import { strategies } from '../strategies/index.js';
-import { storageTypes } from '../storage/index.js';
-import { parseDuration } from '../util/duration.js';
+import { HOME_REGION, storageTypes } from '../storage/index.js';
+import { duration } from '../util/duration.js';
 
-/** `30s`, `2m`, `1h`, `500ms`, `1m30s`, or seconds as a number; becomes milliseconds. */
-export const duration = z
-  .union([z.string(), z.number()])
-  .transform((value, context) => {
-    const ms = parseDuration(value);
-    if (ms === undefined) {
-      context.addIssue({ code: 'custom', message: `"${value}" is not a duration; write it like 30s, 2m, 1h or 500ms` });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .describe('A duration: 500ms, 30s, 2m, 1h, 1m30s, or a number of seconds');
+export { duration };
 
 const builtinDataset = z.strictObject({
   builtin: z.enum(['shop']).describe('Built-in generated dataset'),
@@ -29,8 +18,17 @@ const fileDataset = z.strictObject({
 const target = z.strictObject({
   engine: z.enum(['postgres', 'mariadb']).describe('Database engine'),
   // Quote versions in YAML ("10.10"): a bare 10.10 is the number 10.1.
-  version: z.union([z.string(), z.number()]).transform(String).optional().describe('Engine version, e.g. "15" or "10.11" (quoted); default: the newest installed'),
-  provider: z.enum(['local']).default('local').describe('Where instances run: local = binaries on this machine'),
+  version: z.union([z.string(), z.number()]).transform(String).optional().describe('Engine version, e.g. "15" or "10.11" (quoted); default: the newest installed (local) or the engine\'s pinned default (docker)'),
+  provider: z
+    .enum(['auto', 'local', 'docker'])
+    .default('auto')
+    .describe('Where instances run: local = binaries on this machine, docker = containers, auto = local when the version is installed, else docker'),
+  image: z.string().min(1).optional().describe('Container image for the docker provider (default: the official image of the engine and version, e.g. postgres:16)'),
+  region: z.string().regex(/^[\w-]+$/).default(HOME_REGION).describe('The region the source runs in (a region-loss fault takes it and the storage there)'),
+  settings: z
+    .record(z.string().regex(/^[\w.-]+$/), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+    .default({})
+    .describe('Server settings of the source, e.g. { synchronous_commit: "off" } or { innodb_flush_log_at_trx_commit: 2 }'),
   dataset: z.union([builtinDataset, fileDataset]).prefault({ builtin: 'shop' }).describe('What the source database holds'),
 });
 
@@ -45,15 +43,22 @@ const workload = z.strictObject({
   statements: z.array(z.string().min(1)).default([]).describe('Business statements per write for file datasets: {id} {writer} {seq} {random}'),
 });
 
-const faultBase = {
-  at: duration.prefault('10s').describe('Time after the workload starts (the fault waits for the backup to finish)'),
-  detectAfter: duration.prefault('3s').describe('How long the workload keeps writing after the fault before it is noticed'),
+const incidentTiming = {
+  at: duration.prefault('10s').describe('Time after the workload starts (the fault waits for the backups to finish)'),
+  detectAfter: duration.prefault('3s').describe('How long the workload keeps writing after the fault before it is noticed (a fault with its own detection notices sooner)'),
 };
 
-const faultSchema = z.discriminatedUnion(
+/** One fault: an incident (with its timing), or a latent fault in the backups (found when restoring). */
+const oneFault = z.discriminatedUnion(
   'kind',
-  Object.values(faults).map((fault) => fault.params.extend({ kind: z.literal(fault.kind), ...faultBase })) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  Object.values(faults).map((fault) =>
+    fault.params.extend({ kind: z.literal(fault.kind), ...(fault.role === 'incident' ? incidentTiming : {}) }),
+  ) as unknown as [z.ZodObject, ...z.ZodObject[]],
 );
+
+const faultSchema = z
+  .union([oneFault, z.array(oneFault).min(1)])
+  .describe('The incident, or a list: one incident plus latent faults in the backups (wal-gap, corrupt-backup, ...) found when restoring');
 
 const strategySchema = z.union([
   z.string(),
@@ -79,6 +84,10 @@ const objectives = z.strictObject({
     .optional()
     .describe('Recovery point objective; a single duration is the maximum data loss in time'),
   damageUndone: z.boolean().optional().describe('The fault\'s damage must be undone (default: true when the fault tracks a table and recovery.target is before-fault)'),
+  equalToSource: z
+    .boolean()
+    .default(true)
+    .describe('The restored database must equal the source at the recovery point: schema inventory and per-table content digests'),
   checks: z
     .array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1), expect: expectation }))
     .default([])
@@ -91,8 +100,17 @@ const recovery = z.strictObject({
       z.enum(['before-fault', 'latest']),
       z.iso.datetime({ offset: true, error: 'expected before-fault, latest, or an ISO 8601 time with a zone, like 2026-11-21T13:45:00Z' }),
     ])
-    .default('before-fault')
-    .describe('before-fault (just before the fault\'s transaction), latest, or an ISO timestamp'),
+    .optional()
+    .describe('before-fault (just before the fault\'s transaction), latest, or an ISO timestamp; default: before-fault for a logical fault, latest for a lost server'),
+  method: z
+    .enum(['auto', 'restart', 'restore'])
+    .default('auto')
+    .describe('restart: crash recovery of the same server (a killed server); restore: from backups; auto: a standby fails over, a killed server restarts, anything else restores'),
+});
+
+const backups = z.strictObject({
+  count: z.number().int().min(1).max(20).default(1).describe('Backups taken during the workload'),
+  every: duration.prefault('5s').describe('Time between the starts of scheduled backups'),
 });
 
 /** The scenario file. JSON Schema for editors is generated from this (`firedrill schema`). */
@@ -109,7 +127,8 @@ export const scenarioSchema = z.strictObject({
     .min(1)
     .optional()
     .describe('Instead of strategy: several strategies, each run on the same drill and set side by side in compare.html'),
-  storage: z.record(z.string().regex(/^[\w-]+$/), storageLocation).default({ primary: { type: 'local' } }).describe('Named backup locations; the strategy uses "primary"'),
+  storage: z.record(z.string().regex(/^[\w-]+$/), storageLocation).prefault({ primary: { type: 'local' } }).describe('Named backup locations; the strategy stores into "primary", copies go where a location says copy: { from: primary }'),
+  backups: backups.prefault({}),
   fault: faultSchema,
   recovery: recovery.prefault({}),
   objectives: objectives.prefault({}),

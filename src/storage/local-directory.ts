@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { chown, copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { shellQuote } from '../util/exec.js';
-import { makeOwnedDir, type ServiceUser } from '../util/os-user.js';
-import type { StorageLocation, StoredObject } from './storage.js';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ObjectNotFoundError, StorageError, type StorageLocation, type StoredObject } from './storage.js';
 
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -12,78 +12,122 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** A directory on this machine. */
+/** A pass-through that measures what flows through it: size and sha256. */
+export function measuring(): Transform & { result(): { sizeBytes: number; sha256: string } } {
+  const hash = createHash('sha256');
+  let size = 0;
+  const transform = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  }) as Transform & { result(): { sizeBytes: number; sha256: string } };
+  let digest: string | undefined;
+  transform.result = () => ({ sizeBytes: size, sha256: (digest ??= hash.digest('hex')) });
+  return transform;
+}
+
+const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** A directory on this machine. Objects are files; `key` is the path below the root. */
 export class LocalDirectoryStorage implements StorageLocation {
   readonly type = 'local';
-  private owner: ServiceUser | undefined;
 
   constructor(
     readonly name: string,
     readonly root: string,
+    readonly region: string,
   ) {}
 
   get address(): string {
     return this.root;
   }
 
-  async open(owner: ServiceUser | undefined): Promise<void> {
-    this.owner = owner;
-    await makeOwnedDir(this.root, owner);
+  get directory(): string {
+    return this.root;
   }
 
-  pathOf(key: string): string {
+  private pathOf(key: string): string {
     return join(this.root, key);
   }
 
-  async put(key: string, file: string): Promise<StoredObject> {
-    const target = this.pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
-    if (file !== target) {
-      // Write under a temporary name, then rename: a half-copied backup never looks complete.
-      await copyFile(file, `${target}.partial`);
-      await rename(`${target}.partial`, target);
+  async open(): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true, mode: 0o711 });
+      // Servers' archive commands (their own accounts) traverse it to reach the directories they own.
+      await chmod(this.root, 0o711);
+    } catch (error) {
+      throw new StorageError(this.name, 'open', '', error);
     }
-    if (this.owner) await chown(target, this.owner.uid, this.owner.gid);
-    return this.describe(key);
   }
 
-  async describe(key: string): Promise<StoredObject> {
-    const path = this.pathOf(key);
-    const info = await stat(path);
-    return { location: this.name, key, sizeBytes: info.size, sha256: await sha256File(path) };
+  async put(key: string, source: Readable): Promise<StoredObject> {
+    const target = this.pathOf(key);
+    const partial = `${target}.partial`;
+    const measure = measuring();
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      // Written under a temporary name, then renamed: a half-copied backup never looks complete.
+      await pipeline(source, measure, createWriteStream(partial));
+      await rename(partial, target);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw new StorageError(this.name, 'put', key, error);
+    }
+    return { location: this.name, key, ...measure.result() };
   }
 
-  async fetch(key: string): Promise<string> {
+  async get(key: string): Promise<Readable> {
     const path = this.pathOf(key);
-    await stat(path);
-    return path;
+    try {
+      await stat(path);
+    } catch (error) {
+      if (isMissing(error)) throw new ObjectNotFoundError(this.name, key, error);
+      throw new StorageError(this.name, 'get', key, error);
+    }
+    const out = new PassThrough();
+    createReadStream(path)
+      .on('error', (error) => out.destroy(new StorageError(this.name, 'get', key, error)))
+      .pipe(out);
+    return out;
+  }
+
+  async stat(key: string): Promise<{ sizeBytes: number } | undefined> {
+    try {
+      return { sizeBytes: (await stat(this.pathOf(key))).size };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw new StorageError(this.name, 'stat', key, error);
+    }
   }
 
   async list(prefix: string): Promise<string[]> {
-    const base = this.pathOf(prefix);
-    const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch(() => []);
-    return entries
-      .filter((entry) => entry.isFile())
-      .map((entry) => relative(this.root, join(entry.parentPath, entry.name)))
-      .sort();
+    try {
+      const entries = await readdir(this.pathOf(prefix), { recursive: true, withFileTypes: true });
+      return entries
+        .filter((entry) => entry.isFile() && !entry.name.endsWith('.partial'))
+        .map((entry) => relative(this.root, join(entry.parentPath, entry.name)))
+        .sort();
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw new StorageError(this.name, 'list', prefix, error);
+    }
   }
 
-  async remove(key: string): Promise<void> {
-    await rm(this.pathOf(key), { force: true });
-  }
-
-  walArchiveCommand(prefix: string): string {
-    const dir = shellQuote(this.pathOf(prefix));
-    // Never overwrite an archived segment (PostgreSQL's documented safe form); copy under a
-    // temporary name so a restore never reads a half-written segment.
-    return `mkdir -p ${dir} && test ! -f ${dir}/%f && cp %p ${dir}/%f.partial && mv ${dir}/%f.partial ${dir}/%f`;
-  }
-
-  walRestoreCommand(prefix: string): string {
-    return `cp ${shellQuote(this.pathOf(prefix))}/%f %p`;
+  async delete(key: string): Promise<void> {
+    try {
+      await rm(this.pathOf(key), { force: true });
+    } catch (error) {
+      throw new StorageError(this.name, 'delete', key, error);
+    }
   }
 
   async destroy(): Promise<void> {
-    await rm(this.root, { recursive: true, force: true });
+    try {
+      await rm(this.root, { recursive: true, force: true });
+    } catch (error) {
+      throw new StorageError(this.name, 'destroy', '', error);
+    }
   }
 }

@@ -1,4 +1,4 @@
-import type { ServiceUser } from '../util/os-user.js';
+import type { Readable } from 'node:stream';
 
 /** A backup file as stored: where, how big, its content hash. */
 export interface StoredObject {
@@ -8,30 +8,57 @@ export interface StoredObject {
   sha256: string;
 }
 
+/** A storage operation that failed, named with the location, so a permission problem never reads as an empty archive. */
+export class StorageError extends Error {
+  constructor(
+    readonly location: string,
+    readonly operation: 'put' | 'get' | 'stat' | 'list' | 'delete' | 'open' | 'destroy',
+    readonly key: string,
+    cause: unknown,
+    hint?: string,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`storage "${location}": cannot ${operation} ${key || '(root)'}: ${reason}${hint ? ` (${hint})` : ''}`, { cause });
+    this.name = 'StorageError';
+  }
+}
+
+/** The object is not there: a fetch of a backup that was never stored, or was deleted. */
+export class ObjectNotFoundError extends StorageError {
+  constructor(location: string, key: string, cause: unknown) {
+    super(location, 'get', key, cause, 'the object does not exist in this location');
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
 /**
- * A named place backups live ("primary", "offsite"). Strategies write and read through this,
- * never through paths of their own, so a region loss can destroy one location and not another.
+ * A named place backups live ("primary", "offsite"): a plain object store. Strategies write
+ * and read through this, never through paths of their own, so a region loss can destroy one
+ * location and not another, and the same strategy stores into a directory or a bucket.
  */
 export interface StorageLocation {
   readonly name: string;
   readonly type: string;
-  /** Human-readable address for journals (no credentials). */
+  /** The region it is in; a region loss destroys every location of that region. */
+  readonly region: string;
+  /** Human-readable address for journals (never credentials). */
   readonly address: string;
-  /** Creates the location (and registers it for cleanup when firedrill owns it). */
-  open(owner: ServiceUser | undefined): Promise<void>;
-  /** Stores a local file under `key`. */
-  put(key: string, file: string): Promise<StoredObject>;
   /**
-   * Makes the object available as a local file and returns its path. A local directory
-   * returns the stored file itself (nothing to fetch); remote storage downloads into `scratchDir`.
+   * The directory holding the objects, when the location is one on this machine: a server's
+   * archive command can copy into it directly (and containers see it at the same path).
    */
-  fetch(key: string, scratchDir: string): Promise<string>;
+  readonly directory?: string;
+  /** Creates the location (its directory, its prefix). */
+  open(): Promise<void>;
+  /** Stores a stream under `key`, computing its size and sha256 on the way; a half-written object is never visible. */
+  put(key: string, source: Readable): Promise<StoredObject>;
+  /** Reads an object as a stream; ObjectNotFoundError when it is not there. */
+  get(key: string): Promise<Readable>;
+  /** Size of an object, or undefined when it is not there. */
+  stat(key: string): Promise<{ sizeBytes: number } | undefined>;
+  /** Keys under a prefix, sorted; an absent prefix is empty, any other failure throws. */
   list(prefix: string): Promise<string[]>;
-  /** Deletes one object (a lost WAL segment, an expired backup). */
-  remove(key: string): Promise<void>;
-  /** Shell command for PostgreSQL's archive_command / restore_command (with %p and %f). */
-  walArchiveCommand(prefix: string): string;
-  walRestoreCommand(prefix: string): string;
-  /** Destroys everything stored here (what a region loss does). */
+  delete(key: string): Promise<void>;
+  /** Destroys everything stored here (cleanup; what a region loss does). */
   destroy(): Promise<void>;
 }

@@ -1,6 +1,5 @@
-import { BinlogArchive, replayBinlogs } from './binlog-archive.js';
+import { BINLOG_ARCHIVE, BinlogArchive, binlogArchiveSetup, replayBinlogs } from './binlog-archive.js';
 import { mariabackupOptions, restoreMariabackup, takeMariabackup } from './mariabackup.js';
-import { BINLOG_SETTINGS } from './mariadb-tools.js';
 import { defineStrategy } from './strategy.js';
 
 export const mariabackupBinlog = defineStrategy({
@@ -8,17 +7,21 @@ export const mariabackupBinlog = defineStrategy({
   summary: 'mariadb-backup + binlogs streamed to the archive; restore the physical backup, replay binlogs to just before the fault (by position, checked by GTID)',
   engines: ['mariadb'],
   pointInTime: true,
+  keeps: 'backups',
+  archive: BINLOG_ARCHIVE,
+  logical: false,
   options: mariabackupOptions,
   create(options) {
     let archive: BinlogArchive | undefined;
+    let taken = 0;
     return {
-      sourceSettings: () => BINLOG_SETTINGS,
+      sourceSetup: ({ storage }) => binlogArchiveSetup(storage),
       async prepare(context) {
         archive = await BinlogArchive.start(context);
       },
-      backup: (context) => takeMariabackup(context, 'mariabackup-binlog', options.parallel),
+      backup: (context) => takeMariabackup(context, `mariabackup-binlog/backup-${++taken}`, options.parallel),
       afterDetection: (context) => archive!.complete(context),
-      async restore(context, { backup, target, faultPoint }) {
+      async recover(context, { backup, target, faultPoint }) {
         const from = (backup.state as { position?: string }).position;
         if (!from) throw new Error('the backup recorded no binlog coordinates (xtrabackup_info has no binlog_pos), so there is nowhere to start a replay; is the source\'s binary log on?');
         const instance = await restoreMariabackup(context, backup);

@@ -1,11 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { mariadbClientArgs, mariadbEnv } from '../engines/mariadb-binaries.js';
 import { formatBinlogPosition } from '../engines/mariadb.js';
-import type { StartedDatabaseInstance } from '../providers/provider.js';
-import { makeOwnedDir } from '../util/os-user.js';
-import { BINLOG_SETTINGS, mariadbTool } from './mariadb-tools.js';
+import type { StartedInstance } from '../providers/provider.js';
+import { BackupDefect, storeFile, storeOutput, streamVerified } from '../storage/transfer.js';
+import { BINLOG_SETTINGS } from './mariadb-tools.js';
 import { defineStrategy, type BackupResult, type StrategyContext } from './strategy.js';
 
 export const mariabackupOptions = z.strictObject({
@@ -18,74 +15,94 @@ function binlogInfo(info: string): { position: string; gtid: string } | undefine
   return match ? { position: formatBinlogPosition({ file: match[1]!, pos: Number(match[2]) }), gtid: match[3] ?? '' } : undefined;
 }
 
+/** Page checksums of every InnoDB file in a directory, offline: the names of the files that fail. */
+const CHECK_PAGES = 'status=0; for f in $(find "$0" -name "*.ibd" -o -name "ibdata*"); do innochecksum "$f" >/dev/null 2>&1 || { echo "$f"; status=1; }; done; exit $status';
+
 /**
- * mariadb-backup --backup under load, streamed (mbstream) into one file. It runs as the server's
- * user because it reads the source's data directory itself. --extra-lsndir keeps a copy of the
- * backup's info file outside the stream, for the binlog coordinates the backup is consistent with
- * (taken during BACKUP STAGE BLOCK_COMMIT).
+ * mariadb-backup --backup under load, streamed (mbstream) from its stdout into the storage
+ * location. It runs beside the source as the server's account because it reads the data
+ * directory itself. --extra-lsndir keeps a copy of the backup's info file outside the stream,
+ * for the binlog coordinates the backup is consistent with (taken during BACKUP STAGE BLOCK_COMMIT).
  */
 export async function takeMariabackup(context: StrategyContext, prefix: string, parallel: number): Promise<BackupResult> {
-  const { source, exec, workDir, storage } = context;
-  const scratch = await makeOwnedDir(join(workDir, 'mariabackup'), source.user);
-  const infoDir = await makeOwnedDir(join(scratch, 'info'), source.user);
-  const tmpDir = await makeOwnedDir(join(scratch, 'tmp'), source.user);
-  const streamFile = join(workDir, 'backup.mbstream');
-  await exec.run(
-    await mariadbTool(context, 'mariadb-backup'),
-    [...mariadbClientArgs(source.connection), '--backup', '--stream=mbstream', `--extra-lsndir=${infoDir}`, `--target-dir=${tmpDir}`, `--datadir=${source.dataDir}`, `--parallel=${parallel}`],
-    { user: source.user, stdoutFile: streamFile, env: mariadbEnv(source.connection) },
+  const { source, engine, storage } = context;
+  const scratch = `${source.paths.scratch}/${prefix.replaceAll('/', '-')}`;
+  await source.claim(`${scratch}/info`);
+  await source.claim(`${scratch}/tmp`);
+  const { object } = await storeOutput(
+    source,
+    storage,
+    `${prefix}/backup.mbstream`,
+    'mariadb-backup',
+    [...engine.clientArgs(source.localConnection), '--backup', '--stream=mbstream', `--extra-lsndir=${scratch}/info`, `--target-dir=${scratch}/tmp`, `--datadir=${source.paths.data}`, `--parallel=${parallel}`],
+    { env: engine.clientEnv(source.localConnection) },
   );
-  const infoFile = join(infoDir, 'xtrabackup_info');
-  const binlog = binlogInfo(await readFile(infoFile, 'utf8'));
-  const key = `${prefix}/backup.mbstream`;
+  const infoFile = `${scratch}/info/xtrabackup_info`;
+  const binlog = binlogInfo((await source.readFile(infoFile)).toString('utf8'));
+  const info = await storeFile(source, storage, `${prefix}/xtrabackup_info`, infoFile);
   return {
     objects: [
-      { name: 'backup', ...(await storage.put(key, streamFile)) },
-      { name: 'info', ...(await storage.put(`${prefix}/xtrabackup_info`, infoFile)) },
+      { name: 'backup', ...object },
+      { name: 'info', ...info },
     ],
-    consistentAt: binlog ? { position: binlog.position, detail: `BACKUP STAGE BLOCK_COMMIT at binlog ${binlog.position}, GTID ${binlog.gtid || 'none'}` } : undefined,
-    state: { key, position: binlog?.position },
+    ...(binlog ? { consistentAt: { position: binlog.position, detail: `BACKUP STAGE BLOCK_COMMIT at binlog ${binlog.position}, GTID ${binlog.gtid || 'none'}` } } : {}),
+    state: { position: binlog?.position },
+    ...(binlog ? { startPosition: binlog.position } : {}),
   };
 }
 
 /**
- * Unpacks a streamed backup, applies its redo log (--prepare) and copies it into a fresh
- * instance's empty data directory (--copy-back); starts the instance.
+ * Streams the backup out of storage into mbstream beside a fresh instance (checksum compared on
+ * the way), applies its redo log (--prepare), moves it into the empty data directory, checks
+ * every page checksum (innochecksum) before the server reads any of it, and starts it.
  */
-export async function restoreMariabackup(context: StrategyContext, backup: BackupResult): Promise<StartedDatabaseInstance> {
-  const { exec, workDir } = context;
-  const { key } = backup.state as { key: string };
-  const stream = await context.phase('fetch', () => context.storage.fetch(key, workDir));
-  const filled = await context.phase('restore', async () => {
-    const instance = await context.provider.create({ name: 'restore', engine: context.engine, version: context.version }, context.providerContext);
-    const tool = await mariadbTool(context, 'mariadb-backup');
-    const unpacked = await makeOwnedDir(join(workDir, 'mariabackup-restore'), instance.user);
-    await exec.run(await mariadbTool(context, 'mbstream'), ['-x', '-C', unpacked], { user: instance.user, stdinFile: stream });
-    await exec.run(tool, ['--no-defaults', '--prepare', `--target-dir=${unpacked}`], { user: instance.user });
-    await makeOwnedDir(instance.dataDir, instance.user);
-    await exec.run(tool, ['--no-defaults', '--copy-back', `--target-dir=${unpacked}`, `--datadir=${instance.dataDir}`], { user: instance.user });
-    return instance;
+export async function restoreMariabackup(context: StrategyContext, backup: BackupResult): Promise<StartedInstance> {
+  const object = backup.objects.find((candidate) => candidate.name === 'backup')!;
+  const target = await context.phase('target', () => context.createInstance('restore'));
+  const unpacked = `${target.paths.scratch}/backup`;
+  await target.claim(unpacked);
+  await context.phase('fetch', () => streamVerified(context.storage, object, (stdin) => target.run('mbstream', ['-x', '-C', unpacked], { stdin })));
+  await context.phase('restore', async () => {
+    const prepared = await target.run('mariadb-backup', ['--no-defaults', '--prepare', `--target-dir=${unpacked}`], { allowFailure: true });
+    if (prepared.exitCode !== 0) {
+      throw new BackupDefect('unrestorable', `mariadb-backup --prepare cannot apply the backup's redo log: ${prepared.stderr.trim().split('\n').slice(-3).join('; ')}`, object.key);
+    }
+    await target.claim(target.paths.data);
+    await target.run('mariadb-backup', ['--no-defaults', '--move-back', `--target-dir=${unpacked}`, `--datadir=${target.paths.data}`]);
+  });
+  await context.phase('verify-backup', async () => {
+    const checked = await target.run('sh', ['-c', CHECK_PAGES, target.paths.data], { allowFailure: true });
+    if (checked.exitCode !== 0) {
+      throw new BackupDefect('unrestorable', `innochecksum finds damaged pages in the restored backup: ${checked.stdout.trim().split('\n').join(', ')}`, object.key);
+    }
   });
   // InnoDB applies its redo before the server accepts connections: started is writable.
-  return context.phase('start', () => filled.start());
+  return context.phase('start', () => target.start());
 }
 
 export const mariabackup = defineStrategy({
   name: 'mariabackup',
-  summary: 'mariadb-backup --backup (streamed) under load; --prepare and --copy-back into a fresh data directory',
+  summary: 'mariadb-backup --backup (streamed) under load; --prepare and --move-back into a fresh data directory, page checksums verified',
   engines: ['mariadb'],
   pointInTime: false,
+  keeps: 'backups',
+  logical: false,
   options: mariabackupOptions,
   create(options) {
+    let taken = 0;
     return {
       // The binary log is not needed to restore, but it gives the backup and the fault binlog coordinates to report.
-      sourceSettings: () => BINLOG_SETTINGS,
-      backup: (context) => takeMariabackup(context, 'mariabackup', options.parallel),
-      async restore(context, { backup }) {
+      sourceSetup: () => ({ settings: BINLOG_SETTINGS }),
+      async backup(context) {
+        const backup = await takeMariabackup(context, `mariabackup/backup-${++taken}`, options.parallel);
+        // The backup restores to its end; the source just after it is the point to compare with.
+        return { ...backup, capture: await context.captureSource() };
+      },
+      async recover(context, { backup }) {
         const instance = await restoreMariabackup(context, backup);
         return {
           instance,
-          recovery: { method: 'end of the physical backup', reached: true, detail: `consistent at binlog ${backup.consistentAt?.position ?? 'unknown'}; writes after it are lost` },
+          recovery: { method: 'end of the physical backup', reached: true, point: 'backup', detail: `consistent at binlog ${backup.consistentAt?.position ?? 'unknown'}; writes after it are lost` },
         };
       },
     };

@@ -1,6 +1,5 @@
 import type { SqlSession } from '../engines/engine.js';
-import { findMariadbBinaries, type MariadbTool } from '../engines/mariadb-binaries.js';
-import type { StartedDatabaseInstance } from '../providers/provider.js';
+import type { StartedInstance } from '../providers/provider.js';
 import type { StrategyContext } from './strategy.js';
 
 /**
@@ -10,13 +9,8 @@ import type { StrategyContext } from './strategy.js';
  */
 export const BINLOG_SETTINGS: Record<string, string> = { 'log-bin': 'binlog', 'binlog-format': 'ROW', 'server-id': '1' };
 
-/** Full path of a MariaDB program matching the drill's server version. */
-export async function mariadbTool(context: Pick<StrategyContext, 'version'>, name: MariadbTool): Promise<string> {
-  return (await findMariadbBinaries(context.version)).paths[name];
-}
-
 /** Runs `fn` on a new session to the drill's database on an instance. */
-export async function withSession<T>(context: Pick<StrategyContext, 'engine'>, instance: StartedDatabaseInstance, fn: (session: SqlSession) => Promise<T>): Promise<T> {
+export async function withSession<T>(context: Pick<StrategyContext, 'engine'>, instance: StartedInstance, fn: (session: SqlSession) => Promise<T>): Promise<T> {
   const session = await context.engine.connect({ ...instance.connection, database: context.engine.databaseName });
   try {
     return await fn(session);

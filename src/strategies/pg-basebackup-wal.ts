@@ -1,21 +1,20 @@
-import { join } from 'node:path';
-import { sleep } from '../util/clock.js';
-import { logTail } from '../providers/local/local-server.js';
-import { readFile } from 'node:fs/promises';
-import { baseBackupOptions, takeBaseBackup, unpackBaseBackup } from './pg-basebackup.js';
-import { defineStrategy, type RecoveryTarget, type RestoreRequest } from './strategy.js';
+import type { RecoveryRecord } from '../journal/types.js';
+import type { StartedInstance } from '../providers/provider.js';
+import { logTail } from '../providers/readiness.js';
+import { formatServerTime } from '../util/time.js';
+import { baseBackupOptions, baseBackupState, takeBaseBackup, unpackBaseBackup } from './pg-basebackup.js';
+import { fetchWal, switchAndArchive, WAL_PREFIX, walArchiveSetup, walSegmentOf } from './postgres-wal.js';
+import { defineStrategy, type RecoverRequest, type RecoveryTarget } from './strategy.js';
 
-const WAL_PREFIX = 'pg-wal';
-const ARCHIVE_WAIT_MS = 60_000;
 const TARGET_NOT_REACHED = /recovery ended before configured recovery target was reached/;
 
 /** Recovery settings for a target; the fault's transaction id makes "before the fault" exact. */
-function recoverySettings(target: RecoveryTarget, request: RestoreRequest): { settings: Record<string, string>; method: string } {
+function recoverySettings(target: RecoveryTarget, request: RecoverRequest): { settings: Record<string, string>; method: string } {
   if (target.kind === 'latest') return { settings: {}, method: 'replay every archived WAL segment (latest)' };
   if (target.kind === 'time') {
     return { settings: { recovery_target_time: target.time, recovery_target_inclusive: 'false' }, method: `recovery_target_time='${target.time}'` };
   }
-  const xid = request.faultPoint?.transaction;
+  const xid = request.faultPoint.transaction;
   if (!xid) throw new Error('the fault recorded no transaction id, so "before-fault" cannot be targeted exactly');
   return {
     settings: { recovery_target_xid: xid, recovery_target_inclusive: 'false' },
@@ -24,9 +23,19 @@ function recoverySettings(target: RecoveryTarget, request: RestoreRequest): { se
 }
 
 /** What the server log says about where recovery stopped. */
-async function recoveryStop(logFile: string): Promise<string | undefined> {
-  const text = await readFile(logFile, 'utf8').catch(() => '');
-  return /recovery stopping (before|after) [^\n]*/.exec(text)?.[0] ?? /redo done at [^\n]*/.exec(text)?.[0];
+function recoveryStop(log: string): string | undefined {
+  return /recovery stopping (before|after) [^\n]*/.exec(log)?.[0] ?? /redo done at [^\n]*/.exec(log)?.[0];
+}
+
+/** The time of the last transaction recovery replayed (it stays set after promotion), µs since the epoch. */
+async function lastReplayed(instance: StartedInstance): Promise<number | undefined> {
+  const session = await instance.engine.connect(instance.connection);
+  try {
+    const [row] = await session.query<{ t: string | null }>('SELECT (extract(epoch from pg_last_xact_replay_timestamp()) * 1000000)::bigint::text AS t');
+    return row?.t ? Number(row.t) : undefined;
+  } finally {
+    await session.close();
+  }
 }
 
 export const pgBasebackupWal = defineStrategy({
@@ -34,70 +43,64 @@ export const pgBasebackupWal = defineStrategy({
   summary: 'pg_basebackup + continuous WAL archiving; point-in-time restore to just before the fault (by transaction id)',
   engines: ['postgres'],
   pointInTime: true,
+  keeps: 'backups',
+  archive: { prefix: WAL_PREFIX, file: 'WAL segment', fileOf: (lsn) => walSegmentOf(lsn) },
+  logical: false,
   options: baseBackupOptions,
   create(options) {
+    let taken = 0;
     return {
-      sourceSettings: ({ storage }) => ({
-        archive_mode: 'on',
-        archive_command: storage.walArchiveCommand(WAL_PREFIX),
-      }),
+      sourceSetup: ({ storage }) => walArchiveSetup(storage),
+      // The WAL comes from the archive, like every later segment.
+      backup: (context) => takeBaseBackup(context, `pg-basebackup-wal/backup-${++taken}/base`, options.compression, 'none'),
+      afterDetection: switchAndArchive,
 
-      backup: (context) => takeBaseBackup(context, 'pg-basebackup-wal', options.compression),
-
-      async afterDetection(context) {
-        // What an operator does first: close the current WAL segment so the fault's commit
-        // reaches the archive, and wait until it is there.
-        const session = await context.engine.connect(context.source.connection);
-        try {
-          const [row] = await session.query<{ segment: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS segment');
-          const started = performance.now();
-          for (;;) {
-            const [status] = await session.query<{ last: string | null; failed: string | null }>(
-              'SELECT last_archived_wal AS last, last_failed_wal AS failed FROM pg_stat_archiver',
-            );
-            if (status!.last && status!.last >= row!.segment) break;
-            if (performance.now() - started > ARCHIVE_WAIT_MS) {
-              throw new Error(`WAL segment ${row!.segment} was not archived within ${ARCHIVE_WAIT_MS / 1000} s (last failed: ${status!.failed ?? 'none'}); check archive_command in ${context.source.logFile}`);
-            }
-            await sleep(50);
-          }
-        } finally {
-          await session.close();
-        }
-      },
-
-      async restore(context, request) {
+      async recover(context, request) {
+        const state = baseBackupState(request.backup);
+        if (!state.startLsn) throw new Error('the base backup recorded no WAL start point (pg_basebackup --verbose printed none), so there is nowhere to start replay');
         const unpacked = await unpackBaseBackup(context, request.backup);
+        const wal = await context.phase('fetch', () => fetchWal(context, unpacked, walSegmentOf(state.startLsn!)));
         const { settings, method } = recoverySettings(request.target, request);
-        const recovery = {
-          restore_command: context.storage.walRestoreCommand(WAL_PREFIX),
-          recovery_target_action: 'promote',
-          ...settings,
-        };
-        await context.exec.run('touch', [join(unpacked.dataDir, 'recovery.signal')], { user: unpacked.user });
-        let instance;
+        // archive_mode off: the restored server's new timeline must never reach the archive it restores from.
+        const recovery = { restore_command: `cp ${wal.dir}/%f %p`, recovery_target_action: 'promote', archive_mode: 'off', ...settings };
+        await unpacked.writeFile(`${unpacked.paths.data}/recovery.signal`, '');
+        let instance: StartedInstance;
         let reached: boolean | null = true;
         try {
           instance = await context.phase('start', () => unpacked.start({ settings: recovery }));
-          await context.phase('replay', () => instance!.waitWritable());
+          await context.phase('replay', () => instance.waitWritable());
         } catch (error) {
           // With hot standby the server can accept connections and only then find the archive
           // ends before the target: both the start and the replay wait can see it.
-          if (!TARGET_NOT_REACHED.test(await logTail(unpacked.logFile, 40))) throw error;
+          if (!TARGET_NOT_REACHED.test(logTail(await unpacked.serverLog(), 40))) throw error;
           // Do what an operator must: recover as far as the archive goes and open, and let the
           // ledger count the real loss.
           reached = false;
-          const { restore_command, recovery_target_action } = recovery;
-          await context.exec.run('touch', [join(unpacked.dataDir, 'recovery.signal')], { user: unpacked.user });
-          instance = await context.phase('start', () => unpacked.start({ settings: { restore_command, recovery_target_action } }));
-          await context.phase('replay', () => instance!.waitWritable());
+          const { restore_command, recovery_target_action, archive_mode } = recovery;
+          await unpacked.writeFile(`${unpacked.paths.data}/recovery.signal`, '');
+          instance = await context.phase('start', () => unpacked.start({ settings: { restore_command, recovery_target_action, archive_mode } }));
+          await context.phase('replay', () => instance.waitWritable());
         }
-        const stop = await recoveryStop(unpacked.logFile);
-        if (reached && request.target.kind === 'before-fault') {
-          reached = stop?.includes(`transaction ${request.faultPoint?.transaction}`) ?? false;
-        }
-        const detail = reached === false ? `recovery stopped before the target (${stop ?? 'see server log'}); opened at the end of the archive` : (stop ?? 'recovery complete');
-        return { instance, recovery: { method, reached, detail } };
+        const log = await instance.serverLog();
+        const stop = recoveryStop(log);
+        if (reached && request.target.kind === 'before-fault') reached = stop?.includes(`transaction ${request.faultPoint.transaction}`) ?? false;
+        if (wal.gap) reached = false;
+        const stoppedAtUs = await lastReplayed(instance);
+        const gap = wal.gap ? { what: `WAL segment ${wal.gap}`, location: context.storage.name } : undefined;
+        const where = `${stop ?? 'see the server log'}${stoppedAtUs ? `; last replayed commit at ${formatServerTime(stoppedAtUs)}` : ''}`;
+        const detail =
+          reached === false
+            ? `${gap ? `WAL segment ${wal.gap} is missing from archive "${context.storage.name}" (${wal.newest ? `later segments up to ${wal.newest} are there` : 'nothing after it'}); ` : ''}recovery stopped before the target: ${where}`
+            : `${where}; replayed ${wal.segments.length} archived segments`;
+        const record: Omit<RecoveryRecord, 'target'> = {
+          method,
+          reached,
+          point: request.target.kind === 'before-fault' ? 'fault' : request.target.kind,
+          detail,
+          ...(gap ? { gap } : {}),
+          ...(stoppedAtUs ? { stoppedAtUs } : {}),
+        };
+        return { instance, recovery: record };
       },
     };
   },

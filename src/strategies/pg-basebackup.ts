@@ -1,81 +1,140 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
 import { z } from 'zod';
-import type { DatabaseInstance } from '../providers/provider.js';
-import { makeOwnedDir } from '../util/os-user.js';
-import { pgConnectionArgs, pgEnv, pgTool } from './postgres-tools.js';
+import type { StoppedInstance } from '../providers/provider.js';
+import { BackupDefect, storeOutput, streamVerified } from '../storage/transfer.js';
 import { defineStrategy, type BackupResult, type StrategyContext } from './strategy.js';
 
-// gzip or nothing: with streamed WAL, pg_basebackup compresses pg_wal.tar with gzip only,
-// and `-z` is understood by every supported PostgreSQL version.
+// gzip or nothing: pg_basebackup compresses its stdout stream with gzip on every supported version.
 export const baseBackupOptions = z.strictObject({
-  compression: z.enum(['gzip', 'none']).default('gzip').describe('Compression of the tar files (gzip or none)'),
+  compression: z.enum(['gzip', 'none']).default('gzip').describe('Compression of the tar stream (gzip or none)'),
 });
 
 const EXTENSION: Record<string, string> = { gzip: '.tar.gz', none: '.tar' };
 const TAR_FLAG: Record<string, string[]> = { gzip: ['-z'], none: [] };
 
+/** The text of one file in a (gzipped) tar stream, read as the stream goes by; undefined if it is not there. */
+function fileInTar(stream: Readable, name: string, gzip: boolean): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const extract = tar.extract();
+    let found: string | undefined;
+    extract.on('entry', (header, entry, next) => {
+      const chunks: Buffer[] = [];
+      entry.on('data', (chunk: unknown) => {
+        if (header.name === name) chunks.push(chunk as Buffer);
+      });
+      entry.on('end', () => {
+        if (header.name === name) found = Buffer.concat(chunks).toString('utf8');
+        next();
+      });
+      entry.resume();
+    });
+    extract.on('finish', () => resolve(found));
+    extract.on('error', reject);
+    (gzip ? stream.pipe(createGunzip()) : stream).pipe(extract as unknown as NodeJS.WritableStream);
+  });
+}
+
+/** The state a base backup's restore needs. */
+interface BaseBackupState {
+  key: string;
+  compression: string;
+  /** The WAL is in the tar (`fetch`), or comes from the archive (`none`). */
+  walInBackup: boolean;
+  startLsn?: string;
+  endLsn?: string;
+}
+
 /**
- * pg_basebackup in tar format with the WAL it needs streamed alongside. `--checkpoint=fast`
- * matters: without it pg_basebackup waits for a spread checkpoint (minutes on an idle cluster).
+ * pg_basebackup as one tar stream on stdout, straight into the storage location: data files,
+ * backup_manifest (pg_basebackup injects it into a stdout tar), and with `wal: 'fetch'` the WAL
+ * the backup needs to be consistent. Run beside the source, so its version matches.
+ * `--checkpoint=fast` matters: without it pg_basebackup waits for a spread checkpoint (minutes
+ * on an idle cluster).
  */
-export async function takeBaseBackup(context: StrategyContext, prefix: string, compression: string): Promise<BackupResult> {
-  const { source, exec, workDir } = context;
-  const dir = join(workDir, 'basebackup');
-  const compress = compression === 'gzip' ? ['-z'] : [];
-  await exec.run(
-    await pgTool(context, 'pg_basebackup'),
-    ['-D', dir, '--format=tar', '--wal-method=stream', '--checkpoint=fast', '--label=firedrill', '--no-password', ...compress, ...pgConnectionArgs(source.connection)],
-    { env: pgEnv(source.connection) },
+export async function takeBaseBackup(context: StrategyContext, key: string, compression: string, wal: 'fetch' | 'none'): Promise<BackupResult> {
+  const { source, engine, storage } = context;
+  let manifest: Promise<string | undefined> = Promise.resolve(undefined);
+  const { object } = await storeOutput(
+    source,
+    storage,
+    `${key}${EXTENSION[compression]}`,
+    'pg_basebackup',
+    ['-D', '-', '--format=tar', `--wal-method=${wal}`, '--checkpoint=fast', '--label=firedrill', '--no-password', '--verbose', ...(compression === 'gzip' ? ['-z'] : []), ...engine.clientArgs(source.localConnection)],
+    { env: engine.clientEnv(source.localConnection), tap: (stream) => (manifest = fileInTar(stream, 'backup_manifest', compression === 'gzip')) },
   );
-  const manifest = JSON.parse(await readFile(join(dir, 'backup_manifest'), 'utf8')) as { 'WAL-Ranges'?: Array<{ 'Start-LSN': string; 'End-LSN': string }> };
-  const range = manifest['WAL-Ranges']?.[0];
-  const ext = EXTENSION[compression]!;
-  const objects = [];
-  for (const [name, file] of [['base', `base${ext}`], ['wal', `pg_wal${ext}`], ['manifest', 'backup_manifest']] as const) {
-    objects.push({ name, ...(await context.storage.put(`${prefix}/${file}`, join(dir, file))) });
-  }
+  // The manifest is the backup's own account of itself: its WAL range is where replay starts and ends.
+  const text = await manifest;
+  const range = text ? (JSON.parse(text) as { 'WAL-Ranges'?: Array<{ 'Start-LSN': string; 'End-LSN': string }> })['WAL-Ranges']?.[0] : undefined;
+  const startLsn = range?.['Start-LSN'];
+  const endLsn = range?.['End-LSN'];
+  const state: BaseBackupState = { key: object.key, compression, walInBackup: wal === 'fetch', ...(startLsn ? { startLsn } : {}), ...(endLsn ? { endLsn } : {}) };
   return {
-    objects,
-    consistentAt: range ? { position: range['End-LSN'], detail: `WAL ${range['Start-LSN']} – ${range['End-LSN']}` } : undefined,
-    state: { prefix, ext, compression },
+    objects: [{ name: 'base', ...object }],
+    ...(endLsn ? { consistentAt: { position: endLsn, detail: `WAL ${startLsn} – ${endLsn}` } } : {}),
+    state: { ...state },
+    ...(startLsn ? { startPosition: startLsn } : {}),
   };
 }
 
-/** Fetches a base backup and unpacks it into a new instance's data directory (not started). */
-export async function unpackBaseBackup(context: StrategyContext, backup: BackupResult): Promise<DatabaseInstance> {
-  const { prefix, ext, compression } = backup.state as { prefix: string; ext: string; compression: string };
-  const [base, wal] = await context.phase('fetch', () =>
-    Promise.all([context.storage.fetch(`${prefix}/base${ext}`, context.workDir), context.storage.fetch(`${prefix}/pg_wal${ext}`, context.workDir)]),
-  );
-  return context.phase('restore', async () => {
-    const instance = await context.provider.create({ name: 'restore', engine: context.engine, version: context.version }, context.providerContext);
-    await makeOwnedDir(instance.dataDir, instance.user);
-    const walDir = join(instance.dataDir, 'pg_wal');
-    const flag = TAR_FLAG[compression]!;
-    await context.exec.run('tar', ['-x', ...flag, '-f', base, '-C', instance.dataDir], { user: instance.user });
-    await context.exec.run('tar', ['-x', ...flag, '-f', wal, '-C', walDir], { user: instance.user });
+export function baseBackupState(backup: BackupResult): BaseBackupState {
+  return backup.state as unknown as BaseBackupState;
+}
+
+/**
+ * Makes the restore target and fills its data directory from a base backup: streamed out of
+ * storage into tar (checksum compared on the way), then checked against its manifest with
+ * pg_verifybackup before anything starts on it.
+ */
+export async function unpackBaseBackup(context: StrategyContext, backup: BackupResult): Promise<StoppedInstance> {
+  const state = baseBackupState(backup);
+  const object = backup.objects.find((candidate) => candidate.name === 'base')!;
+  const target = await context.phase('target', async () => {
+    const instance = await context.createInstance('restore');
+    await instance.claim(instance.paths.data);
     return instance;
   });
+  await context.phase('fetch', () =>
+    streamVerified(context.storage, object, (stdin) => target.run('tar', ['-x', ...TAR_FLAG[state.compression]!, '-C', target.paths.data], { stdin })),
+  );
+  await context.phase('verify-backup', async () => {
+    // Without its WAL in the backup, the WAL range is checked by recovery itself.
+    const checked = await target.run('pg_verifybackup', [...(state.walInBackup ? [] : ['--no-parse-wal']), target.paths.data], { allowFailure: true });
+    if (checked.exitCode !== 0) {
+      const problems = `${checked.stderr}\n${checked.stdout}`.split('\n').map((line) => line.replace(/^pg_verifybackup: (error: )?/, '').trim()).filter(Boolean);
+      throw new BackupDefect('manifest', `pg_verifybackup: the restored base backup does not match its manifest: ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? `; and ${problems.length - 6} more` : ''}`, object.key);
+    }
+  });
+  return target;
 }
 
 export const pgBasebackup = defineStrategy({
   name: 'pg-basebackup',
-  summary: 'pg_basebackup (tar, compressed, WAL streamed, --checkpoint=fast); restore to the end of the backup',
+  summary: 'pg_basebackup (tar stream with its WAL, --checkpoint=fast) under load; restore to the end of the backup, checked with pg_verifybackup',
   engines: ['postgres'],
   pointInTime: false,
+  keeps: 'backups',
+  logical: false,
   options: baseBackupOptions,
   create(options) {
+    let taken = 0;
     return {
-      backup: (context) => takeBaseBackup(context, 'pg-basebackup', options.compression),
-      async restore(context, { backup }) {
+      // -X fetch collects the backup's WAL at its end: it must still be there.
+      sourceSetup: () => ({ settings: { wal_keep_size: '1GB' } }),
+      async backup(context) {
+        const backup = await takeBaseBackup(context, `pg-basebackup/backup-${++taken}/base`, options.compression, 'fetch');
+        // The backup restores to its end; the source just after it is the point to compare with.
+        return { ...backup, capture: await context.captureSource() };
+      },
+      async recover(context, { backup }) {
         const unpacked = await unpackBaseBackup(context, backup);
-        // No recovery.signal: the server replays the streamed WAL up to the end of the backup and opens.
-        const instance = await context.phase('start', () => unpacked.start());
+        // No recovery.signal: the server replays the WAL in the backup up to its end and opens.
+        const instance = await context.phase('start', () => unpacked.start({ settings: { archive_mode: 'off' } }));
         await context.phase('replay', () => instance.waitWritable());
         return {
           instance,
-          recovery: { method: 'end of the base backup', reached: true, detail: `consistent at ${backup.consistentAt?.position ?? 'the end of the backup'}; writes after it are lost` },
+          recovery: { method: 'end of the base backup', reached: true, point: 'backup', detail: `consistent at ${backup.consistentAt?.position ?? 'the end of the backup'}; writes after it are lost` },
         };
       },
     };

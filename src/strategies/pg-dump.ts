@@ -1,18 +1,15 @@
-import { join } from 'node:path';
 import { z } from 'zod';
 import type { SqlSession } from '../engines/engine.js';
-import { pgConnectionArgs, pgEnv, pgTool } from './postgres-tools.js';
-import { defineStrategy, type BackupResult, type StrategyContext } from './strategy.js';
-
-const DUMP_KEY = 'pg-dump/database.dump';
-const GLOBALS_KEY = 'pg-dump/globals.sql';
+import { BackupDefect, fetchInto, storeOutput } from '../storage/transfer.js';
+import { defineStrategy, type BackupResult, type PendingCapture, type StrategyContext } from './strategy.js';
 
 /**
  * Opens a snapshot that splits the workload's writes exactly: the barrier holds new writes
  * back while the snapshot is exported, so every write before its time is in the dump and
- * none after. pg_dump then reads through `--snapshot`.
+ * none after. pg_dump then reads through `--snapshot`, and so does the source capture the
+ * restore is compared with.
  */
-async function exportSnapshot(context: StrategyContext): Promise<{ snapshot: string; serverTimeUs: number; position: string; session: SqlSession }> {
+async function exportSnapshot(context: StrategyContext): Promise<{ snapshot: string; serverTimeUs: number; position: string; session: SqlSession; capture: PendingCapture }> {
   const { engine, source } = context;
   const connection = { ...source.connection, database: engine.databaseName };
   const barrier = await engine.connect(connection);
@@ -24,7 +21,8 @@ async function exportSnapshot(context: StrategyContext): Promise<{ snapshot: str
       const [row] = await session.query<{ snapshot: string; t: string; lsn: string }>(
         `SELECT pg_export_snapshot() AS snapshot, (extract(epoch from clock_timestamp()) * 1000000)::bigint AS t, pg_current_wal_lsn()::text AS lsn`,
       );
-      return { snapshot: row!.snapshot, serverTimeUs: Number(row!.t), position: row!.lsn, session };
+      const capture = await context.captureSource({ importSnapshot: row!.snapshot, exact: true });
+      return { snapshot: row!.snapshot, serverTimeUs: Number(row!.t), position: row!.lsn, session, capture };
     } finally {
       await release();
     }
@@ -41,60 +39,77 @@ export const pgDump = defineStrategy({
   summary: 'pg_dump --format=custom (+ pg_dumpall --globals-only) under load; pg_restore --jobs into a fresh instance',
   engines: ['postgres'],
   pointInTime: false,
+  keeps: 'backups',
+  logical: true,
   options: z.strictObject({
     jobs: z.number().int().min(1).max(32).default(2).describe('Parallel jobs for pg_restore'),
     compression: z.number().int().min(0).max(9).default(6).describe('pg_dump compression level (0-9)'),
   }),
   create(options) {
+    let taken = 0;
     return {
       async backup(context): Promise<BackupResult> {
-        const { source, engine, storage, exec, workDir } = context;
-        const dumpFile = join(workDir, 'database.dump');
-        const globalsFile = join(workDir, 'globals.sql');
+        const { source, engine, storage } = context;
+        const prefix = `pg-dump/backup-${++taken}`;
+        const env = engine.clientEnv(source.localConnection);
         const snapshot = await exportSnapshot(context);
+        let dump;
         try {
-          await exec.run(
-            await pgTool(context, 'pg_dump'),
-            ['--format=custom', `--compress=${options.compression}`, `--snapshot=${snapshot.snapshot}`, `--file=${dumpFile}`, ...pgConnectionArgs(source.connection), `--dbname=${engine.databaseName}`],
-            { env: pgEnv(source.connection) },
+          // Streamed from pg_dump's stdout into the storage location: no copy on the way.
+          dump = await storeOutput(
+            source,
+            storage,
+            `${prefix}/database.dump`,
+            'pg_dump',
+            ['--format=custom', `--compress=${options.compression}`, `--snapshot=${snapshot.snapshot}`, ...engine.clientArgs(source.localConnection), `--dbname=${engine.databaseName}`],
+            { env },
           );
         } finally {
           await snapshot.session.query('COMMIT').catch(() => undefined);
           await snapshot.session.close();
         }
-        await exec.run(await pgTool(context, 'pg_dumpall'), ['--globals-only', `--file=${globalsFile}`, ...pgConnectionArgs(source.connection), '--database=postgres'], {
-          env: pgEnv(source.connection),
-        });
+        const globals = await storeOutput(source, storage, `${prefix}/globals.sql`, 'pg_dumpall', ['--globals-only', ...engine.clientArgs(source.localConnection), '--database=postgres'], { env });
         return {
           objects: [
-            { name: 'dump', ...(await storage.put(DUMP_KEY, dumpFile)) },
-            { name: 'globals', ...(await storage.put(GLOBALS_KEY, globalsFile)) },
+            { name: 'dump', ...dump.object },
+            { name: 'globals', ...globals.object },
           ],
           consistentAt: { serverTimeUs: snapshot.serverTimeUs, position: snapshot.position, detail: `exported snapshot ${snapshot.snapshot}` },
           state: {},
+          capture: snapshot.capture,
         };
       },
 
-      async restore(context) {
-        const { provider, providerContext, engine, storage, exec, workDir } = context;
-        const [dump, globals] = await context.phase('fetch', () => Promise.all([storage.fetch(DUMP_KEY, workDir), storage.fetch(GLOBALS_KEY, workDir)]));
-        const instance = await context.phase('start', async () => {
-          const created = await provider.create({ name: 'restore', engine, version: context.version }, providerContext);
+      async recover(context, { backup }) {
+        const { engine, storage } = context;
+        const dump = backup.objects.find((object) => object.name === 'dump')!;
+        const globals = backup.objects.find((object) => object.name === 'globals')!;
+        const instance = await context.phase('target', async () => {
+          const created = await context.createInstance('restore');
           await created.initialize();
           return created.start();
         });
+        // pg_restore --jobs needs a file it can seek in: the dump is fetched beside the server first.
+        const dumpFile = `${instance.paths.scratch}/database.dump`;
+        const globalsFile = `${instance.paths.scratch}/globals.sql`;
+        await context.phase('fetch', async () => {
+          await fetchInto(instance, storage, dump, dumpFile);
+          await fetchInto(instance, storage, globals, globalsFile);
+        });
+        await context.phase('verify-backup', async () => {
+          // The table of contents must parse; what it restores is compared with the source afterwards.
+          const listed = await instance.run('pg_restore', ['--list', dumpFile], { allowFailure: true });
+          if (listed.exitCode !== 0) throw new BackupDefect('unrestorable', `pg_restore cannot read the dump's table of contents: ${listed.stderr.trim().split('\n').slice(-3).join('; ')}`, dump.key);
+        });
+        const env = engine.clientEnv(instance.localConnection);
         await context.phase('restore', async () => {
           // Roles first (the dump refers to them); "role already exists" for the bootstrap user is expected.
-          await exec.run(await pgTool(context, 'psql'), ['-X', '-q', ...pgConnectionArgs(instance.connection), '--dbname=postgres', '-f', globals], { env: pgEnv(instance.connection) });
-          await exec.run(
-            await pgTool(context, 'pg_restore'),
-            ['--create', '--exit-on-error', `--jobs=${options.jobs}`, ...pgConnectionArgs(instance.connection), '--dbname=postgres', dump],
-            { env: pgEnv(instance.connection) },
-          );
+          await instance.run('psql', ['-X', '-q', ...engine.clientArgs(instance.localConnection), '--dbname=postgres', '-f', globalsFile], { env });
+          await instance.run('pg_restore', ['--create', '--exit-on-error', `--jobs=${options.jobs}`, ...engine.clientArgs(instance.localConnection), '--dbname=postgres', dumpFile], { env });
         });
         return {
           instance,
-          recovery: { method: 'pg_restore of the dump (the state at its snapshot)', reached: true, detail: 'a dump restores to the moment it was taken; writes after it are lost' },
+          recovery: { method: 'pg_restore of the dump (the state at its snapshot)', reached: true, point: 'backup', detail: 'a dump restores to the moment it was taken; writes after it are lost' },
         };
       },
     };

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Durations in scenario files: `500ms`, `30s`, `2m`, `1h`, `1m30s`, or a bare number of seconds. */
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
@@ -24,3 +26,16 @@ export function formatDuration(ms: number | undefined | null): string {
   const seconds = total % 60;
   return `${minutes} min ${String(seconds).padStart(2, '0')} s`;
 }
+
+/** `30s`, `2m`, `1h`, `500ms`, `1m30s`, or seconds as a number, in a scenario; becomes milliseconds. */
+export const duration = z
+  .union([z.string(), z.number()])
+  .transform((value, context) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      context.addIssue({ code: 'custom', message: `"${value}" is not a duration; write it like 30s, 2m, 1h or 500ms` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .describe('A duration: 500ms, 30s, 2m, 1h, 1m30s, or a number of seconds');

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { defineFault, type LatentDefinition } from './fault.js';
+
+const params = z.strictObject({
+  file: z
+    .enum(['fault', 'middle', 'first'])
+    .default('middle')
+    .describe('Which archived file goes: the one holding the fault, one between the backup and the fault, or the first one the backup needs'),
+});
+
+/**
+ * A file removed from the continuous archive (a WAL segment, a binlog), as an archive with a
+ * gap is found when it is needed. The strategy says where its archive is and which file holds
+ * a position, so the same fault serves every strategy with an archive of that kind.
+ */
+export function archiveGap(kind: string, file: 'WAL segment' | 'binlog', example: string): LatentDefinition<typeof params> {
+  return defineFault({
+    kind,
+    summary: `A ${file} missing from the archive (the one holding the fault, one in the middle, or the backup's first), found when the restore needs it`,
+    role: 'latent',
+    params,
+    refuse({ strategy }) {
+      if (strategy.archive?.file === file) return undefined;
+      return `${kind} removes a ${file} from the archive, and strategy "${strategy.name}" keeps no ${file} archive; use it with ${example}`;
+    },
+    async inject(context, { file: which }) {
+      const archive = context.strategy.archive!;
+      const newest = context.backups[context.backups.length - 1];
+      const start = newest?.result.startPosition;
+      if (!start || !context.incident.position) throw new Error(`cannot tell which ${file}s the restore needs: the backup or the fault recorded no position`);
+      const first = archive.fileOf(start);
+      const atFault = archive.fileOf(context.incident.position);
+      const stored = (await context.restoreFrom.list(archive.prefix)).map((key) => key.slice(key.lastIndexOf('/') + 1)).filter((name) => name >= first && name <= atFault).sort();
+      const victim = which === 'first' ? first : which === 'fault' ? atFault : (stored.find((name) => name > first && name < atFault) ?? atFault);
+      await context.restoreFrom.delete(`${archive.prefix}/${victim}`);
+      return `${file} ${victim} removed from archive "${context.restoreFrom.name}"`;
+    },
+  });
+}

@@ -1,0 +1,28 @@
+import type { ServerPoint } from '../engines/engine.js';
+import type { StoppedInstance } from '../providers/provider.js';
+import type { FaultContext } from './fault.js';
+
+/**
+ * The point of a fault that takes the server itself: taken behind the barrier, so no workload
+ * write commits between the point and the blow, and the writes split exactly into before and
+ * after. `blow` runs while the barrier is held (the barrier dies with the server).
+ */
+export async function pointThenBlow<T>(context: FaultContext, blow: () => Promise<T>): Promise<{ point: ServerPoint; result: T }> {
+  // The capture reads the whole source: it must finish while there still is one.
+  await context.capture();
+  const { engine, session } = context;
+  await engine.holdBarrier(session);
+  const point = await engine.currentPoint(session);
+  const result = await blow();
+  // The session died with the server; closing it only frees the client.
+  await session.close().catch(() => undefined);
+  return { point, result };
+}
+
+/** Destroys a running server's data directory under it, as a lost disk does, and the server with it. */
+export async function destroyDataDirectory(context: FaultContext): Promise<StoppedInstance> {
+  const { source } = context;
+  await source.run('rm', ['-rf', source.paths.data], { asRoot: true });
+  // A server whose disk is gone fails its next write or read; a crash is what it comes to.
+  return source.kill();
+}

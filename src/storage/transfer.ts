@@ -1,0 +1,146 @@
+import { PassThrough, Readable } from 'node:stream';
+import tar from 'tar-stream';
+import type { InstanceBase, ToolOptions } from '../providers/provider.js';
+import type { RunResult } from '../util/exec.js';
+import { measuring } from './local-directory.js';
+import { ObjectNotFoundError, type StorageLocation, type StoredObject } from './storage.js';
+
+/**
+ * A backup that cannot be restored as it is: altered or truncated since it was taken, missing,
+ * incomplete against its manifest. What a careful operator checks before trusting a restore;
+ * the drill names it and tries an older backup if it has one.
+ */
+export class BackupDefect extends Error {
+  constructor(
+    readonly kind: 'checksum' | 'missing' | 'manifest' | 'unrestorable',
+    message: string,
+    readonly object?: string,
+  ) {
+    super(message);
+    this.name = 'BackupDefect';
+  }
+}
+
+const short = (sha: string) => `${sha.slice(0, 16)}…`;
+
+/**
+ * Streams a stored backup file into a tool running beside an instance, comparing its sha256
+ * and size with what was recorded when it was stored. A mismatch is the finding, whatever
+ * the tool said: a tar that stops at a truncation exits 0, a pg_restore of a flipped byte can too.
+ */
+export async function streamVerified(
+  storage: StorageLocation,
+  object: StoredObject,
+  run: (stdin: NonNullable<ToolOptions['stdin']>) => Promise<RunResult>,
+): Promise<RunResult> {
+  let source: Readable;
+  try {
+    source = await storage.get(object.key);
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) {
+      throw new BackupDefect('missing', `backup file ${object.key} is missing from "${storage.name}" (${storage.address})`, object.key);
+    }
+    throw error;
+  }
+  const measure = measuring();
+  // The tool reads `feed`; if it stops early (and its stdin pipe is torn down), `measure` keeps its data.
+  const feed = new PassThrough();
+  const done = new Promise<void>((resolve, reject) => {
+    measure.on('end', resolve);
+    measure.on('error', reject);
+    source.on('error', reject);
+  });
+  source.pipe(measure).pipe(feed);
+  const check = async () => {
+    // A tool that stopped reading early leaves the rest unread: read it, the hash needs all of it.
+    measure.unpipe(feed);
+    measure.resume();
+    await done;
+    const { sizeBytes, sha256 } = measure.result();
+    if (sha256 !== object.sha256 || sizeBytes !== object.sizeBytes) {
+      throw new BackupDefect(
+        'checksum',
+        `backup file ${object.key} in "${storage.name}" was changed after it was taken: sha256 ${short(sha256)} (${sizeBytes} bytes), recorded at backup time ${short(object.sha256)} (${object.sizeBytes} bytes)`,
+        object.key,
+      );
+    }
+  };
+  let result: RunResult;
+  try {
+    result = await run({ stream: feed, describe: `${storage.name}:${object.key} (sha256 verified)` });
+  } catch (error) {
+    // A damaged backup is the cause of whatever the tool did with it.
+    await check();
+    throw error;
+  }
+  await check();
+  return result;
+}
+
+/** Copies a stored backup file into an instance (for tools that need a seekable file), verified. */
+export async function fetchInto(instance: InstanceBase, storage: StorageLocation, object: StoredObject, path: string): Promise<void> {
+  await streamVerified(storage, object, (stdin) => instance.run('sh', ['-c', 'cat > "$0"', path], { stdin }));
+}
+
+/** Runs a tool beside an instance with its stdout streamed into the storage location under `key`. */
+export async function storeOutput(
+  instance: InstanceBase,
+  storage: StorageLocation,
+  key: string,
+  program: string,
+  args: readonly string[],
+  options: Omit<ToolOptions, 'stdout'> & { tap?: (stream: Readable) => void } = {},
+): Promise<{ object: StoredObject; result: RunResult }> {
+  const pipe = new PassThrough();
+  const stored = storage.put(key, pipe);
+  // A second reader of the same bytes (a parser looking for a manifest inside a tar).
+  if (options.tap) {
+    const copy = new PassThrough();
+    pipe.pipe(copy);
+    options.tap(copy);
+  }
+  let result: RunResult;
+  try {
+    result = await instance.run(program, args, { ...options, stdout: { stream: pipe, describe: `${storage.name}:${key}` } });
+  } catch (error) {
+    pipe.destroy(error as Error);
+    // What a failed tool wrote is not a backup: it must not look like one.
+    if (await stored.then(() => true, () => false)) await storage.delete(key);
+    throw error;
+  }
+  return { object: await stored, result };
+}
+
+/** Stores a file that lives beside an instance (a manifest, an info file) under `key`. */
+export async function storeFile(instance: InstanceBase, storage: StorageLocation, key: string, path: string): Promise<StoredObject> {
+  return (await storeOutput(instance, storage, key, 'cat', [path])).object;
+}
+
+/**
+ * Copies stored objects into a directory beside an instance in one tar stream (one process,
+ * whatever the count: a WAL archive is hundreds of files). Files are named by the last part of
+ * their key. Resolves with the names copied.
+ */
+export async function copyObjectsInto(instance: InstanceBase, storage: StorageLocation, keys: readonly string[], dir: string): Promise<string[]> {
+  const pack = tar.pack();
+  const names = keys.map((key) => key.slice(key.lastIndexOf('/') + 1));
+  const feeding = (async () => {
+    for (const [index, key] of keys.entries()) {
+      const size = (await storage.stat(key))?.sizeBytes;
+      if (size === undefined) throw new BackupDefect('missing', `${key} vanished from "${storage.name}" while it was being fetched`, key);
+      const source = await storage.get(key);
+      await new Promise<void>((resolve, reject) => {
+        const entry = pack.entry({ name: names[index]!, size, mode: 0o600 }, (error) => (error ? reject(error) : resolve()));
+        source.on('error', reject);
+        source.pipe(entry as unknown as NodeJS.WritableStream);
+      });
+    }
+    pack.finalize();
+  })();
+  feeding.catch((error: unknown) => pack.destroy(error as Error));
+  await instance.claim(dir);
+  const stream = Readable.from(pack as unknown as AsyncIterable<Buffer>);
+  await instance.run('tar', ['-x', '-C', dir], { stdin: { stream, describe: `${storage.name}:${keys.length} objects` } });
+  await feeding;
+  return names;
+}

@@ -1,0 +1,113 @@
+import type { StartedInstance, StoppedInstance } from '../providers/provider.js';
+import { sleep } from '../util/clock.js';
+import { DrillSetupError } from '../util/errors.js';
+import { copyObjectsInto } from '../storage/transfer.js';
+import type { StorageLocation } from '../storage/storage.js';
+import { sourceAnswers } from './source.js';
+import type { SourceSetup, StrategyContext } from './strategy.js';
+
+/** Where archived WAL segments live in a storage location. */
+export const WAL_PREFIX = 'pg-wal';
+const ARCHIVE_WAIT_MS = 60_000;
+const SEGMENT_BYTES = 16 * 1024 * 1024;
+const SEGMENT = /^[0-9A-F]{24}$/;
+
+/** The WAL segment file an LSN (`0/5A3C2B8`) is in, with 16 MB segments. */
+export function walSegmentOf(lsn: string, timeline = 1): string {
+  const [high, low] = lsn.split('/').map((part) => BigInt(`0x${part}`));
+  const segment = ((high! << 32n) + low!) / BigInt(SEGMENT_BYTES);
+  const hex = (value: bigint | number) => value.toString(16).toUpperCase().padStart(8, '0');
+  return `${hex(timeline)}${hex(segment / 256n)}${hex(segment % 256n)}`;
+}
+
+/** The segment after `name` on the same timeline. */
+export function nextWalSegment(name: string): string {
+  const timeline = name.slice(0, 8);
+  const number = BigInt(`0x${name.slice(8, 16)}`) * 256n + BigInt(`0x${name.slice(16, 24)}`) + 1n;
+  const hex = (value: bigint) => value.toString(16).toUpperCase().padStart(8, '0');
+  return `${timeline}${hex(number / 256n)}${hex(number % 256n)}`;
+}
+
+/** The archive directory inside a storage location the server's archive_command copies into. */
+function archiveDir(storage: StorageLocation): string {
+  if (!storage.directory) {
+    throw new DrillSetupError(
+      `WAL archiving needs a storage location the server can copy into; "${storage.name}" (${storage.type}) is not a directory on this machine`,
+      'use a local storage location for the WAL archive',
+    );
+  }
+  return `${storage.directory}/${WAL_PREFIX}`;
+}
+
+/**
+ * archive_mode on, and an archive_command that never overwrites an archived segment
+ * (PostgreSQL's documented safe form) and copies under a temporary name, so a restore never
+ * reads a half-written segment.
+ */
+export function walArchiveSetup(storage: StorageLocation): SourceSetup {
+  const dir = archiveDir(storage);
+  return {
+    settings: { archive_mode: 'on', archive_command: `test ! -f ${dir}/%f && cp %p ${dir}/%f.partial && mv ${dir}/%f.partial ${dir}/%f` },
+    writable: [dir],
+  };
+}
+
+/**
+ * What an operator does first after a fault: close the current WAL segment so the last
+ * commits reach the archive, and wait until they are there. A dead source ships nothing more:
+ * the archive holds what the archiver had copied, and that is the real RPO.
+ */
+export async function switchAndArchive(context: StrategyContext): Promise<void> {
+  if (!(await sourceAnswers(context))) {
+    context.log.info('the source is down: the WAL archive holds what was archived before the fault');
+    return;
+  }
+  const session = await context.engine.connect(context.source.connection);
+  try {
+    const [row] = await session.query<{ segment: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS segment');
+    const started = performance.now();
+    for (;;) {
+      const [status] = await session.query<{ last: string | null; failed: string | null }>('SELECT last_archived_wal AS last, last_failed_wal AS failed FROM pg_stat_archiver');
+      if (status!.last && status!.last >= row!.segment) break;
+      if (performance.now() - started > ARCHIVE_WAIT_MS) {
+        throw new Error(`WAL segment ${row!.segment} was not archived within ${ARCHIVE_WAIT_MS / 1000} s (last failed: ${status!.failed ?? 'none'}); check archive_command in the source's server log`);
+      }
+      await sleep(50);
+    }
+  } finally {
+    await session.close();
+  }
+}
+
+/** What the archive holds from a segment on: the segments in order up to the first gap, and the gap. */
+export interface ArchivedWal {
+  segments: string[];
+  /** The first segment missing after which later ones exist: recovery cannot go past it. */
+  gap?: string;
+  /** The newest segment in the archive (past a gap too). */
+  newest?: string;
+}
+
+export async function archivedWal(storage: StorageLocation, from: string): Promise<ArchivedWal> {
+  const names = (await storage.list(WAL_PREFIX)).map((key) => key.slice(key.lastIndexOf('/') + 1)).filter((name) => SEGMENT.test(name) && name >= from).sort();
+  const segments: string[] = [];
+  let expected = from;
+  for (const name of names) {
+    if (name !== expected) return { segments, gap: expected, newest: names[names.length - 1] };
+    segments.push(name);
+    expected = nextWalSegment(name);
+  }
+  return { segments, ...(names.length > 0 ? { newest: names[names.length - 1] } : {}) };
+}
+
+/**
+ * Fetches the archived segments a restore needs (from the backup's first one, up to a gap)
+ * into the restore target's own directory, where its restore_command copies them from: the
+ * restore reads a copy, never the archive itself.
+ */
+export async function fetchWal(context: StrategyContext, target: StoppedInstance | StartedInstance, from: string): Promise<ArchivedWal & { dir: string }> {
+  const archived = await archivedWal(context.storage, from);
+  const dir = `${target.paths.scratch}/wal`;
+  await copyObjectsInto(target, context.storage, archived.segments.map((name) => `${WAL_PREFIX}/${name}`), dir);
+  return { ...archived, dir };
+}
