@@ -14,7 +14,8 @@ const DEF = (expression: string) => `IF(CHAR_LENGTH(${expression}) <= 160, ${exp
 interface Row {
   kind: string;
   name: string;
-  a: string;
+  /** The driver hands JSON columns over parsed. */
+  a: string | Record<string, unknown>;
   content: string | number;
 }
 
@@ -86,7 +87,8 @@ export class MariadbSnapshot implements SnapshotSession {
     const objects: SchemaObject[] = [];
     for (const sql of INVENTORY_QUERIES) {
       for (const row of await this.session.query<Row>(sql)) {
-        const attributes = Object.fromEntries(Object.entries(JSON.parse(row.a) as Record<string, unknown>).filter(([, value]) => value !== '' && value !== null).map(([name, value]) => [name, String(value)]));
+        const parsed = typeof row.a === 'string' ? (JSON.parse(row.a) as Record<string, unknown>) : row.a;
+        const attributes = Object.fromEntries(Object.entries(parsed).filter(([, value]) => value !== '' && value !== null).map(([name, value]) => [name, String(value)]));
         objects.push({ kind: row.kind, name: row.name, attributes, ...(Number(row.content) ? { content: true } : {}) });
       }
     }

@@ -466,7 +466,8 @@ class Drill {
     const snapshot = await engine.openSnapshot({ ...instance.connection, database: engine.databaseName }, options.importSnapshot ? { importSnapshot: options.importSnapshot } : {});
     try {
       const inventory = await snapshot.inventory();
-      await snapshot.pin(inventory.filter((object) => object.content).map((object) => object.name));
+      // Tables only: PostgreSQL cannot LOCK a materialized view, and a fault's DDL targets tables.
+      await snapshot.pin(inventory.filter((object) => object.content && object.kind === 'table').map((object) => object.name));
       const done: Promise<SourceCapture> = snapshot
         .digests(inventory, { ledger: true, viewQueries: this.definition.logical })
         .then((tables) => ({ at, exact: options.exact ?? false, inventory, tables }))

@@ -15,7 +15,7 @@ import { defineStrategy, type BackupResult, type PendingCapture, type StrategyCo
 const DUMP_USER = 'firedrill_dump';
 const SNAPSHOT_WAIT_MS = 30_000;
 /** mariadb-dump's last line: a dump without it was cut short. */
-const COMPLETED = /-- Dump completed on \S+ \S+\s*$/;
+const COMPLETED = /-- Dump completed( on [^\n]*)?\s*$/;
 
 /** Creates the dump account (before the workload, so its statements are not in the replayed binlog range). */
 export async function createDumpUser(context: StrategyContext): Promise<void> {

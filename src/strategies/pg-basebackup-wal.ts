@@ -3,6 +3,7 @@ import type { StartedInstance } from '../providers/provider.js';
 import { logTail } from '../providers/readiness.js';
 import { formatServerTime } from '../util/time.js';
 import { baseBackupOptions, baseBackupState, takeBaseBackup, unpackBaseBackup } from './pg-basebackup.js';
+import { BackupDefect } from '../storage/transfer.js';
 import { fetchWal, switchAndArchive, WAL_PREFIX, walArchiveSetup, walSegmentOf } from './postgres-wal.js';
 import { defineStrategy, type RecoverRequest, type RecoveryTarget } from './strategy.js';
 
@@ -59,7 +60,13 @@ export const pgBasebackupWal = defineStrategy({
         const state = baseBackupState(request.backup);
         if (!state.startLsn) throw new Error('the base backup recorded no WAL start point (pg_basebackup --verbose printed none), so there is nowhere to start replay');
         const unpacked = await unpackBaseBackup(context, request.backup);
-        const wal = await context.phase('fetch', () => fetchWal(context, unpacked, walSegmentOf(state.startLsn!)));
+        const first = walSegmentOf(state.startLsn);
+        // Before the fault, the segment holding the fault must be there; for the latest, whatever the archive has.
+        const needed = request.target.kind === 'before-fault' && request.faultPoint.position ? walSegmentOf(request.faultPoint.position) : undefined;
+        const wal = await context.phase('fetch', () => fetchWal(context, unpacked, first, needed));
+        if (!wal.segments.includes(first)) {
+          throw new BackupDefect('missing', `WAL segment ${first}, which base backup ${request.backup.objects[0]!.key} needs to be consistent, is missing from archive "${context.storage.name}"`, `${WAL_PREFIX}/${first}`);
+        }
         const { settings, method } = recoverySettings(request.target, request);
         // archive_mode off: the restored server's new timeline must never reach the archive it restores from.
         const recovery = { restore_command: `cp ${wal.dir}/%f %p`, recovery_target_action: 'promote', archive_mode: 'off', ...settings };
@@ -90,7 +97,7 @@ export const pgBasebackupWal = defineStrategy({
         const where = `${stop ?? 'see the server log'}${stoppedAtUs ? `; last replayed commit at ${formatServerTime(stoppedAtUs)}` : ''}`;
         const detail =
           reached === false
-            ? `${gap ? `WAL segment ${wal.gap} is missing from archive "${context.storage.name}" (${wal.newest ? `later segments up to ${wal.newest} are there` : 'nothing after it'}); ` : ''}recovery stopped before the target: ${where}`
+            ? `${gap ? `WAL segment ${wal.gap} is missing from archive "${context.storage.name}" (${wal.newest && wal.newest > wal.gap ? `later segments up to ${wal.newest} are there` : 'the archive ends before it'}); ` : ''}recovery stopped before the target: ${where}`
             : `${where}; replayed ${wal.segments.length} archived segments`;
         const record: Omit<RecoveryRecord, 'target'> = {
           method,

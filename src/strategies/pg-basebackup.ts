@@ -101,6 +101,9 @@ export async function unpackBaseBackup(context: StrategyContext, backup: BackupR
   await context.phase('verify-backup', async () => {
     // Without its WAL in the backup, the WAL range is checked by recovery itself.
     const checked = await target.run('pg_verifybackup', [...(state.walInBackup ? [] : ['--no-parse-wal']), target.paths.data], { allowFailure: true });
+    if (checked.exitCode !== 0 && /backup_manifest.*No such file/.test(checked.stderr)) {
+      throw new BackupDefect('manifest', `the base backup ${object.key} has no backup_manifest: it was cut short (pg_basebackup writes the manifest last)`, object.key);
+    }
     if (checked.exitCode !== 0) {
       const problems = `${checked.stderr}\n${checked.stdout}`.split('\n').map((line) => line.replace(/^pg_verifybackup: (error: )?/, '').trim()).filter(Boolean);
       throw new BackupDefect('manifest', `pg_verifybackup: the restored base backup does not match its manifest: ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? `; and ${problems.length - 6} more` : ''}`, object.key);

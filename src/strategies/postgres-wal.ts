@@ -88,16 +88,22 @@ export interface ArchivedWal {
   newest?: string;
 }
 
-export async function archivedWal(storage: StorageLocation, from: string): Promise<ArchivedWal> {
+/**
+ * What the archive holds from `from` on. `needed`: the last segment the recovery target needs
+ * (the one holding the fault): an archive that ends before it has a gap too, at its end.
+ */
+export async function archivedWal(storage: StorageLocation, from: string, needed?: string): Promise<ArchivedWal> {
   const names = (await storage.list(WAL_PREFIX)).map((key) => key.slice(key.lastIndexOf('/') + 1)).filter((name) => SEGMENT.test(name) && name >= from).sort();
+  const newest = names.length > 0 ? { newest: names[names.length - 1] } : {};
   const segments: string[] = [];
   let expected = from;
   for (const name of names) {
-    if (name !== expected) return { segments, gap: expected, newest: names[names.length - 1] };
+    if (name !== expected) return { segments, gap: expected, ...newest };
     segments.push(name);
     expected = nextWalSegment(name);
   }
-  return { segments, ...(names.length > 0 ? { newest: names[names.length - 1] } : {}) };
+  if (needed && expected <= needed) return { segments, gap: expected, ...newest };
+  return { segments, ...newest };
 }
 
 /**
@@ -105,8 +111,8 @@ export async function archivedWal(storage: StorageLocation, from: string): Promi
  * into the restore target's own directory, where its restore_command copies them from: the
  * restore reads a copy, never the archive itself.
  */
-export async function fetchWal(context: StrategyContext, target: StoppedInstance | StartedInstance, from: string): Promise<ArchivedWal & { dir: string }> {
-  const archived = await archivedWal(context.storage, from);
+export async function fetchWal(context: StrategyContext, target: StoppedInstance | StartedInstance, from: string, needed?: string): Promise<ArchivedWal & { dir: string }> {
+  const archived = await archivedWal(context.storage, from, needed);
   const dir = `${target.paths.scratch}/wal`;
   await copyObjectsInto(target, context.storage, archived.segments.map((name) => `${WAL_PREFIX}/${name}`), dir);
   return { ...archived, dir };

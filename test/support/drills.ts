@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { expect, onTestFinished } from 'vitest';
+import type { Journal, ObjectiveResult } from '../../src/journal/types.js';
+import { OBJECTIVE } from '../../src/measure/verdict.js';
 import { runDrill, type DrillOptions, type DrillOutcome } from '../../src/runner/drill.js';
 import { parseScenario } from '../../src/scenario/loader.js';
 
@@ -28,7 +30,28 @@ ${fault}
 ${extra}`;
 }
 
-/** Runs a drill from scenario text into a throwaway reports folder. */
+/**
+ * The same small drill, its fault given as flow-map fields (`kind: bad-delete, table: orders`),
+ * with latent faults in the backups after it and a backup schedule when asked for.
+ */
+export function shopWith(engine: 'postgres' | 'mariadb', strategy: string, options: { incident: string; latent?: string[]; backups?: string; extra?: string }): string {
+  const faults = [`{ ${options.incident}, at: 4s, detectAfter: 2s }`, ...(options.latent ?? []).map((latent) => `{ ${latent} }`)];
+  return `name: it-${engine}-${strategy.replace(/[^\w-]+/g, '-')}
+target:
+  engine: ${engine}
+  dataset: { builtin: shop, scale: 0.2 }
+workload:
+  writers: 3
+  rate: 150
+  warmup: 1s
+strategy: ${strategy}
+${options.backups ? `backups: ${options.backups}
+` : ''}fault:
+${faults.map((fault) => `  - ${fault}`).join('\n')}
+${options.extra ?? ''}`;
+}
+
+/** Runs a drill from scenario text into a throwaway reports folder (dataset paths are relative to scenarios/). */
 export async function drill(yaml: string, options: Pick<DrillOptions, 'keep' | 'hooks'> = {}): Promise<DrillOutcome> {
   const scenario = await parseScenario(yaml, join(process.cwd(), 'scenarios', 'test.yaml'));
   const runDir = await mkdtemp(join(tmpdir(), 'firedrill-test-reports-'));
@@ -84,6 +107,20 @@ export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
+/** An objective of a drill by name; fails the test when the drill did not judge it. */
+export function objective(journal: Journal, name: string): ObjectiveResult {
+  const found = journal.objectives.find((candidate) => candidate.name === name);
+  if (!found) throw new Error(`the drill has no objective "${name}" (it has: ${journal.objectives.map((candidate) => candidate.name).join(', ')})`);
+  return found;
+}
+
+/** The restored database equals the source at the recovery point: compared, no difference. */
+export function expectEqualToSource(journal: Journal, mode: 'exact' | 'without workload rows'): void {
+  expect(journal.equality).toMatchObject({ mode, differences: [] });
+  expect(journal.equality!.rows).toBeGreaterThan(0);
+  expect(objective(journal, OBJECTIVE.equalToSource)).toMatchObject({ passed: true });
+}
+
 /**
  * A logical dump restores to its consistency point: exactly the writes acknowledged after it are
  * lost (none before), the damage is undone with the rest explained by those lost writes, and
@@ -101,7 +138,9 @@ export function expectDumpLoss({ journal, ledger }: DrillOutcome): void {
   expect(journal.damage!.explainedByLostWrites).toBeGreaterThan(0);
   expect(journal.measurements.dataLossMs).toBeGreaterThan(2000);
   expect(journal.status).toBe('failed');
-  expect(journal.objectives.find((objective) => objective.name === 'RPO (data loss)')).toMatchObject({ passed: false });
+  expect(objective(journal, OBJECTIVE.dataLoss)).toMatchObject({ passed: false });
+  // The dump's own snapshot is the point: every row of it must be back, exactly.
+  expectEqualToSource(journal, 'exact');
 }
 
 /**
@@ -120,5 +159,6 @@ export function expectPitrLoss({ journal, ledger }: DrillOutcome): void {
   expect(journal.ledger!.unexpected).toBe(0);
   expect(journal.damage).toMatchObject({ table: 'orders', undone: true, missingRows: 0 });
   expect(journal.damage!.affectedRows).toBeGreaterThan(2000);
-  expect(journal.recovery).toMatchObject({ reached: true });
+  expect(journal.recovery).toMatchObject({ reached: true, point: 'fault' });
+  expectEqualToSource(journal, 'exact');
 }

@@ -1,0 +1,130 @@
+import { readdir, rm } from 'node:fs/promises';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { Engine } from '../../src/engines/engine.js';
+import { mariadb } from '../../src/engines/mariadb.js';
+import { postgres } from '../../src/engines/postgres.js';
+import type { Provider, StartedInstance } from '../../src/providers/provider.js';
+import { makeRunTempDir } from '../../src/util/os-user.js';
+import { leftovers } from '../support/drills.js';
+import { providerContext } from '../support/providers.js';
+import { providersUnderTest } from '../support/provider-matrix.js';
+
+async function value(instance: StartedInstance, sql: string): Promise<string> {
+  const session = await instance.engine.connect(instance.connection);
+  try {
+    return String(Object.values((await session.query<Record<string, unknown>>(sql))[0]!)[0]);
+  } finally {
+    await session.close();
+  }
+}
+
+/** What each engine is asked to prove about itself, in its own SQL. */
+const ENGINES: Array<{ engine: Engine; settings: Record<string, string>; setting: [string, string]; table: string; count: string; bad: Record<string, string>; badLog: RegExp }> = [
+  {
+    engine: postgres,
+    settings: { archive_mode: 'on', archive_command: '/bin/true' },
+    setting: ['SHOW archive_mode', 'on'],
+    table: 'CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (1), (2), (3)',
+    count: 'SELECT count(*) FROM kept',
+    bad: { shared_buffers: 'nonsense' },
+    badLog: /shared_buffers/,
+  },
+  {
+    engine: mariadb,
+    settings: { 'log-bin': 'binlog', 'server-id': '1' },
+    setting: ['SELECT @@log_bin', '1'],
+    table: 'CREATE DATABASE k; CREATE TABLE k.kept (id int PRIMARY KEY) ENGINE=InnoDB; INSERT INTO k.kept VALUES (1), (2), (3)',
+    count: 'SELECT COUNT(*) FROM k.kept',
+    bad: { 'no-such-setting': '1' },
+    badLog: /unknown variable/,
+  },
+];
+
+describe.each(providersUnderTest())('instances on the $name provider (real servers)', (provider: Provider) => {
+  describe.each(ENGINES)('$engine.displayName', ({ engine, settings, setting, table, count, bad, badLog }) => {
+    it('starts with the settings asked for, reachable from here, and runs the engine\'s tools beside itself', async () => {
+      const context = await providerContext('firedrill-it-instance-');
+      const instance = await provider.create({ name: 'source', engine, settings }, context);
+      await instance.initialize();
+      const server = await instance.start();
+      expect(server.connection.host).toBe('127.0.0.1');
+      expect(await value(server, setting[0])).toBe(setting[1]);
+      expect(server.readiness.pollIntervalMs).toBeGreaterThan(0);
+      const tool = await server.run(engine.reportedTools[0]!, ['--version']);
+      expect(tool.stdout).toContain(server.version.split('.')[0]);
+      await server.writeFile(`${server.paths.scratch}/note.txt`, 'beside the server');
+      expect((await server.readFile(`${server.paths.scratch}/note.txt`)).toString()).toBe('beside the server');
+    });
+
+    it('survives a kill (crash recovery on the next start), stops and starts again, and destroy leaves nothing', async () => {
+      const context = await providerContext('firedrill-it-instance-');
+      const instance = await provider.create({ name: 'crash', engine }, context);
+      await instance.initialize();
+      const first = await instance.start();
+      const session = await engine.connect(first.connection);
+      await session.query(table);
+      await session.close();
+      const killed = await first.kill();
+      expect(await first.isRunning()).toBe(false);
+      const second = await killed.start();
+      expect(await value(second, count)).toBe('3');
+      expect(await second.waitWritable()).toMatchObject({ pollIntervalMs: 25 });
+      const stopped = await second.stop();
+      expect(await second.isRunning()).toBe(false);
+      const third = await stopped.start();
+      expect(await value(third, count)).toBe('3');
+      await third.destroy();
+      await context.resources[Symbol.asyncDispose]();
+      expect(context.resources.failures).toEqual([]);
+      expect(await leftovers(context.workDir)).toEqual({ entries: [], processes: [] });
+      expect(context.logs.get('crash')).toBeTruthy();
+    });
+
+    it('several instances run at once on their own ports', async () => {
+      const context = await providerContext('firedrill-it-instance-');
+      const servers = await Promise.all(
+        ['a', 'b', 'c'].map(async (name) => {
+          const instance = await provider.create({ name, engine }, context);
+          await instance.initialize();
+          return instance.start();
+        }),
+      );
+      expect(new Set(servers.map((server) => server.connection.port)).size).toBe(3);
+      for (const server of servers) expect(await value(server, 'SELECT 1')).toBe('1');
+    });
+
+    it('a server that cannot start fails with its log, and nothing of it keeps running', async () => {
+      const context = await providerContext('firedrill-it-instance-');
+      const instance = await provider.create({ name: 'broken', engine, settings: bad }, context);
+      await instance.initialize();
+      await expect(instance.start()).rejects.toThrow(badLog);
+      await context.resources[Symbol.asyncDispose]();
+      expect((await leftovers(context.workDir)).processes).toEqual([]);
+    });
+  });
+});
+
+describe('the local provider', () => {
+  it('initializes the first cluster of a version once into the template cache; later ones are copies', async () => {
+    const cache = await makeRunTempDir('firedrill-it-cache-');
+    const previous = process.env.FIREDRILL_CACHE_DIR;
+    process.env.FIREDRILL_CACHE_DIR = cache;
+    onTestFinished(async () => {
+      if (previous === undefined) delete process.env.FIREDRILL_CACHE_DIR;
+      else process.env.FIREDRILL_CACHE_DIR = previous;
+      await rm(cache, { recursive: true, force: true });
+    });
+    const { localProvider } = await import('../../src/providers/local/local-provider.js');
+    const context = await providerContext('firedrill-it-instance-');
+    for (const name of ['first', 'second']) {
+      const instance = await localProvider.create({ name, engine: postgres }, context);
+      await instance.initialize();
+      const server = await instance.start();
+      expect(await value(server, 'SHOW data_checksums')).toBe('on');
+    }
+    const commands = context.exec.records.map((record) => record.command);
+    expect(commands.filter((command) => command.includes('/initdb '))).toHaveLength(1);
+    expect(commands.filter((command) => command.startsWith(`cp -a ${cache}/`))).toHaveLength(2);
+    expect(await readdir(cache)).toHaveLength(1);
+  });
+});
