@@ -1,5 +1,5 @@
 import type { MetricStats, MetricUnit } from '../compare/comparison.js';
-import type { CheckResult, DrillStatus, Journal, ObjectiveResult } from '../journal/types.js';
+import type { CheckResult, DamageResult, DrillStatus, Journal, ObjectiveResult } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
 
 /**
@@ -122,6 +122,18 @@ export function formatWallTime(iso: string): string {
 
 export { formatServerTime } from '../util/time.js';
 
+/**
+ * What became of the fault's damage, precisely: how many of the damaged rows are back, and how
+ * many are not because the writes that made them were lost (those count in the RPO, not here).
+ */
+export function damageSummary(damage: DamageResult): string {
+  const back = `${formatCount(damage.restoredRows)} of ${formatCount(damage.affectedRows)} damaged rows back`;
+  if (!damage.tablePresent) return `table ${damage.table} missing after the restore`;
+  const explained = damage.explainedByLostWrites > 0 ? `; ${formatCount(damage.explainedByLostWrites)} belonged to writes the restore lost` : '';
+  const unexplained = damage.missingRows - damage.explainedByLostWrites;
+  return `${back}${explained}${unexplained > 0 ? `; ${formatCount(unexplained)} still damaged` : ''}`;
+}
+
 /** `11.09 s (target ≤ 30.00 s)`, plus why when the objective could not be measured. */
 export function objectiveOutcome(objective: ObjectiveResult): string {
   const base = `${objective.measured} (target ${objective.target})`;
@@ -156,20 +168,10 @@ export function verdictHeadline(journal: Journal): string {
   if (journal.status === 'interrupted') {
     return firstError ? `Interrupted: ${firstError.message}` : 'Interrupted before the drill finished.';
   }
+  // Checks are objectives too (`check: ...`): counted once, among the objectives.
   const objectives = countPassed(journal.objectives);
-  const checks = countPassed(journal.checks);
-  const parts: string[] = [];
-  if (objectives.failing.length > 0) {
-    parts.push(`${objectives.failing.length} of ${plural(objectives.total, 'objective')} breached (${objectives.failing.join(', ')})`);
-  } else {
-    parts.push(objectives.total === 0 ? 'No objectives declared' : `All ${plural(objectives.total, 'objective')} met`);
-  }
-  if (checks.failing.length > 0) {
-    parts.push(`${checks.failing.length} of ${plural(checks.total, 'check')} failed (${checks.failing.join(', ')})`);
-  } else if (checks.total > 0) {
-    parts.push(`all ${plural(checks.total, 'check')} passed`);
-  }
-  return `${parts.join('; ')}.`;
+  if (objectives.failing.length > 0) return `${objectives.failing.length} of ${plural(objectives.total, 'objective')} breached (${objectives.failing.join(', ')}).`;
+  return objectives.total === 0 ? 'Nothing was judged.' : `All ${plural(objectives.total, 'objective')} met.`;
 }
 
 /** `3 drills: 1 error, 1 failed, 1 passed`. */

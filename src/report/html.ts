@@ -17,6 +17,7 @@ import {
   formatServerTime,
   formatWallTime,
   formatYesNo,
+  damageSummary,
   runHeadline,
   strategyLabel,
   summarizeDrill,
@@ -278,7 +279,7 @@ function figuresSection(journal: Journal): SafeHtml {
   const resolution = m.resolutionMs !== null ? `, ±${formatDuration(m.resolutionMs)}` : '';
   const damageValue = m.damageUndone === null && journal.fault && journal.fault.table === undefined ? 'n/a' : formatYesNo(m.damageUndone);
   const damageSub = journal.damage
-    ? `${formatCount(journal.damage.restoredRows)} of ${formatCount(journal.damage.affectedRows)} rows back`
+    ? damageSummary(journal.damage)
     : damageValue === 'n/a'
       ? 'the fault damaged no rows'
       : 'rows the fault destroyed';

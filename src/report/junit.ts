@@ -1,4 +1,5 @@
 import type { Journal } from '../journal/types.js';
+import { CHECK_PREFIX } from '../measure/verdict.js';
 import { checkOutcome, drillTitle, objectiveOutcome, summarizeDrill, verdictHeadline } from './format.js';
 
 /**
@@ -45,19 +46,16 @@ function timestamp(iso: string): string {
 
 function testCases(journal: Journal): TestCase[] {
   const broken: Outcome = journal.status === 'error' || journal.status === 'interrupted' ? 'error' : 'failure';
-  const cases: TestCase[] = [
-    ...journal.objectives.map((objective): TestCase => ({
-      name: `objective: ${objective.name}`,
+  // One test case per objective: a check is an objective of its own (`check: ...`), counted once.
+  const cases: TestCase[] = journal.objectives.map((objective): TestCase => {
+    const check = objective.name.startsWith(CHECK_PREFIX) ? journal.checks.find((candidate) => `${CHECK_PREFIX}${candidate.name}` === objective.name) : undefined;
+    return {
+      name: objective.name.startsWith(CHECK_PREFIX) ? objective.name : `objective: ${objective.name}`,
       outcome: objective.passed ? 'passed' : broken,
-      message: `${objective.name} ${objective.passed ? 'met' : objective.measuredValue === null ? 'not met' : 'breached'}: ${objectiveOutcome(objective)}`,
-    })),
-    ...journal.checks.map((check): TestCase => ({
-      name: `check: ${check.name}`,
-      outcome: check.passed ? 'passed' : broken,
-      message: `${check.name}: ${checkOutcome(check)}`,
-      ...(check.sql ? { body: check.sql } : {}),
-    })),
-  ];
+      message: check ? `${check.name}: ${checkOutcome(check)}` : `${objective.name} ${objective.passed ? 'met' : objective.measuredValue === null ? 'not met' : 'breached'}: ${objectiveOutcome(objective)}`,
+      ...(check?.sql ? { body: check.sql } : {}),
+    };
+  });
   // A drill that could not run says why in a case of its own; and a drill that did not
   // pass must show as failing in CI even if no objective or check accounts for it.
   if (journal.status !== 'passed' && (broken === 'error' || cases.every((testCase) => testCase.outcome === 'passed'))) {

@@ -1,5 +1,6 @@
 import { buildComparisons, COMPARISON_METRICS, type Comparison } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
+import { CHECK_PREFIX } from '../measure/verdict.js';
 import { VERDICT_LABEL, checkOutcome, failuresFirst, formatMetric, formatSpread, objectiveOutcome, runHeadline, strategyLabel, summarizeDrill, verdictHeadline } from './format.js';
 
 /**
@@ -20,16 +21,15 @@ function md(text: string): string {
 function drillDetail(journal: Journal): string[] {
   const summary = summarizeDrill(journal);
   const lines = [`### ${summary.verdict} ${md(summary.title)}`, '', md(verdictHeadline(journal)), ''];
+  // Each check is an objective of its own (`check: ...`): listed once, with its value.
   for (const objective of journal.objectives) {
-    lines.push(`- **${objective.passed ? 'PASS' : 'FAIL'}** objective ${md(objective.name)}: ${md(objectiveOutcome(objective))}`);
-  }
-  for (const check of journal.checks) {
-    lines.push(`- **${check.passed ? 'PASS' : 'FAIL'}** check ${md(check.name)}: ${md(checkOutcome(check))}`);
+    const check = objective.name.startsWith(CHECK_PREFIX) ? journal.checks.find((candidate) => `${CHECK_PREFIX}${candidate.name}` === objective.name) : undefined;
+    lines.push(`- **${objective.passed ? 'PASS' : 'FAIL'}** ${md(objective.name)}: ${md(check ? checkOutcome(check) : objectiveOutcome(objective))}`);
   }
   for (const error of journal.errors) {
     lines.push(`- **ERROR** in ${md(error.phase)}: ${md(error.message)}${error.hint ? ` What to do: ${md(error.hint)}` : ''}`);
   }
-  if (journal.objectives.length + journal.checks.length + journal.errors.length === 0) lines.push('- no objectives or checks declared');
+  if (journal.objectives.length + journal.errors.length === 0) lines.push('- nothing was judged');
   lines.push('');
   return lines;
 }

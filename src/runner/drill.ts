@@ -147,6 +147,8 @@ class Drill {
   private readonly createdInstances = new Set<StoppedInstance>();
   /** Captures of the source at the fault and at the end; a backup's own capture travels with the backup. */
   private readonly captures: Partial<Record<'fault' | 'latest', Promise<SourceCapture>>> = {};
+  /** Between the fault and the end of verification: nothing but the recovery may take time. */
+  private measuring = false;
   /** The step running now, to name where an error outside any phase happened. */
   private step = 'setup';
   private ledger = new Ledger();
@@ -215,6 +217,8 @@ class Drill {
    * what remains, and it says where the drill was. The final write replaces it.
    */
   private async checkpoint(): Promise<void> {
+    // Never inside the recovery window: the write would count in the RTO it measures.
+    if (this.measuring) return;
     const partial: Journal = {
       ...this.journal,
       status: 'interrupted',
@@ -244,6 +248,7 @@ class Drill {
       const recovered = await this.recover(faulted);
       this.step = 'verify';
       await this.verify(recovered);
+      this.measuring = false;
     } catch (error) {
       const interrupted = error instanceof InterruptedError || this.signal?.aborted;
       journal.status = interrupted ? 'interrupted' : 'error';
@@ -254,6 +259,7 @@ class Drill {
       });
       this.log.error({ err: errorMessage(error) }, 'drill could not complete');
     } finally {
+      this.measuring = false;
       await this.finish(backedUp);
     }
     return { journal, dir: this.dir, ledger: this.ledger, ...(this.options.keep && this.restored ? { restored: this.restored } : {}) };
@@ -515,6 +521,7 @@ class Drill {
       }
     });
     const faultAtMs = this.timeline.event('fault', fault.description);
+    this.measuring = true;
     if (fault.source.state === 'running' && fault.source.instance) {
       context.source = fault.source.instance;
       this.track(fault.source.instance);

@@ -121,7 +121,7 @@ export async function storeFile(instance: InstanceBase, storage: StorageLocation
  * whatever the count: a WAL archive is hundreds of files). Files are named by the last part of
  * their key. Resolves with the names copied.
  */
-export async function copyObjectsInto(instance: InstanceBase, storage: StorageLocation, keys: readonly string[], dir: string): Promise<string[]> {
+export async function copyObjectsInto(instance: InstanceBase, storage: StorageLocation, keys: readonly string[], dir: string, what: string): Promise<string[]> {
   const pack = tar.pack();
   const names = keys.map((key) => key.slice(key.lastIndexOf('/') + 1));
   const feeding = (async () => {
@@ -140,7 +140,7 @@ export async function copyObjectsInto(instance: InstanceBase, storage: StorageLo
   feeding.catch((error: unknown) => pack.destroy(error as Error));
   await instance.claim(dir);
   const stream = Readable.from(pack as unknown as AsyncIterable<Buffer>);
-  await instance.run('tar', ['-x', '-C', dir], { stdin: { stream, describe: `${storage.name}:${keys.length} objects` } });
+  await instance.run('tar', ['-x', '-C', dir], { stdin: { stream, describe: `${storage.name}:${what} (${keys.length} files)` } });
   await feeding;
   return names;
 }

@@ -80,10 +80,12 @@ export class BinlogArchive {
    */
   async complete(context: StrategyContext): Promise<void> {
     if (await sourceAnswers(context)) {
-      const logs = await withSession(context, context.source, async (session) => {
-        await session.query('FLUSH BINARY LOGS');
-        return session.query<BinaryLog>('SHOW BINARY LOGS');
-      });
+      const logs = await context.exec.step('on the source: FLUSH BINARY LOGS, then wait until the archive holds every closed binlog at its full size', () =>
+        withSession(context, context.source, async (session) => {
+          await session.query('FLUSH BINARY LOGS');
+          return session.query<BinaryLog>('SHOW BINARY LOGS');
+        }),
+      );
       await waitUntil(
         async () => {
           for (const log of logs.slice(0, -1)) if ((await sizeIn(context.storage, log.Log_name)) !== Number(log.File_size)) return false;
@@ -151,7 +153,7 @@ export async function replayBinlogs(context: StrategyContext, instance: StartedI
     return { method, reached: false, point, detail: `${gapText}the archive has no ${start.file}, where the backup ends: opened at the end of the backup`, ...gapRecord };
   }
   const dir = `${instance.paths.scratch}/binlogs`;
-  await context.phase('fetch', () => copyObjectsInto(instance, context.storage, files.map((name) => `${BINLOG_PREFIX}/${name}`), dir));
+  await context.phase('fetch', () => copyObjectsInto(instance, context.storage, files.map((name) => `${BINLOG_PREFIX}/${name}`), dir, `${BINLOG_PREFIX}/ from ${start.file}`));
   const paths = files.map((name) => `${dir}/${name}`);
   const lastSize = (await context.storage.stat(`${BINLOG_PREFIX}/${files[files.length - 1]}`))?.sizeBytes ?? 0;
   const stopCovered = stop !== undefined && files[files.length - 1] === stop.file && lastSize >= stop.pos;

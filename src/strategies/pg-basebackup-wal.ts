@@ -70,7 +70,8 @@ export const pgBasebackupWal = defineStrategy({
         const { settings, method } = recoverySettings(request.target, request);
         // archive_mode off: the restored server's new timeline must never reach the archive it restores from.
         const recovery = { restore_command: `cp ${wal.dir}/%f %p`, recovery_target_action: 'promote', archive_mode: 'off', ...settings };
-        await unpacked.writeFile(`${unpacked.paths.data}/recovery.signal`, '');
+        const signal = () => context.exec.step(`touch ${unpacked.paths.data}/recovery.signal`, () => unpacked.writeFile(`${unpacked.paths.data}/recovery.signal`, ''));
+        await signal();
         let instance: StartedInstance;
         let reached: boolean | null = true;
         try {
@@ -84,7 +85,7 @@ export const pgBasebackupWal = defineStrategy({
           // ledger count the real loss.
           reached = false;
           const { restore_command, recovery_target_action, archive_mode } = recovery;
-          await unpacked.writeFile(`${unpacked.paths.data}/recovery.signal`, '');
+          await signal();
           instance = await context.phase('start', () => unpacked.start({ settings: { restore_command, recovery_target_action, archive_mode } }));
           await context.phase('replay', () => instance.waitWritable());
         }
@@ -97,7 +98,7 @@ export const pgBasebackupWal = defineStrategy({
         const where = `${stop ?? 'see the server log'}${stoppedAtUs ? `; last replayed commit at ${formatServerTime(stoppedAtUs)}` : ''}`;
         const detail =
           reached === false
-            ? `${gap ? `WAL segment ${wal.gap} is missing from archive "${context.storage.name}" (${wal.newest && wal.newest > wal.gap ? `later segments up to ${wal.newest} are there` : 'the archive ends before it'}); ` : ''}recovery stopped before the target: ${where}`
+            ? `${gap ? `WAL segment ${wal.gap} is missing from archive "${context.storage.name}" (${wal.newest && wal.newest > (wal.gap ?? '') ? `later segments up to ${wal.newest} are there` : 'the archive ends before it'}); ` : ''}recovery stopped before the target: ${where}`
             : `${where}; replayed ${wal.segments.length} archived segments`;
         const record: Omit<RecoveryRecord, 'target'> = {
           method,

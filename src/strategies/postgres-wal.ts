@@ -64,7 +64,9 @@ export async function switchAndArchive(context: StrategyContext): Promise<void> 
   }
   const session = await context.engine.connect(context.source.connection);
   try {
-    const [row] = await session.query<{ segment: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS segment');
+    const [row] = await context.exec.step('on the source: SELECT pg_switch_wal(), then wait until pg_stat_archiver.last_archived_wal reaches that segment', () =>
+      session.query<{ segment: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS segment'),
+    );
     const started = performance.now();
     for (;;) {
       const [status] = await session.query<{ last: string | null; failed: string | null }>('SELECT last_archived_wal AS last, last_failed_wal AS failed FROM pg_stat_archiver');
@@ -114,6 +116,6 @@ export async function archivedWal(storage: StorageLocation, from: string, needed
 export async function fetchWal(context: StrategyContext, target: StoppedInstance | StartedInstance, from: string, needed?: string): Promise<ArchivedWal & { dir: string }> {
   const archived = await archivedWal(context.storage, from, needed);
   const dir = `${target.paths.scratch}/wal`;
-  await copyObjectsInto(target, context.storage, archived.segments.map((name) => `${WAL_PREFIX}/${name}`), dir);
+  await copyObjectsInto(target, context.storage, archived.segments.map((name) => `${WAL_PREFIX}/${name}`), dir, `${WAL_PREFIX}/ from ${from}`);
   return { ...archived, dir };
 }

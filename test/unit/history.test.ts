@@ -36,21 +36,22 @@ describe('history lines', () => {
     const journal = loadFixture('passed');
     journal.measurements.rtoServiceMs = 11_090.123456789;
     journal.phases.find((phase) => phase.name === 'seed')!.detail = 'built-in shop, scale 2 (2000 customers, 400 products, 20000 orders)';
+    const us = (ms: number) => Math.round(ms * 1000) / 1000;
     expect(historyEntry(journal)).toEqual({
       at: journal.startedAt,
       runId: journal.runId,
       drillId: journal.drillId,
-      scenario: 'accidental-delete-pitr',
+      scenario: 'fixture-bad-delete-pitr',
       scenarioHash: journal.scenario.hash,
       strategy: 'pg-basebackup-wal',
       engine: 'postgres',
       status: 'passed',
       rtoServiceMs: 11_090.123,
-      rtoVerifiedMs: 12_570,
-      dataLossMs: 0,
-      lostWrites: 1005,
-      backupSizeBytes: 52_428_800,
-      backupDurationMs: 7370,
+      rtoVerifiedMs: us(journal.measurements.rtoVerifiedMs!),
+      dataLossMs: us(journal.measurements.dataLossMs!),
+      lostWrites: journal.measurements.lostWrites,
+      backupSizeBytes: journal.backup!.sizeBytes,
+      backupDurationMs: us(journal.backup!.durationMs),
       dataset: 'built-in shop, scale 2 (2000 customers, 400 products, 20000 orders)',
     });
     // A drill that never got to a backup still has a line, with what it did not measure as null.
@@ -138,8 +139,9 @@ describe('history in the drill report', () => {
     expect(model.labels).toEqual(['11-01 02:00', '11-02 02:00', 'this run']);
     expect(model.passed).toEqual([true, false, false]);
     expect(model.datasets.map((dataset) => dataset.label)).toEqual(['RTO (service)', 'RTO (verified)', 'data loss']);
-    expect(model.datasets[0]!.values).toEqual([3.1, 3.2, 11.09]);
-    expect(model.datasets[1]!.values).toEqual([3.2, null, 12.57]);
+    const seconds = (ms: number) => Number((ms / 1000).toFixed(3));
+    expect(model.datasets[0]!.values).toEqual([3.1, 3.2, seconds(journal.measurements.rtoServiceMs!)]);
+    expect(model.datasets[1]!.values).toEqual([3.2, null, seconds(journal.measurements.rtoVerifiedMs!)]);
     expect(model.datasets[1]!.texts[1]).toBe('not measured');
   });
 

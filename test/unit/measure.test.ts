@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assessDamage } from '../../src/measure/damage.js';
 import { compareLedger } from '../../src/measure/ledger.js';
 import { measureRto, throughputBetween } from '../../src/measure/rto.js';
-import { judge, meetsExpectation } from '../../src/measure/verdict.js';
+import { judge, meetsExpectation, OBJECTIVE, type RecoveryFacts } from '../../src/measure/verdict.js';
 import { parseDuration, formatDuration } from '../../src/util/duration.js';
 import type { Measurements } from '../../src/journal/types.js';
 
@@ -43,6 +43,15 @@ describe('compareLedger', () => {
     const result = compareLedger({ acked, indeterminate: [], failed: 0, present: [], faultTimeUs: 10_000_000, targetTimeUs: null });
     expect(result.dataLossMs).toBe(5000);
     expect(result.newestSurvivingUs).toBeNull();
+  });
+
+  // A spread of this many arguments into Math.min overflowed the stack: total loss must be reported, not crash.
+  it('reports the total loss of a million acknowledged writes', () => {
+    const many = Array.from({ length: 1_000_000 }, (_, index) => ({ writer: 1 + (index % 8), seq: Math.floor(index / 8) + 1, serverTimeUs: 1_000_000 + index * 10 }));
+    const result = compareLedger({ acked: many, indeterminate: [], failed: 0, present: [], faultTimeUs: 1_000_000 + 1_000_000 * 10, targetTimeUs: null });
+    expect(result.lost).toBe(1_000_000);
+    expect(result.lostBeforeFault).toBe(1_000_000);
+    expect(result.dataLossMs).toBeCloseTo(9999.99, 2);
   });
 });
 
@@ -94,26 +103,50 @@ describe('measureRto', () => {
 
 describe('judge', () => {
   const measurements: Measurements = { rtoServiceMs: 4000, rtoVerifiedMs: 4500, rtoBreakdown: {}, resolutionMs: 25, dataLossMs: 0, lostWrites: 600, lostToDetection: 600, damageUndone: true };
+  const good: RecoveryFacts = { restored: { passed: true }, backups: { defects: [] }, recovery: { reached: true }, equality: { differences: [] } };
 
-  it('passes each objective on its own', () => {
-    const { objectives, passed } = judge({ rtoVerifiedMs: 5000, dataLossMs: 1000, lostWrites: 100, damageUndone: true }, measurements, []);
+  it('passes each objective on its own, the recovery facts first', () => {
+    const { objectives, passed } = judge({ rtoVerifiedMs: 5000, dataLossMs: 1000, lostWrites: 100, damageUndone: true }, measurements, [], good);
     expect(objectives.map((o) => [o.name, o.passed])).toEqual([
-      ['RTO (verified)', true],
-      ['RPO (data loss)', true],
-      ['RPO (lost writes)', false],
-      ['damage undone', true],
+      [OBJECTIVE.restored, true],
+      [OBJECTIVE.backupsIntact, true],
+      [OBJECTIVE.recoveryReached, true],
+      [OBJECTIVE.equalToSource, true],
+      [OBJECTIVE.rtoVerified, true],
+      [OBJECTIVE.dataLoss, true],
+      [OBJECTIVE.lostWrites, false],
+      [OBJECTIVE.damageUndone, true],
     ]);
     expect(passed).toBe(false);
   });
 
   it('fails an objective that could not be measured', () => {
-    const { objectives, passed } = judge({ rtoServiceMs: 60_000 }, { ...measurements, rtoServiceMs: null }, []);
-    expect(objectives[0]).toMatchObject({ passed: false, measured: 'not measured', reason: 'could not be measured' });
+    const { objectives, passed } = judge({ rtoServiceMs: 60_000 }, { ...measurements, rtoServiceMs: null }, [], good);
+    expect(objectives.find((o) => o.name === OBJECTIVE.rtoService)).toMatchObject({ passed: false, measured: 'not measured', reason: 'could not be measured' });
     expect(passed).toBe(false);
   });
 
   it('fails the drill when a check fails', () => {
-    expect(judge({}, measurements, [{ name: 'rows', passed: false, detail: 'got 0' }]).passed).toBe(false);
+    expect(judge({}, measurements, [{ name: 'rows', passed: false, detail: 'got 0' }], good).passed).toBe(false);
+  });
+
+  // With no RPO objective at all, a recovery that stopped early still fails: the loss it hides is unmeasured otherwise.
+  it('fails a recovery that did not reach its target, and one that cannot tell, whatever else passed', () => {
+    const stopped = judge({}, measurements, [], { ...good, recovery: { reached: false, reason: 'WAL segment 000000010000000000000007 missing' } });
+    expect(stopped.passed).toBe(false);
+    expect(stopped.objectives.find((o) => o.name === OBJECTIVE.recoveryReached)).toMatchObject({ passed: false, measured: 'no', reason: 'WAL segment 000000010000000000000007 missing' });
+    const unknown = judge({}, measurements, [], { ...good, recovery: { reached: null } });
+    expect(unknown.passed).toBe(false);
+  });
+
+  it('fails on any backup defect, on a restore that brought nothing back, and on an equality that could not be checked', () => {
+    expect(judge({}, measurements, [], { ...good, backups: { defects: ['backup 2: sha256 differs'] } }).passed).toBe(false);
+    expect(judge({}, measurements, [], { ...good, restored: { passed: false, reason: 'no backup survived' } }).passed).toBe(false);
+    const notCompared = judge({}, measurements, [], { ...good, equality: { notCompared: 'nothing was restored' } });
+    expect(notCompared.passed).toBe(false);
+    expect(notCompared.objectives.find((o) => o.name === OBJECTIVE.equalToSource)).toMatchObject({ measured: 'not measured', measuredValue: null });
+    const different = judge({}, measurements, [], { ...good, equality: { differences: ['column public.orders.total is numeric(12,3), was numeric(12,2)'] } });
+    expect(different.objectives.find((o) => o.name === OBJECTIVE.equalToSource)).toMatchObject({ passed: false, reason: 'column public.orders.total is numeric(12,3), was numeric(12,2)' });
   });
 
   it('compares check values', () => {

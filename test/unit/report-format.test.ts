@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Journal } from '../../src/journal/types.js';
 import {
   checkOutcome,
+  damageSummary,
   failuresFirst,
   formatBytes,
   formatServerTime,
@@ -32,15 +33,24 @@ describe('report formatting', () => {
   });
 
   it('says in one sentence why a drill got its verdict', () => {
-    expect(verdictHeadline(load('passed'))).toBe('All 5 objectives met; all 3 checks passed.');
-    expect(verdictHeadline(load('breached'))).toBe('1 of 4 objectives breached (rto-service); all 3 checks passed.');
-    expect(verdictHeadline(load('error'))).toBe('Could not run: pgbackrest not found on PATH (spawn pgbackrest ENOENT)');
+    const passed = load('passed');
+    expect(verdictHeadline(passed)).toBe(`All ${passed.objectives.length} objectives met.`);
+    const breached = load('breached');
+    const failing = breached.objectives.filter((objective) => !objective.passed).map((objective) => objective.name);
+    expect(verdictHeadline(breached)).toBe(`${failing.length} of ${breached.objectives.length} objectives breached (${failing.join(', ')}).`);
+    expect(failing).toEqual(['RTO (service)', 'RPO (data loss)', 'RPO (lost writes)', 'check: the newest orders are back']);
+    expect(verdictHeadline(load('error'))).toBe('Could not run: check "invoices are back" cannot run: relation "invoices" does not exist');
     expect(verdictHeadline({ ...load('error'), status: 'interrupted', errors: [] })).toBe('Interrupted before the drill finished.');
   });
 
   it('summarizes drills and runs', () => {
-    expect(summarizeDrill(load('error'))).toMatchObject({ verdict: 'ERROR', rtoService: 'not measured', objectivesMet: '0/2' });
-    expect(summarizeDrill(load('breached'))).toMatchObject({ verdict: 'FAIL', lostWrites: '4,271', objectivesMet: '3/4' });
+    expect(summarizeDrill(load('error'))).toMatchObject({ verdict: 'ERROR', rtoService: 'not measured', objectivesMet: '0/0' });
+    const breached = load('breached');
+    expect(summarizeDrill(breached)).toMatchObject({
+      verdict: 'FAIL',
+      lostWrites: new Intl.NumberFormat('en-US').format(breached.measurements.lostWrites!),
+      objectivesMet: `${breached.objectives.length - 4}/${breached.objectives.length}`,
+    });
     expect(runHeadline([])).toBe('0 drills');
     expect(runHeadline([load('passed')])).toBe('1 drill: 1 passed');
   });
@@ -49,6 +59,16 @@ describe('report formatting', () => {
     const statuses = ['passed', 'interrupted', 'failed', 'passed', 'error'] as const;
     const ordered = failuresFirst(statuses.map((status, index) => ({ status, index })), (item) => item.status);
     expect(ordered.map((item) => item.index)).toEqual([4, 2, 1, 0, 3]);
+  });
+
+  it('says what became of the damage: rows back, rows that belonged to lost writes, rows still damaged', () => {
+    expect(damageSummary({ table: 'orders', affectedRows: 11_448, restoredRows: 10_507, missingRows: 941, explainedByLostWrites: 941, tablePresent: true, undone: true })).toBe(
+      '10,507 of 11,448 damaged rows back; 941 belonged to writes the restore lost',
+    );
+    expect(damageSummary({ table: 'orders', affectedRows: 100, restoredRows: 90, missingRows: 10, explainedByLostWrites: 4, tablePresent: true, undone: false })).toBe(
+      '90 of 100 damaged rows back; 4 belonged to writes the restore lost; 6 still damaged',
+    );
+    expect(damageSummary({ table: 'orders', affectedRows: 100, restoredRows: 0, missingRows: 100, explainedByLostWrites: 0, tablePresent: false, undone: false })).toBe('table orders missing after the restore');
   });
 
   it('describes a check by what was expected and found', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { formatDuration } from '../../src/util/duration.js';
 import type { Journal, SeriesPoint } from '../../src/journal/types.js';
 import { restorePathCommands, renderDrillHtml, renderRunIndexHtml } from '../../src/report/html.js';
 import { MAX_CHART_POINTS, downsampleMinMax, seriesRows, type ChartModel, type Point } from '../../src/report/html-charts.js';
@@ -77,8 +78,8 @@ describe('renderDrillHtml', () => {
     expect(page).toContain('Data loss: not measured.');
     expect(page).not.toContain('id="chart-timeline"');
     expect(page).not.toContain('id="chart-rpo"');
-    expect(page).toContain('pgbackrest not found on PATH');
-    expect(page).toContain('apt-get install -y pgbackrest');
+    expect(page).toContain('check &quot;invoices are back&quot; cannot run: relation &quot;invoices&quot; does not exist');
+    expect(page).toContain('fix its SQL in the scenario');
     const model = embeddedModel(page);
     expect(model.timeline).toBeNull();
     expect(model.rpo).toBeNull();
@@ -187,7 +188,7 @@ describe('renderRunIndexHtml', () => {
     expect(order.every((at) => at > 0)).toBe(true);
     expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(page).toContain('3 drills: 1 error, 1 failed, 1 passed');
-    expect(page).toContain('23.84 s');
+    expect(page).toContain(formatDuration(journals[1]!.measurements.rtoServiceMs));
     expect(page).not.toContain('<script');
   });
 });

@@ -29,7 +29,7 @@ function parseXml(xml: string): Element {
     const current = stack.at(-1)!;
     if (text !== undefined) {
       if (/&(?!(?:amp|lt|gt|quot|apos|#\d+);)/.test(text)) throw new Error(`bare & in text: ${text}`);
-      current.text += text;
+      current.text += decode(text);
     } else if (closing) {
       if (current.name !== name) throw new Error(`</${name}> closes <${current.name}>`);
       stack.pop();
@@ -37,7 +37,7 @@ function parseXml(xml: string): Element {
       const attributes: Record<string, string> = {};
       for (const [, key, value] of attributeText!.matchAll(/([\w.:-]+)="([^"]*)"/g)) {
         if (/&(?!(?:amp|lt|gt|quot|apos|#\d+);)/.test(value!)) throw new Error(`bare & in attribute ${key}`);
-        attributes[key!] = value!;
+        attributes[key!] = decode(value!);
       }
       const element: Element = { name: name!, attributes, children: [], text: '' };
       current.children.push(element);
@@ -47,6 +47,11 @@ function parseXml(xml: string): Element {
   if (at !== body.length) throw new Error(`unparseable XML at ${at}: ${body.slice(at, at + 40)}`);
   if (stack.length !== 1) throw new Error(`unclosed <${stack.at(-1)!.name}>`);
   return root;
+}
+
+/** What a CI's parser hands on: the entities resolved. */
+function decode(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|apos|#(\d+));/g, (_, name: string, code?: string) => (code ? String.fromCharCode(Number(code)) : ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[name]!));
 }
 
 const all = (element: Element, name: string): Element[] =>
@@ -60,51 +65,53 @@ describe('renderJUnit', () => {
 
   it('is well-formed, one testsuite per drill', () => {
     expect(suites!.name).toBe('testsuites');
-    expect(all(doc, 'testsuite').map((s) => s.attributes.name)).toEqual([
-      'accidental-delete-pitr (pg-basebackup-wal)',
-      'primary-disk-loss (pg-basebackup)',
-      'offsite-pitr-pgbackrest (pgbackrest)',
-    ]);
+    expect(all(doc, 'testsuite').map((s) => s.attributes.name)).toEqual(journals.map((journal) => `${journal.scenario.name} (${journal.strategy})`));
   });
 
-  it('has one testcase per objective and check', () => {
-    for (const [index, journal] of journals.slice(0, 2).entries()) {
+  // A check is an objective of its own: counting it again as a check made tests="9" of 6 once.
+  it('has one testcase per objective, a check counted once', () => {
+    for (const [index, journal] of journals.entries()) {
       const cases = all(suite(index), 'testcase');
-      expect(cases).toHaveLength(journal.objectives.length + journal.checks.length);
+      const extra = journal.status === 'error' ? 1 : 0;
+      expect(cases).toHaveLength(journal.objectives.length + extra);
       expect(suite(index).attributes.tests).toBe(String(cases.length));
     }
-    expect(all(suite(0), 'testcase').map((testCase) => testCase.attributes.name)).toContain('objective: rto-service');
-    expect(all(suite(0), 'testcase').map((testCase) => testCase.attributes.name)).toContain('check: accounts row count');
+    const names = all(suite(0), 'testcase').map((testCase) => testCase.attributes.name);
+    expect(names).toContain('objective: RTO (verified)');
+    expect(names).toContain('check: seeded orders are back');
+    expect(names.filter((name) => name === 'check: seeded orders are back')).toHaveLength(1);
+    const check = all(suite(0), 'testcase').find((testCase) => testCase.attributes.name === 'check: seeded orders are back')!;
+    expect(check.children).toHaveLength(0);
   });
 
-  it('reports a breached objective as a failure with the numbers', () => {
+  it('reports each breached objective as a failure with the numbers', () => {
+    const breached = journals[1]!;
+    const failing = breached.objectives.filter((objective) => !objective.passed);
     const failures = all(suite(1), 'failure');
-    expect(failures).toHaveLength(1);
-    expect(failures[0]!.attributes.message).toBe('rto-service breached: 23.84 s (target ≤ 15.00 s)');
-    expect(suite(1).attributes.failures).toBe('1');
+    expect(failures).toHaveLength(failing.length);
+    const rto = failing.find((objective) => objective.name === 'RTO (service)')!;
+    expect(failures.map((failure) => failure.attributes.message)).toContain(`RTO (service) breached: ${rto.measured} (target ${rto.target})`);
+    expect(failures.map((failure) => failure.attributes.message)).toContain(`the newest orders are back: expected > 0, got 0`);
+    expect(suite(1).attributes.failures).toBe(String(failing.length));
     expect(suite(1).attributes.errors).toBe('0');
     expect(all(suite(0), 'failure')).toHaveLength(0);
   });
 
-  it('reports a drill that could not run as errors, with the hint', () => {
+  it('reports a drill that could not run as an error, with what to do', () => {
     const errors = all(suite(2), 'error');
-    // Two unmeasured objectives and the drill itself.
-    expect(errors).toHaveLength(3);
+    expect(errors).toHaveLength(1);
     expect(all(suite(2), 'failure')).toHaveLength(0);
-    expect(suite(2).attributes.errors).toBe('3');
     const drill = all(suite(2), 'testcase').find((testCase) => testCase.attributes.name === 'drill')!;
-    expect(drill.children[0]!.attributes.message).toContain('pgbackrest not found on PATH');
-    expect(drill.children[0]!.text).toContain('apt-get install -y pgbackrest');
-    // Unmeasured is "not met", never "breached": nothing was measured to breach anything.
-    const objective = all(suite(2), 'testcase').find((testCase) => testCase.attributes.name === 'objective: rto-service')!;
-    expect(objective.children[0]!.attributes.message).toBe('rto-service not met: not measured (target ≤ 2 min 00 s): the drill stopped in prepare, before the fault');
+    expect(drill.children[0]!.attributes.message).toBe('Could not run: check "invoices are back" cannot run: relation "invoices" does not exist');
+    expect(drill.children[0]!.text).toContain('What to do: fix its SQL in the scenario');
   });
 
   it('totals the run and gives times in seconds', () => {
-    // 5 objectives + 3 checks, 4 + 3, and 2 objectives + the drill that could not run.
-    expect(suites!.attributes).toMatchObject({ tests: '18', failures: '1', errors: '3' });
-    expect(suite(0).attributes.time).toBe('36.200');
-    expect(suite(0).attributes.timestamp).toBe('2026-11-21T13:20:04');
+    const tests = journals.reduce((sum, journal) => sum + journal.objectives.length + (journal.status === 'error' ? 1 : 0), 0);
+    const failures = journals[1]!.objectives.filter((objective) => !objective.passed).length;
+    expect(suites!.attributes).toMatchObject({ tests: String(tests), failures: String(failures), errors: '1' });
+    expect(suite(0).attributes.time).toBe((journals[0]!.durationMs / 1000).toFixed(3));
+    expect(suite(0).attributes.timestamp).toBe(journals[0]!.startedAt.slice(0, 19));
   });
 
   it('escapes journal text and drops characters XML cannot carry', () => {
@@ -112,14 +119,15 @@ describe('renderJUnit', () => {
     const hostile: Journal = {
       ...journal,
       scenario: { ...journal.scenario, name: `<evil attr="x"> & 'friends'` },
+      objectives: [...journal.objectives, { name: 'check: bell\u0007 check', target: '1 < 2', measured: 'line 1\nline 2', targetValue: null, measuredValue: false, unit: 'value', passed: false }],
       checks: [{ name: 'bell\u0007 check', sql: 'SELECT 1 < 2 AND 3 > 2', passed: false, detail: 'line 1\nline 2' }],
     };
     const xml = renderJUnit([hostile]);
     const parsed = parseXml(xml);
     expect(xml).not.toContain('\u0007');
     expect(xml).not.toContain('<evil');
-    expect(all(parsed, 'testsuite')[0]!.attributes.name).toBe('&lt;evil attr=&quot;x&quot;&gt; &amp; &apos;friends&apos; (pg-basebackup)');
-    expect(all(parsed, 'failure')).toHaveLength(2);
+    expect(all(parsed, 'testsuite')[0]!.attributes.name).toBe(`<evil attr="x"> & 'friends' (pg-dump)`);
+    expect(all(parsed, 'failure')).toHaveLength(hostile.objectives.filter((objective) => !objective.passed).length);
   });
 
   it('never lets a failed drill look green, even without a failing objective', () => {

@@ -13,25 +13,32 @@ const rows = (markdown: string) =>
     .map((line) => line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim()));
 
 describe('renderMarkdown', () => {
-  const markdown = renderMarkdown(['passed', 'breached', 'error'].map(load));
+  const journals = ['passed', 'breached', 'error'].map(load);
+  const markdown = renderMarkdown(journals);
 
   it('summarizes the run in a table, failures first', () => {
     const [header, , ...body] = rows(markdown);
     expect(header).toEqual(['Scenario', 'Strategy', 'Verdict', 'RTO (service)', 'RTO (verified)', 'Data loss', 'Lost writes']);
-    expect(body).toEqual([
-      ['offsite-pitr-pgbackrest', 'pgbackrest', '**ERROR**', 'not measured', 'not measured', 'not measured', 'not measured'],
-      ['primary-disk-loss', 'pg-basebackup', '**FAIL**', '23.84 s', '26.10 s', '21.37 s', '4,271'],
-      ['accidental-delete-pitr', 'pg-basebackup-wal', '**PASS**', '11.09 s', '12.57 s', '0 ms', '1,005'],
+    const [passed, breached, error] = journals;
+    expect(body.map((row) => row.slice(0, 3))).toEqual([
+      [error!.scenario.name, 'pg-basebackup', '**ERROR**'],
+      [breached!.scenario.name, 'pg-dump', '**FAIL**'],
+      [passed!.scenario.name, 'pg-basebackup-wal', '**PASS**'],
     ]);
+    expect(body[0]!.slice(3)).toEqual(['not measured', 'not measured', 'not measured', 'not measured']);
+    expect(body[1]![6]).toBe(new Intl.NumberFormat('en-US').format(breached!.measurements.lostWrites!));
     expect(markdown.startsWith('## firedrill: 3 drills: 1 error, 1 failed, 1 passed\n')).toBe(true);
   });
 
-  it('lists each drill\'s objectives and checks with their outcome', () => {
-    expect(markdown).toContain('### FAIL primary-disk-loss (pg-basebackup)');
-    expect(markdown).toContain('- **FAIL** objective rto-service: 23.84 s (target ≤ 15.00 s)');
-    expect(markdown).toContain('- **PASS** objective data-loss: 21.37 s (target ≤ 30.00 s)');
-    expect(markdown).toContain('- **PASS** check accounts row count: expected = 10000, got 10000');
-    expect(markdown).toContain('- **ERROR** in prepare: pgbackrest not found on PATH (spawn pgbackrest ENOENT) What to do: Install it');
+  it('lists each drill\'s objectives once each, checks with their values', () => {
+    const breached = journals[1]!;
+    const rto = breached.objectives.find((objective) => objective.name === 'RTO (service)')!;
+    expect(markdown).toContain(`### FAIL ${breached.scenario.name} (pg-dump)`);
+    expect(markdown).toContain(`- **FAIL** RTO (service): ${rto.measured} (target ${rto.target})`);
+    expect(markdown).toContain('- **FAIL** check: the newest orders are back: expected \\> 0, got 0');
+    expect(markdown).toContain('- **PASS** check: seeded orders are back: expected 2000, got 2000');
+    expect(markdown.match(/seeded orders are back/g)).toHaveLength(1);
+    expect(markdown).toContain('- **ERROR** in seed: check "invoices are back" cannot run: relation "invoices" does not exist What to do: fix its SQL');
   });
 
   it('keeps journal text from breaking the table or becoming HTML', () => {

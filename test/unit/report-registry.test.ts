@@ -53,7 +53,7 @@ describe('writeReports', () => {
     await writeReports(journals, runDir, drillDirs, ['markdown'], { env: { GITHUB_STEP_SUMMARY: stepSummary } });
     const text = await readFile(stepSummary, 'utf8');
     expect(text.startsWith('earlier step\n## firedrill: 3 drills')).toBe(true);
-    expect(text).toContain('| primary-disk-loss | pg-basebackup | **FAIL** |');
+    expect(text).toContain('| fixture-dump-too-old | pg-dump | **FAIL** |');
   });
 
   it('keeps going when a reporter throws, and says which one', async () => {
@@ -68,7 +68,7 @@ describe('writeReports', () => {
     };
     const outcome = await writeReports(journals, runDir, drillDirs, undefined, { registry: { broken, ...reporters }, env: {} });
     expect(outcome.errors).toEqual([
-      { reporter: 'broken', message: 'drill primary-disk-loss.pg-basebackup: cannot draw this one' },
+      { reporter: 'broken', message: `drill ${journals[1]!.drillId}: cannot draw this one` },
       { reporter: 'broken', message: 'synchronous boom' },
     ]);
     expect(existsSync(join(runDir, 'junit.xml'))).toBe(true);
@@ -115,7 +115,7 @@ describe('readJournals', () => {
     const file = join(dir, 'run-1', 'passed', 'journal.json');
     const [found] = await readJournals(file);
     expect(found!.dir).toBe(join(dir, 'run-1', 'passed'));
-    expect(found!.journal.drillId).toBe('accidental-delete-pitr.pg-basebackup-wal');
+    expect(found!.journal.drillId).toBe('fixture-bad-delete-pitr--pg-basebackup-wal');
   });
 
   it('says what to pass when there is nothing to read', async () => {
