@@ -219,12 +219,15 @@ class Drill {
   private async checkpoint(): Promise<void> {
     // Never inside the recovery window: the write would count in the RTO it measures.
     if (this.measuring) return;
+    const running = this.timeline.current;
+    const last = this.timeline.phases.at(-1)?.name;
+    const where = running ? `during ${running}` : last ? `after ${last}` : 'during setup';
     const partial: Journal = {
       ...this.journal,
       status: 'interrupted',
       finishedAt: new Date().toISOString(),
       durationMs: this.clock.now(),
-      errors: [...this.journal.errors, { phase: this.timeline.current ?? 'setup', message: `firedrill stopped during ${this.timeline.current ?? 'setup'} before the drill finished`, hint: 'run `firedrill cleanup` to remove what the run left behind' }],
+      errors: [...this.journal.errors, { phase: running ?? last ?? 'setup', message: `firedrill stopped ${where}, before the drill finished`, hint: 'run `firedrill cleanup` to remove what the run left behind' }],
     };
     await writeFile(join(this.dir, 'journal.json'), `${JSON.stringify(partial, null, 2)}\n`).catch(() => undefined);
   }

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseHistory } from '../journal/history.js';
 import type { HistoryEntry } from '../journal/types.js';
@@ -16,12 +16,28 @@ export async function readHistory(file: string): Promise<HistoryEntry[]> {
   }
 }
 
+/** Whether a file's last byte is a newline (or the file is empty or absent). */
+async function endsWithNewline(file: string): Promise<boolean> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return true;
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return true;
+    const { buffer } = await handle.read({ buffer: Buffer.alloc(1), position: size - 1 });
+    return buffer[0] === 0x0a;
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Appends entries, one JSON line each. One write per call with O_APPEND: runs sharing a
- * reports folder add whole lines, never interleave inside one.
+ * reports folder add whole lines, never interleave inside one. A last line cut short by a
+ * crash is ended first, so it cannot swallow the next entry.
  */
 export async function appendHistory(file: string, entries: readonly HistoryEntry[]): Promise<void> {
   if (entries.length === 0) return;
   await mkdir(dirname(file), { recursive: true });
-  await appendFile(file, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''), 'utf8');
+  const lead = (await endsWithNewline(file)) ? '' : '\n';
+  await appendFile(file, lead + entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''), 'utf8');
 }

@@ -92,6 +92,8 @@ export async function storeOutput(
   options: Omit<ToolOptions, 'stdout'> & { tap?: (stream: Readable) => void } = {},
 ): Promise<{ object: StoredObject; result: RunResult }> {
   const pipe = new PassThrough();
+  // Errors reach whoever awaits the put; a stray one must not be an unhandled 'error' event.
+  pipe.on('error', () => undefined);
   const stored = storage.put(key, pipe);
   // A second reader of the same bytes (a parser looking for a manifest inside a tar).
   if (options.tap) {
@@ -103,7 +105,7 @@ export async function storeOutput(
   try {
     result = await instance.run(program, args, { ...options, stdout: { stream: pipe, describe: `${storage.name}:${key}` } });
   } catch (error) {
-    pipe.destroy(error as Error);
+    pipe.destroy();
     // What a failed tool wrote is not a backup: it must not look like one.
     if (await stored.then(() => true, () => false)) await storage.delete(key);
     throw error;
@@ -137,6 +139,8 @@ export async function copyObjectsInto(instance: InstanceBase, storage: StorageLo
     }
     pack.finalize();
   })();
+  // The feeder's error surfaces through `feeding`; the tar stream just stops.
+  pack.on('error', () => undefined);
   feeding.catch((error: unknown) => pack.destroy(error as Error));
   await instance.claim(dir);
   const stream = Readable.from(pack as unknown as AsyncIterable<Buffer>);

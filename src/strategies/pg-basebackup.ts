@@ -32,7 +32,9 @@ function fileInTar(stream: Readable, name: string, gzip: boolean): Promise<strin
     });
     extract.on('finish', () => resolve(found));
     extract.on('error', reject);
-    (gzip ? stream.pipe(createGunzip()) : stream).pipe(extract as unknown as NodeJS.WritableStream);
+    stream.on('error', reject);
+    const source = gzip ? stream.pipe(createGunzip().on('error', reject)) : stream;
+    source.pipe(extract as unknown as NodeJS.WritableStream);
   });
 }
 
@@ -62,7 +64,14 @@ export async function takeBaseBackup(context: StrategyContext, key: string, comp
     `${key}${EXTENSION[compression]}`,
     'pg_basebackup',
     ['-D', '-', '--format=tar', `--wal-method=${wal}`, '--checkpoint=fast', '--label=firedrill', '--no-password', '--verbose', ...(compression === 'gzip' ? ['-z'] : []), ...engine.clientArgs(source.localConnection)],
-    { env: engine.clientEnv(source.localConnection), tap: (stream) => (manifest = fileInTar(stream, 'backup_manifest', compression === 'gzip')) },
+    {
+      env: engine.clientEnv(source.localConnection),
+      tap: (stream) => {
+        manifest = fileInTar(stream, 'backup_manifest', compression === 'gzip');
+        // A backup cut short (an interruption) rejects it; the backup's own error is the one to report.
+        manifest.catch(() => undefined);
+      },
+    },
   );
   // The manifest is the backup's own account of itself: its WAL range is where replay starts and ends.
   const text = await manifest;

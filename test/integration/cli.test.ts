@@ -1,35 +1,39 @@
 import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import type { Journal } from '../../src/journal/types.js';
 import { cli, leftovers, privateTmp, removeDir } from '../support/drills.js';
+import { onTestFinished } from 'vitest';
 
-const scenario = (objectives: string, at = '3s') => `name: cli-drill
+const scenario = (objectives: string, options: { at?: string; engine?: string; strategy?: string; checks?: string } = {}) => `name: cli-drill
 target:
-  engine: postgres
+  engine: ${options.engine ?? 'postgres'}
   dataset: { builtin: shop, scale: 0.1 }
 workload: { writers: 2, rate: 100, warmup: 1s }
-strategy: pg-basebackup
-fault: { kind: truncate, table: order_items, at: ${at}, detectAfter: 1s }
+strategy: ${options.strategy ?? 'pg-basebackup'}
+fault: { kind: truncate, table: order_items, at: ${options.at ?? '3s'}, detectAfter: 1s }
 objectives:
 ${objectives}
-`;
+${options.checks ?? ''}`;
+
+async function setup(text: string) {
+  const tmp = await privateTmp();
+  const work = await mkdtemp(join(tmpdir(), 'firedrill-cli-'));
+  onTestFinished(() => removeDir(work));
+  const file = join(work, 'drill.yaml');
+  await writeFile(file, text);
+  return { tmp, work, file, out: join(work, 'reports') };
+}
+
+/** The journal of the one drill a run wrote under `out`. */
+async function onlyJournal(out: string): Promise<Journal> {
+  const [run] = (await readdir(out)).filter((name) => /^\d{8}-/.test(name));
+  const [drill] = await readdir(join(out, run!)).then((names) => names.filter((name) => name.includes('--')));
+  return JSON.parse(await readFile(join(out, run!, drill!, 'journal.json'), 'utf8')) as Journal;
+}
 
 describe('the firedrill command (built CLI, real PostgreSQL)', () => {
-  const cleanup: string[] = [];
-  afterEach(async () => {
-    await Promise.all(cleanup.splice(0).map(removeDir));
-  });
-
-  async function setup(text: string) {
-    const tmp = await privateTmp();
-    const work = await mkdtemp(join(tmpdir(), 'firedrill-cli-'));
-    cleanup.push(tmp, work);
-    const file = join(work, 'drill.yaml');
-    await writeFile(file, text);
-    return { tmp, work, file, out: join(work, 'reports') };
-  }
-
   it('exits 1 when a drill breaches an objective, and leaves nothing behind', async () => {
     const { tmp, file, out } = await setup(scenario('  rto: { service: 1ms }'));
     const result = await cli(['run', file, '--out', out, '--json'], { tmp });
@@ -47,11 +51,13 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(again).toMatchObject({ code: 0, stdout: `${join(parsed.drills[0]!.dir, 'report.html')}\n` });
     expect((await stat(join(parsed.drills[0]!.dir, '..', 'index.html'))).mtimeMs).toBe(index.mtimeMs);
     expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+    // A run that ended cleanly keeps no record of itself.
+    expect(await readdir(join(`${tmp}.state`, 'runs'))).toEqual([]);
   });
 
-  it('exits 0 when every objective is met', async () => {
+  it('exits 0 when every objective is met, even with a PGPASSWORD and a PGHOST of someone else\'s in the environment', async () => {
     const { tmp, file, out } = await setup(scenario('  rto: 2m\n  damageUndone: true'));
-    const result = await cli(['run', file, '--out', out], { tmp });
+    const result = await cli(['run', file, '--out', out], { tmp, env: { PGPASSWORD: 'not-the-throwaway-one', PGHOST: '192.0.2.1', PGUSER: 'someone' } });
     expect(result.stderr).toMatch(/cli-drill +pg-basebackup +PASS /);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/journal: .*journal\.json/);
@@ -67,8 +73,21 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(await readdir(join(out, '..'))).not.toContain('reports');
   });
 
+  it('exits 2, not 1, on a check whose SQL cannot run: found on the seeded source, before any load, with what to fix', async () => {
+    const { tmp, file, out } = await setup(scenario('  rto: 2m', { checks: '  checks:\n    - { name: invoices, sql: "SELECT count(*) FROM invoices", expect: 1 }\n' }));
+    const started = performance.now();
+    const result = await cli(['run', file, '--out', out], { tmp });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('seed: check "invoices" cannot run: relation "invoices" does not exist');
+    expect(result.stderr).toContain('hint: fix its SQL in the scenario');
+    expect(result.stderr).not.toContain('warmup');
+    expect(performance.now() - started).toBeLessThan(20_000);
+    expect((await onlyJournal(out)).status).toBe('error');
+    expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+  });
+
   it('Ctrl-C in the middle of a drill exits 130 and leaves no process and no temp dir', async () => {
-    const { tmp, file, out } = await setup(scenario('  rto: 2m', '20s'));
+    const { tmp, file, out } = await setup(scenario('  rto: 2m', { at: '20s' }));
     let sent = false;
     const result = await cli(['run', file, '--out', out], {
       tmp,
@@ -83,12 +102,84 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(sent).toBe(true);
     expect(result.code).toBe(130);
     expect(result.stderr).toContain('INTERRUPTED');
+    expect(result.stderr).toMatch(/✓ teardown/);
+    expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+  });
+
+  it('Ctrl-C after the restore, during service or verification, is an interruption: never a PASS in the journal or the history', async () => {
+    const { tmp, file, out } = await setup(scenario('  rto: 2m'));
+    let sent = false;
+    const result = await cli(['run', file, '--out', out], {
+      tmp,
+      onStderr: (text, child) => {
+        if (!sent && text.includes('✓ replay')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(result.code).toBe(130);
+    expect(result.stderr).not.toMatch(/cli-drill +pg-basebackup +PASS/);
+    expect((await onlyJournal(out)).status).toBe('interrupted');
+    // An interrupted drill is no point of a trend.
+    await expect(readFile(join(out, 'history.jsonl'), 'utf8')).rejects.toThrow();
+    expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+  });
+
+  it('after kill -9 of firedrill mid-drill, doctor lists what it left and cleanup removes all of it', async () => {
+    const { tmp, file, out } = await setup(scenario('  rto: 2m', { at: '30s' }));
+    let killed = false;
+    await cli(['run', file, '--out', out], {
+      tmp,
+      onStderr: (text, child) => {
+        if (!killed && text.includes('✓ warmup')) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      },
+    });
+    expect(killed).toBe(true);
+    // The servers it started are still running, and its temp dir is still there.
+    const left = await leftovers(tmp);
+    expect(left.processes.length).toBeGreaterThan(0);
+    expect(left.entries.length).toBeGreaterThan(0);
+    const doctor = await cli(['doctor'], { tmp });
+    expect(doctor.stdout).toContain('leftovers of runs whose firedrill process is gone');
+    expect(doctor.stdout).toMatch(/process: postgres pid \d+ port \d+/);
+    expect(doctor.stdout).toContain(`directory: ${tmp}/firedrill-`);
+    // What the drill got to before it died is in its journal.
+    const partial = await onlyJournal(out);
+    expect(partial.status).toBe('interrupted');
+    expect(partial.errors[0]!.message).toMatch(/^firedrill stopped (during|after) (seed|warmup|backup|steady), before the drill finished$/);
+
+    const cleanup = await cli(['cleanup'], { tmp });
+    expect(cleanup.code).toBe(0);
+    expect(cleanup.stdout).toMatch(/removed .* process: postgres pid/);
+    expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+    expect((await cli(['doctor'], { tmp })).stdout).not.toContain('leftovers');
+    expect((await onlyJournal(out)).errors.map((error) => error.phase)).toContain('cleanup');
+    expect((await cli(['cleanup'], { tmp })).stdout).toContain('nothing to clean up');
+  });
+
+  it('run --keep exits by itself, says how to reach and remove what it kept, and cleanup removes it once firedrill is gone', async () => {
+    const { tmp, file, out } = await setup(scenario('  rto: 2m'));
+    const result = await cli(['run', file, '--out', out, '--keep'], { tmp });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('kept (--keep); firedrill has exited, these are still there:');
+    expect(result.stderr).toMatch(/connect: postgresql:\/\/postgres@127\.0\.0\.1:\d+\/firedrill/);
+    expect(result.stderr).toMatch(/kill -INT -- -\d+/);
+    const journal = await onlyJournal(out);
+    // Only what is alive: the source and the restored server, their directories, the storage.
+    expect(journal.kept!.filter((resource) => resource.kind === 'process')).toHaveLength(2);
+    expect((await leftovers(tmp)).processes.length).toBeGreaterThan(0);
+    const cleanup = await cli(['cleanup'], { tmp });
+    expect(cleanup.code).toBe(0);
     expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
   });
 
   it('validate checks every shipped scenario; list and doctor answer', async () => {
     const tmp = await privateTmp();
-    cleanup.push(tmp);
     const validate = await cli(['validate', 'scenarios'], { tmp });
     expect(validate.code).toBe(0);
     expect(validate.stdout).toContain('ok  scenarios/demo.yaml');
@@ -97,5 +188,39 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(list.stdout).toContain('bad-delete');
     const doctor = await cli(['doctor'], { tmp });
     expect(doctor.stdout).toMatch(/ok +postgres: pg_basebackup +pg_basebackup \(PostgreSQL\) \d+/);
+    expect(doctor.code).toBe(0);
+  });
+});
+
+describe('the firedrill command on MariaDB (built CLI)', () => {
+  it('mariabackup restores with a TMPDIR the mysql account cannot write to: every tool gets a temp dir of its own', async () => {
+    const { tmp, file, out } = await setup(scenario('  rto: 2m', { engine: 'mariadb', strategy: 'mariabackup' }));
+    const result = await cli(['run', file, '--out', out], { tmp, env: { MYSQL_PWD: 'not-the-throwaway-one', MYSQL_HOST: '192.0.2.1' } });
+    expect(result.stderr).toMatch(/cli-drill +mariabackup +PASS /);
+    expect(result.code).toBe(0);
+    expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+  });
+
+  it('Ctrl-C while the server is being initialized waits for the bootstrap to end, then removes everything, and says so truthfully', async () => {
+    const { tmp, file, out } = await setup(scenario('  rto: 2m', { engine: 'mariadb', strategy: 'mysqldump' }));
+    // A cache of its own: the first instance bootstraps with mariadb-install-db instead of copying a template.
+    const cache = join(tmp, '..', `${tmp.split('/').pop()}.cache`);
+    onTestFinished(() => removeDir(cache));
+    let sent = false;
+    const poll = setInterval(async () => {
+      const { processes } = await leftovers(tmp);
+      if (!sent && processes.some((line) => /mariadbd .*--bootstrap|mariadb-install-db/.test(line))) {
+        sent = true;
+        clearInterval(poll);
+        child?.kill('SIGINT');
+      }
+    }, 20);
+    let child: Parameters<NonNullable<Parameters<typeof cli>[1]['onStderr']>>[1] | undefined;
+    const result = await cli(['run', file, '--out', out], { tmp, env: { FIREDRILL_CACHE_DIR: cache }, onStderr: (_text, spawned) => (child = spawned) });
+    clearInterval(poll);
+    expect(sent).toBe(true);
+    expect(result.code).toBe(130);
+    expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+    expect(result.stderr).toMatch(/✓ teardown/);
   });
 });

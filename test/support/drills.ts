@@ -60,11 +60,15 @@ export async function drill(yaml: string, options: Pick<DrillOptions, 'keep' | '
   return runDrill(scenario, { runId: 'test', runDir, ...options });
 }
 
-/** A private TMPDIR for a CLI run, so the test can prove the run left nothing in it. */
+/**
+ * A private TMPDIR for a CLI run, so the test can prove the run left nothing in it; its run
+ * registry goes beside it (`<tmp>.state`), and both are removed when the test ends.
+ */
 export async function privateTmp(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'firedrill-tmp-'));
-  // Database servers run as their service user and must traverse it.
+  // Database servers run as their service user and must traverse it; they cannot write in it.
   await chmod(dir, 0o711);
+  onTestFinished(() => Promise.all([rm(dir, { recursive: true, force: true }), rm(`${dir}.state`, { recursive: true, force: true })]).then(() => undefined));
   return dir;
 }
 
@@ -87,10 +91,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI (npm test builds first) with its own TMPDIR. */
-export function cli(args: string[], options: { tmp: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void }): Promise<CliResult> {
+/** Runs the built CLI (npm test builds first) with its own TMPDIR (and its own run registry, beside it). */
+export function cli(args: string[], options: { tmp: string; env?: Record<string, string>; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/firedrill.js', ...args], { env: { ...process.env, TMPDIR: options.tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, TMPDIR: options.tmp, FIREDRILL_STATE_DIR: `${options.tmp}.state`, ...options.env };
+    const child = spawn(process.execPath, ['bin/firedrill.js', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

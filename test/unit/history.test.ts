@@ -119,11 +119,11 @@ describe('history file', () => {
     expect((await readHistory(file)).map((entry) => entry.runId)).toEqual(['run-1', 'run-2', 'run-3']);
   });
 
-  it('survives a line cut short by a crash', async () => {
+  it('survives a line cut short by a crash, and the next entry is not lost with it', async () => {
     const file = join(dir, 'history.jsonl');
     await writeFile(file, `${JSON.stringify(line(1))}\n{"at":"2026-11-02T02:0`);
     await appendHistory(file, [line(3)]);
-    expect((await readHistory(file)).map((entry) => entry.runId)).toEqual(['run-1']);
+    expect((await readHistory(file)).map((entry) => entry.runId)).toEqual(['run-1', 'run-3']);
   });
 });
 

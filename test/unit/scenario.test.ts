@@ -80,6 +80,61 @@ describe('scenario files', () => {
     expect(problems[0]).toMatch(/target\.dataset\.files\.0: file not found: missing\.sql/);
   });
 
+  it('knows the built-in dataset\'s tables before anything runs, and suggests the nearest', async () => {
+    const problems = await problemsOf(valid.replace('table: orders', 'table: order'));
+    expect(problems[0]).toMatch(/^scenarios\/x\.yaml:7:10: fault\.table: the built-in dataset has no table "order" — did you mean "orders"\?\n  hint: its tables: customers, products, orders, order_items$/);
+  });
+
+  it('takes an incident and latent faults in the backups as a list, the recovery target from the incident', async () => {
+    const scenario = await parseScenario(`name: t
+target: { engine: postgres }
+strategy: pg-basebackup-wal
+fault:
+  - { kind: disk-loss, at: 5s }
+  - { kind: wal-gap, file: middle }
+`, 'x.yaml');
+    expect(scenario.fault).toMatchObject({ kind: 'disk-loss', at: 5_000 });
+    expect(scenario.latentFaults).toEqual([{ kind: 'wal-gap', file: 'middle' }]);
+    // A lost server is restored to the latest the archive has; a logical fault to just before it.
+    expect(scenario.recovery.target).toBe('latest');
+    expect((await parseScenario(valid, 'x.yaml')).recovery.target).toBe('before-fault');
+  });
+
+  it('refuses a fault the strategy cannot meet, at the fault, with what to use instead', async () => {
+    const problems = await problemsOf(`name: t
+target: { engine: postgres }
+strategy: pg-dump
+fault:
+  - { kind: bad-delete, table: orders }
+  - { kind: wal-gap }
+`);
+    expect(problems).toEqual([
+      'scenarios/x.yaml:6:13: fault.1.kind: wal-gap removes a WAL segment from the archive, and strategy "pg-dump" keeps no WAL segment archive; use it with pg-basebackup-wal',
+    ]);
+  });
+
+  it('wants exactly one incident, and a restart only after a fault that leaves the server able to start', async () => {
+    expect((await problemsOf(`name: t
+target: { engine: postgres }
+strategy: pg-basebackup-wal
+fault: [{ kind: wal-gap }]
+`))[0]).toContain('fault: no incident: the faults listed only damage the backups');
+    expect((await problemsOf(`name: t
+target: { engine: postgres }
+strategy: pg-basebackup-wal
+fault: { kind: disk-loss }
+recovery: { method: restart }
+`))[0]).toContain('recovery.method: restart needs a fault that leaves the server able to start again, and disk-loss does not');
+  });
+
+  it('checks that an off-site copy copies from another location', async () => {
+    const problems = await problemsOf(`${valid}storage:
+  primary: { type: local }
+  offsite: { type: local, region: far, copy: { from: nowhere } }
+`);
+    expect(problems[0]).toContain('storage.offsite.copy.from: "nowhere" is not another storage location');
+  });
+
   it('keeps the committed JSON Schema in step with the schema', async () => {
     const committed = JSON.parse(await readFile('schema/scenario.schema.json', 'utf8'));
     expect(committed).toEqual(JSON.parse(JSON.stringify(scenarioJsonSchema())));
