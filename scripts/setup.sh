@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what firedrill needs on this machine, and only what is missing:
 #   scripts/setup.sh          PostgreSQL server + npm dependencies + build (enough for drills)
-#   scripts/setup.sh --test   also what the test suite drives: MariaDB, Chromium
+#   scripts/setup.sh --test   also what the test suite drives: MariaDB, Chromium, Podman and
+#                             the container image the docker provider's tests run
 # Idempotent: a second run installs nothing. System packages come from apt (Debian/Ubuntu);
 # elsewhere it says what to install by hand.
 set -euo pipefail
@@ -16,7 +17,7 @@ for arg in "$@"; do
 done
 
 packages=(postgresql)
-if $want_test; then packages+=(mariadb-server mariadb-client mariadb-backup chromium procps); fi
+if $want_test; then packages+=(mariadb-server mariadb-client mariadb-backup chromium procps podman runc debootstrap curl); fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -50,6 +51,9 @@ fi
 
 # Debian's packages start system servers where an init system runs; drills never use them
 # (every instance is a throwaway on its own port), so they are left as they are.
+
+# The docker provider's tests run on Podman here: there is no Docker engine to talk to.
+if $want_test; then bash scripts/test-containers.sh; fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error

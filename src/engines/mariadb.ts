@@ -155,6 +155,7 @@ const server: ServerProfile = {
   programDirs: [],
   stopSignal: 'SIGTERM',
   admin: { user: 'root', database: 'mysql' },
+  majorOf: (version) => version.split('.').slice(0, 2).join('.'),
   initialize: (paths) => ({
     program: 'mariadb-install-db',
     // normal root authentication: root without a password over TCP, as drills connect.

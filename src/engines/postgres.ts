@@ -46,6 +46,7 @@ const server: ServerProfile = {
   // SIGINT is fast shutdown: roll back sessions, checkpoint, exit.
   stopSignal: 'SIGINT',
   admin: { user: 'postgres', database: 'postgres' },
+  majorOf: (version) => version.split('.')[0]!,
   initialize: (paths) => ({
     program: 'initdb',
     // --no-sync: the template is copied anyway, and a server's own writes are fsynced as configured.

@@ -33,6 +33,8 @@ export interface ServerProfile {
   readonly programDirs: readonly string[];
   /** The signal that makes the server shut down cleanly. */
   readonly stopSignal: 'SIGINT' | 'SIGTERM';
+  /** The major version of a server version, as scenarios pin it (`15.18` → `15`, `10.11.6` → `10.11`). */
+  majorOf(version: string): string;
   /** The account and database an empty, initialized server is reached with. */
   readonly admin: { user: string; database: string };
   /** The command that creates an empty cluster in `paths.data` (which does not exist yet). */

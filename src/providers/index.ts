@@ -1,11 +1,13 @@
 import type { Engine } from '../engines/engine.js';
 import { DrillSetupError } from '../util/errors.js';
+import { dockerProvider } from './docker/docker-provider.js';
 import { localProvider } from './local/local-provider.js';
 import type { Provider } from './provider.js';
 
 /** Provider registry: the scenario's `target.provider` names one of these; `auto` tries them in this order. */
 export const providers = {
   local: localProvider,
+  docker: dockerProvider,
 } satisfies Record<string, Provider>;
 
 export type ProviderName = keyof typeof providers;

@@ -34,12 +34,16 @@ ${extra}`;
  * The same small drill, its fault given as flow-map fields (`kind: bad-delete, table: orders`),
  * with latent faults in the backups after it and a backup schedule when asked for.
  */
-export function shopWith(engine: 'postgres' | 'mariadb', strategy: string, options: { incident: string; latent?: string[]; backups?: string; extra?: string }): string {
+export function shopWith(
+  engine: 'postgres' | 'mariadb',
+  strategy: string,
+  options: { incident: string; latent?: string[]; backups?: string; extra?: string; target?: string; storage?: string },
+): string {
   const faults = [`{ ${options.incident}, at: 4s, detectAfter: 2s }`, ...(options.latent ?? []).map((latent) => `{ ${latent} }`)];
   return `name: it-${engine}-${strategy.replace(/[^\w-]+/g, '-')}
 target:
   engine: ${engine}
-  dataset: { builtin: shop, scale: 0.2 }
+  dataset: { builtin: shop, scale: 0.2 }${options.target ? `\n  ${options.target}` : ''}${options.storage ? `\nstorage:\n${options.storage}` : ''}
 workload:
   writers: 3
   rate: 150
@@ -72,8 +76,13 @@ export async function privateTmp(): Promise<string> {
   return dir;
 }
 
+/**
+ * What a run left in its TMPDIR and what still runs from it. testcontainers' lock file is not
+ * the run's: it is the library's lock between every process on the machine that uses it
+ * (created empty, kept on purpose), like a cache.
+ */
 export async function leftovers(tmp: string): Promise<{ entries: string[]; processes: string[] }> {
-  const entries = await readdir(tmp);
+  const entries = (await readdir(tmp)).filter((entry) => !/^testcontainers-node-\d+\.lock$/.test(entry));
   let processes: string[] = [];
   try {
     processes = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
