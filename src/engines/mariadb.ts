@@ -180,12 +180,14 @@ const server: ServerProfile = {
     // No --log-error: errors go to stderr, which is the instance's log file.
     return { program: 'mariadbd', args: ['--no-defaults', ...Object.entries(all).map(([key, value]) => `--${key}=${value}`)] };
   },
-  async allowNetworkClients(files, paths) {
+  networkAccess: (paths) => {
     // root@'%' for clients on other hosts, created at every start (a restored data directory may
     // lack it), and kept out of the binary log so a replica or a replay never sees it.
     const file = `${paths.scratch}/network-clients.sql`;
-    await files.writeFile(file, "SET sql_log_bin = 0;\nCREATE USER IF NOT EXISTS root@'%';\nGRANT ALL PRIVILEGES ON *.* TO root@'%' WITH GRANT OPTION;\n");
-    return { 'init-file': file };
+    return {
+      files: [{ path: file, content: "SET sql_log_bin = 0;\nCREATE USER IF NOT EXISTS root@'%';\nGRANT ALL PRIVILEGES ON *.* TO root@'%' WITH GRANT OPTION;\n" }],
+      settings: { 'init-file': file },
+    };
   },
 };
 

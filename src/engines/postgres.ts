@@ -66,13 +66,7 @@ const server: ServerProfile = {
     };
     return { program: 'postgres', args: ['-D', paths.data, ...Object.entries(all).flatMap(([key, value]) => ['-c', `${key}=${value}`])] };
   },
-  async allowNetworkClients(files, paths) {
-    const file = `${paths.data}/pg_hba.conf`;
-    const text = (await files.readFile(file)).toString('utf8');
-    const missing = NETWORK_HBA.filter((line) => !text.split('\n').some((existing) => existing.trim() === line));
-    if (missing.length > 0) await files.writeFile(file, `${text.replace(/\n?$/, '\n')}${missing.join('\n')}\n`);
-    return {};
-  },
+  networkAccess: (paths) => ({ lines: { file: `${paths.data}/pg_hba.conf`, lines: NETWORK_HBA }, settings: {} }),
 };
 
 export const postgres: Engine = {

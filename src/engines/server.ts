@@ -18,10 +18,14 @@ export interface ServerCommand {
   args: string[];
 }
 
-/** Files a provider reads and writes in an instance, as the server's account sees them. */
-export interface InstanceFileAccess {
-  readFile(path: string): Promise<Buffer>;
-  writeFile(path: string, content: string | Buffer): Promise<void>;
+/** What a server needs so clients on other hosts can connect, as data a provider applies in one go. */
+export interface NetworkAccess {
+  /** Lines a file must hold (appended when missing: a restored data directory may have them already). */
+  lines?: { file: string; lines: string[] };
+  /** Files to write whole. */
+  files?: Array<{ path: string; content: string }>;
+  /** Settings to start the server with. */
+  settings: Record<string, string>;
 }
 
 export interface ServerProfile {
@@ -43,10 +47,10 @@ export interface ServerProfile {
   run(paths: ServerPaths, listen: { address: string; port: number }, settings: Readonly<Record<string, string>>): ServerCommand;
   /**
    * Lets clients on other hosts connect (a container is reached from the host and from other
-   * containers, never from loopback): files to change before the server starts, and settings to
-   * start it with. Idempotent: a restored data directory may already allow them.
+   * containers, never from loopback): what to change before the server starts, and settings to
+   * start it with.
    */
-  allowNetworkClients(files: InstanceFileAccess, paths: ServerPaths): Promise<Record<string, string>>;
+  networkAccess(paths: ServerPaths): NetworkAccess;
 }
 
 /** An installation of the engine's programs on this machine. */

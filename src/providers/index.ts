@@ -17,9 +17,9 @@ export type ProviderName = keyof typeof providers;
  * (local binaries when that version is installed, else containers), or one error naming every
  * way to fix it.
  */
-export async function resolveProvider(name: string, engine: Engine, version: string | undefined): Promise<Provider> {
-  const candidates: Provider[] = name === 'auto' ? Object.values(providers) : [providers[name as ProviderName]].filter(Boolean);
-  if (candidates.length === 0) throw new DrillSetupError(`unknown provider "${name}"`, `known: auto, ${Object.keys(providers).join(', ')}`);
+export async function resolveProvider(name: string, engine: Engine, version: string | undefined, registry: Readonly<Record<string, Provider>> = providers): Promise<Provider> {
+  const candidates: Provider[] = name === 'auto' ? Object.values(registry) : [registry[name]].filter((provider): provider is Provider => Boolean(provider));
+  if (candidates.length === 0) throw new DrillSetupError(`unknown provider "${name}"`, `known: auto, ${Object.keys(registry).join(', ')}`);
   const reasons: string[] = [];
   const hints: string[] = [];
   for (const provider of candidates) {

@@ -1,9 +1,12 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { InstanceBase, ToolOptions } from '../providers/provider.js';
-import type { RunResult } from '../util/exec.js';
+import type { CommandRunner, RunResult } from '../util/exec.js';
 import { measuring } from './local-directory.js';
-import { ObjectNotFoundError, type StorageLocation, type StoredObject } from './storage.js';
+import type { StorageLocation, StoredObject } from './storage.js';
 
 /**
  * A backup that cannot be restored as it is: altered or truncated since it was taken, missing,
@@ -23,25 +26,52 @@ export class BackupDefect extends Error {
 
 const short = (sha: string) => `${sha.slice(0, 16)}…`;
 
+/** Where a tool reads a backup file from: the file itself (a storage directory every instance sees), or its stdin. */
+export type BackupInput = { path: string } | { stdin: NonNullable<ToolOptions['stdin']> };
+
+function checksumDefect(storage: StorageLocation, object: StoredObject, found: { sizeBytes: number; sha256: string }): BackupDefect | undefined {
+  if (found.sha256 === object.sha256 && found.sizeBytes === object.sizeBytes) return undefined;
+  return new BackupDefect(
+    'checksum',
+    `backup file ${object.key} in "${storage.name}" was changed after it was taken: sha256 ${short(found.sha256)} (${found.sizeBytes} bytes), recorded at backup time ${short(object.sha256)} (${object.sizeBytes} bytes)`,
+    object.key,
+  );
+}
+
+async function present(storage: StorageLocation, object: StoredObject): Promise<void> {
+  if (!(await storage.stat(object.key))) throw new BackupDefect('missing', `backup file ${object.key} is missing from "${storage.name}" (${storage.address})`, object.key);
+}
+
 /**
- * Streams a stored backup file into a tool running beside an instance, comparing its sha256
- * and size with what was recorded when it was stored. A mismatch is the finding, whatever
- * the tool said: a tar that stops at a truncation exits 0, a pg_restore of a flipped byte can too.
+ * Hands a stored backup file to a tool beside an instance, checking its sha256 and size
+ * against what was recorded when it was stored: in place when the location is a directory
+ * every instance sees (hashed here while the tool reads it), else streamed through the hash
+ * into the tool's stdin. A mismatch is the finding, whatever the tool said: a tar that stops at
+ * a truncation exits 0, a pg_restore of a flipped byte can too.
  */
-export async function streamVerified(
-  storage: StorageLocation,
-  object: StoredObject,
-  run: (stdin: NonNullable<ToolOptions['stdin']>) => Promise<RunResult>,
-): Promise<RunResult> {
-  let source: Readable;
-  try {
-    source = await storage.get(object.key);
-  } catch (error) {
-    if (error instanceof ObjectNotFoundError) {
-      throw new BackupDefect('missing', `backup file ${object.key} is missing from "${storage.name}" (${storage.address})`, object.key);
+export async function readVerified(exec: CommandRunner, storage: StorageLocation, object: StoredObject, use: (input: BackupInput) => Promise<RunResult>): Promise<RunResult> {
+  await present(storage, object);
+  if (storage.directory) {
+    const path = join(storage.directory, object.key);
+    const hashing = exec.step(`sha256sum ${path}: compared with the checksum recorded at backup time (${short(object.sha256)})`, async () => {
+      const measure = measuring();
+      await pipeline(createReadStream(path), measure, new PassThrough().resume());
+      return measure.result();
+    });
+    hashing.catch(() => undefined);
+    let result: RunResult;
+    try {
+      result = await use({ path });
+    } catch (error) {
+      // A damaged backup is the cause of whatever the tool did with it.
+      const defect = checksumDefect(storage, object, await hashing);
+      throw defect ?? error;
     }
-    throw error;
+    const defect = checksumDefect(storage, object, await hashing);
+    if (defect) throw defect;
+    return result;
   }
+  const source = await storage.get(object.key);
   const measure = measuring();
   // The tool reads `feed`; if it stops early (and its stdin pipe is torn down), `measure` keeps its data.
   const feed = new PassThrough();
@@ -56,20 +86,13 @@ export async function streamVerified(
     measure.unpipe(feed);
     measure.resume();
     await done;
-    const { sizeBytes, sha256 } = measure.result();
-    if (sha256 !== object.sha256 || sizeBytes !== object.sizeBytes) {
-      throw new BackupDefect(
-        'checksum',
-        `backup file ${object.key} in "${storage.name}" was changed after it was taken: sha256 ${short(sha256)} (${sizeBytes} bytes), recorded at backup time ${short(object.sha256)} (${object.sizeBytes} bytes)`,
-        object.key,
-      );
-    }
+    const defect = checksumDefect(storage, object, measure.result());
+    if (defect) throw defect;
   };
   let result: RunResult;
   try {
-    result = await run({ stream: feed, describe: `${storage.name}:${object.key} (sha256 verified)` });
+    result = await use({ stdin: { stream: feed, describe: `${storage.name}:${object.key} (sha256 verified)` } });
   } catch (error) {
-    // A damaged backup is the cause of whatever the tool did with it.
     await check();
     throw error;
   }
@@ -77,9 +100,21 @@ export async function streamVerified(
   return result;
 }
 
-/** Copies a stored backup file into an instance (for tools that need a seekable file), verified. */
-export async function fetchInto(instance: InstanceBase, storage: StorageLocation, object: StoredObject, path: string): Promise<void> {
-  await streamVerified(storage, object, (stdin) => instance.run('sh', ['-c', 'cat > "$0"', path], { stdin }));
+/**
+ * A stored backup file as a path beside an instance, its checksum verified: the file itself in
+ * a storage directory (read-only to the tools), or a copy fetched into `dir` from elsewhere.
+ */
+export async function verifiedFile(exec: CommandRunner, instance: InstanceBase, storage: StorageLocation, object: StoredObject, dir: string): Promise<string> {
+  const copy = `${dir}/${object.key.slice(object.key.lastIndexOf('/') + 1)}`;
+  let path = copy;
+  await readVerified(exec, storage, object, async (input) => {
+    if ('path' in input) {
+      path = input.path;
+      return { exitCode: 0, stdout: '', stderr: '', durationMs: 0 };
+    }
+    return instance.run('sh', ['-c', 'cat > "$0"', copy], { stdin: input.stdin });
+  });
+  return path;
 }
 
 /** Runs a tool beside an instance with its stdout streamed into the storage location under `key`. */

@@ -152,8 +152,11 @@ export async function replayBinlogs(context: StrategyContext, instance: StartedI
   if (files.length === 0) {
     return { method, reached: false, point, detail: `${gapText}the archive has no ${start.file}, where the backup ends: opened at the end of the backup`, ...gapRecord };
   }
-  const dir = `${instance.paths.scratch}/binlogs`;
-  await context.phase('fetch', () => copyObjectsInto(instance, context.storage, files.map((name) => `${BINLOG_PREFIX}/${name}`), dir, `${BINLOG_PREFIX}/ from ${start.file}`));
+  // Read where they are when the instance sees the archive (the tools only read), else fetched beside it.
+  const dir = context.storage.directory ? `${context.storage.directory}/${BINLOG_PREFIX}` : `${instance.paths.scratch}/binlogs`;
+  if (!context.storage.directory) {
+    await context.phase('fetch', () => copyObjectsInto(instance, context.storage, files.map((name) => `${BINLOG_PREFIX}/${name}`), dir, `${BINLOG_PREFIX}/ from ${start.file}`));
+  }
   const paths = files.map((name) => `${dir}/${name}`);
   const lastSize = (await context.storage.stat(`${BINLOG_PREFIX}/${files[files.length - 1]}`))?.sizeBytes ?? 0;
   const stopCovered = stop !== undefined && files[files.length - 1] === stop.file && lastSize >= stop.pos;

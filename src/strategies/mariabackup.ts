@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatBinlogPosition } from '../engines/mariadb.js';
 import type { StartedInstance } from '../providers/provider.js';
-import { BackupDefect, storeFile, storeOutput, streamVerified } from '../storage/transfer.js';
+import { BackupDefect, readVerified, storeFile, storeOutput } from '../storage/transfer.js';
 import { BINLOG_SETTINGS } from './mariadb-tools.js';
 import { defineStrategy, type BackupResult, type StrategyContext } from './strategy.js';
 
@@ -61,7 +61,9 @@ export async function restoreMariabackup(context: StrategyContext, backup: Backu
   const target = await context.phase('target', () => context.createInstance('restore'));
   const unpacked = `${target.paths.scratch}/backup`;
   await target.claim(unpacked);
-  await context.phase('fetch', () => streamVerified(context.storage, object, (stdin) => target.run('mbstream', ['-x', '-C', unpacked], { stdin })));
+  await context.phase('fetch', () =>
+    readVerified(context.exec, context.storage, object, (input) => target.run('mbstream', ['-x', '-C', unpacked], 'path' in input ? { stdinFile: input.path } : { stdin: input.stdin })),
+  );
   await context.phase('restore', async () => {
     const prepared = await target.run('mariadb-backup', ['--no-defaults', '--prepare', `--target-dir=${unpacked}`], { allowFailure: true });
     if (prepared.exitCode !== 0) {

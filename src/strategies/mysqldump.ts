@@ -3,7 +3,7 @@ import { formatBinlogPosition, userDatabases, type BinlogPosition } from '../eng
 import type { ServerPoint } from '../engines/engine.js';
 import type { StartedInstance } from '../providers/provider.js';
 import { waitUntil } from '../providers/readiness.js';
-import { BackupDefect, fetchInto, storeOutput } from '../storage/transfer.js';
+import { BackupDefect, storeOutput, verifiedFile } from '../storage/transfer.js';
 import type { StorageLocation } from '../storage/storage.js';
 import { BINLOG_SETTINGS, withSession } from './mariadb-tools.js';
 import { defineStrategy, type BackupResult, type PendingCapture, type StrategyContext } from './strategy.js';
@@ -126,8 +126,7 @@ export async function restoreDump(context: StrategyContext, backup: BackupResult
     await created.initialize();
     return created.start();
   });
-  const file = `${instance.paths.scratch}/dump.sql`;
-  await context.phase('fetch', () => fetchInto(instance, context.storage, dump, file));
+  const file = await context.phase('fetch', () => verifiedFile(context.exec, instance, context.storage, dump, instance.paths.scratch));
   await context.phase('verify-backup', async () => {
     const { stdout } = await instance.run('tail', ['-c', '256', file]);
     if (!COMPLETED.test(stdout)) throw new BackupDefect('unrestorable', `the dump ${dump.key} is cut short: it does not end with mariadb-dump's "-- Dump completed" line`, dump.key);

@@ -63,7 +63,7 @@ export const pgBasebackupWal = defineStrategy({
         const first = walSegmentOf(state.startLsn);
         // Before the fault, the segment holding the fault must be there; for the latest, whatever the archive has.
         const needed = request.target.kind === 'before-fault' && request.faultPoint.position ? walSegmentOf(request.faultPoint.position) : undefined;
-        const wal = await context.phase('fetch', () => fetchWal(context, unpacked, first, needed));
+        const wal = await fetchWal(context, unpacked, first, needed);
         if (!wal.segments.includes(first)) {
           throw new BackupDefect('missing', `WAL segment ${first}, which base backup ${request.backup.objects[0]!.key} needs to be consistent, is missing from archive "${context.storage.name}"`, `${WAL_PREFIX}/${first}`);
         }
@@ -71,11 +71,13 @@ export const pgBasebackupWal = defineStrategy({
         // archive_mode off: the restored server's new timeline must never reach the archive it restores from.
         const recovery = { restore_command: `cp ${wal.dir}/%f %p`, recovery_target_action: 'promote', archive_mode: 'off', ...settings };
         const signal = () => context.exec.step(`touch ${unpacked.paths.data}/recovery.signal`, () => unpacked.writeFile(`${unpacked.paths.data}/recovery.signal`, ''));
-        await signal();
         let instance: StartedInstance;
         let reached: boolean | null = true;
         try {
-          instance = await context.phase('start', () => unpacked.start({ settings: recovery }));
+          instance = await context.phase('start', async () => {
+            await signal();
+            return unpacked.start({ settings: recovery });
+          });
           await context.phase('replay', () => instance.waitWritable());
         } catch (error) {
           // With hot standby the server can accept connections and only then find the archive
@@ -85,8 +87,10 @@ export const pgBasebackupWal = defineStrategy({
           // ledger count the real loss.
           reached = false;
           const { restore_command, recovery_target_action, archive_mode } = recovery;
-          await signal();
-          instance = await context.phase('start', () => unpacked.start({ settings: { restore_command, recovery_target_action, archive_mode } }));
+          instance = await context.phase('start', async () => {
+            await signal();
+            return unpacked.start({ settings: { restore_command, recovery_target_action, archive_mode } });
+          });
           await context.phase('replay', () => instance.waitWritable());
         }
         const log = await instance.serverLog();

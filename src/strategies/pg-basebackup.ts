@@ -3,7 +3,7 @@ import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { z } from 'zod';
 import type { StoppedInstance } from '../providers/provider.js';
-import { BackupDefect, storeOutput, streamVerified } from '../storage/transfer.js';
+import { BackupDefect, readVerified, storeOutput } from '../storage/transfer.js';
 import { defineStrategy, type BackupResult, type StrategyContext } from './strategy.js';
 
 // gzip or nothing: pg_basebackup compresses its stdout stream with gzip on every supported version.
@@ -105,7 +105,11 @@ export async function unpackBaseBackup(context: StrategyContext, backup: BackupR
     return instance;
   });
   await context.phase('fetch', () =>
-    streamVerified(context.storage, object, (stdin) => target.run('tar', ['-x', ...TAR_FLAG[state.compression]!, '-C', target.paths.data], { stdin })),
+    readVerified(context.exec, context.storage, object, (input) =>
+      'path' in input
+        ? target.run('tar', ['-x', ...TAR_FLAG[state.compression]!, '-f', input.path, '-C', target.paths.data])
+        : target.run('tar', ['-x', ...TAR_FLAG[state.compression]!, '-C', target.paths.data], { stdin: input.stdin }),
+    ),
   );
   await context.phase('verify-backup', async () => {
     // Without its WAL in the backup, the WAL range is checked by recovery itself.

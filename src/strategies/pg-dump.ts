@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SqlSession } from '../engines/engine.js';
-import { BackupDefect, fetchInto, storeOutput } from '../storage/transfer.js';
+import { BackupDefect, storeOutput, verifiedFile } from '../storage/transfer.js';
 import { defineStrategy, type BackupResult, type PendingCapture, type StrategyContext } from './strategy.js';
 
 /**
@@ -89,13 +89,11 @@ export const pgDump = defineStrategy({
           await created.initialize();
           return created.start();
         });
-        // pg_restore --jobs needs a file it can seek in: the dump is fetched beside the server first.
-        const dumpFile = `${instance.paths.scratch}/database.dump`;
-        const globalsFile = `${instance.paths.scratch}/globals.sql`;
-        await context.phase('fetch', async () => {
-          await fetchInto(instance, storage, dump, dumpFile);
-          await fetchInto(instance, storage, globals, globalsFile);
-        });
+        // pg_restore --jobs needs a file it can seek in: the dump itself where the instance sees
+        // the storage, a copy beside the server otherwise; its checksum verified either way.
+        const [dumpFile, globalsFile] = await context.phase('fetch', () =>
+          Promise.all([dump, globals].map((object) => verifiedFile(context.exec, instance, storage, object, instance.paths.scratch))),
+        );
         await context.phase('verify-backup', async () => {
           // The table of contents must parse; what it restores is compared with the source afterwards.
           const listed = await instance.run('pg_restore', ['--list', dumpFile], { allowFailure: true });

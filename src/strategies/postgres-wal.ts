@@ -109,13 +109,14 @@ export async function archivedWal(storage: StorageLocation, from: string, needed
 }
 
 /**
- * Fetches the archived segments a restore needs (from the backup's first one, up to a gap)
- * into the restore target's own directory, where its restore_command copies them from: the
- * restore reads a copy, never the archive itself.
+ * The archived segments a restore needs (from the backup's first one, up to a gap), and the
+ * directory its restore_command copies them from: the archive itself where the instance sees
+ * it (restore_command only reads), else a copy fetched beside the server.
  */
 export async function fetchWal(context: StrategyContext, target: StoppedInstance | StartedInstance, from: string, needed?: string): Promise<ArchivedWal & { dir: string }> {
   const archived = await archivedWal(context.storage, from, needed);
+  if (context.storage.directory) return { ...archived, dir: `${context.storage.directory}/${WAL_PREFIX}` };
   const dir = `${target.paths.scratch}/wal`;
-  await copyObjectsInto(target, context.storage, archived.segments.map((name) => `${WAL_PREFIX}/${name}`), dir, `${WAL_PREFIX}/ from ${from}`);
+  await context.phase('fetch', () => copyObjectsInto(target, context.storage, archived.segments.map((name) => `${WAL_PREFIX}/${name}`), dir, `${WAL_PREFIX}/ from ${from}`));
   return { ...archived, dir };
 }
