@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -229,7 +229,14 @@ class Drill {
       durationMs: this.clock.now(),
       errors: [...this.journal.errors, { phase: running ?? last ?? 'setup', message: `firedrill stopped ${where}, before the drill finished`, hint: 'run `firedrill cleanup` to remove what the run left behind' }],
     };
-    await writeFile(join(this.dir, 'journal.json'), `${JSON.stringify(partial, null, 2)}\n`).catch(() => undefined);
+    await this.writeJournal(partial).catch(() => undefined);
+  }
+
+  /** Written under a temporary name and renamed: a kill -9 mid-write never leaves half a journal. */
+  private async writeJournal(journal: Journal): Promise<void> {
+    const file = join(this.dir, 'journal.json');
+    await writeFile(`${file}.partial`, `${JSON.stringify(journal, null, 2)}\n`);
+    await rename(`${file}.partial`, file);
   }
 
   async run(): Promise<DrillOutcome> {
@@ -843,7 +850,7 @@ class Drill {
     }
     journal.finishedAt = new Date().toISOString();
     journal.durationMs = this.clock.now();
-    await writeFile(join(this.dir, 'journal.json'), `${JSON.stringify(journal, null, 2)}\n`);
+    await this.writeJournal(journal);
     this.log.flush?.();
   }
 }

@@ -16,9 +16,10 @@ describe('PostgreSQL drills (real servers)', () => {
     expect(journal.measurements.rtoServiceMs).toBeGreaterThan(2000);
     expect(journal.measurements.rtoVerifiedMs).toBeGreaterThanOrEqual(journal.measurements.rtoServiceMs!);
     expect(Object.keys(journal.measurements.rtoBreakdown)).toEqual(expect.arrayContaining(['detect', 'archive', 'target', 'fetch', 'verify-backup', 'start', 'replay', 'service', 'verify']));
-    // The runbook holds the restore path's commands, in order: the verified stream into tar, the manifest check, recovery.
+    // The runbook holds the restore path's commands, in order: the checksum, tar, the manifest check, recovery.
     const restore = journal.commands.filter((command) => ['fetch', 'verify-backup', 'start'].includes(command.phase)).map((command) => command.command);
-    expect(restore[0]).toMatch(/tar -x -z -C .*< primary:pg-basebackup-wal\/backup-1\/base\.tar\.gz \(sha256 verified\)/);
+    expect(restore[0]).toMatch(/^sha256sum \S+\/storage\/primary\/pg-basebackup-wal\/backup-1\/base\.tar\.gz: compared with the checksum recorded at backup time/);
+    expect(restore[1]).toMatch(/tar -x -z -f \S+\/base\.tar\.gz -C /);
     expect(restore.some((command) => /pg_verifybackup --no-parse-wal /.test(command))).toBe(true);
     expect(restore.some((command) => command.includes('recovery_target_xid='))).toBe(true);
     expect(objective(journal, OBJECTIVE.backupsIntact)).toMatchObject({ passed: true });
