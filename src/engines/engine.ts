@@ -1,4 +1,6 @@
 import type { SchemaObject, TableDigest } from '../measure/equality.js';
+import type { StartedInstance, StoppedInstance } from '../providers/provider.js';
+import type { CommandRunner } from '../util/exec.js';
 import type { Installation, ServerCommand, ServerProfile } from './server.js';
 
 /** How to reach a database server. The password, if any, is a secret: never log it. */
@@ -60,6 +62,33 @@ export interface SnapshotSession {
   close(): Promise<void>;
 }
 
+/** How far a standby is behind its primary, as the engine can tell it. */
+export interface ReplicationLag {
+  /** WAL or binlog bytes the standby has not applied yet. */
+  bytes: number | null;
+  /** Time behind, as the engine reports it (replay lag, Seconds_Behind_Master). */
+  ms: number | null;
+}
+
+/** Streaming replication: a standby beside the primary, and its promotion. */
+export interface Replication {
+  /** Settings the primary starts with so a standby can stream from it. */
+  primarySettings(): Record<string, string>;
+  /**
+   * Makes an empty, stopped instance a streaming standby of `primary` (a base copy streamed
+   * straight from it, then replication), starts it, and waits until it streams (and, with
+   * `sync`, until the primary waits for it on every commit). `delayMs` delays applying.
+   */
+  createStandby(primary: StartedInstance, standby: StoppedInstance, options: { sync: boolean; delayMs: number; exec: CommandRunner }): Promise<StartedInstance>;
+  lag(primary: StartedInstance, standby: StartedInstance): Promise<ReplicationLag>;
+  /**
+   * Stops replication where asked — just before the fault's transaction (a delayed standby
+   * that has not applied it yet), or after everything received — and makes the standby a
+   * writable primary. Resolves with the instance (a restart may have replaced the handle).
+   */
+  promote(standby: StartedInstance, options: { before?: ServerPoint; exec: CommandRunner }): Promise<{ instance: StartedInstance; reached: boolean; detail: string }>;
+}
+
 export interface DigestOptions {
   /** The database holds firedrill's ledger: also digest each table without the rows the workload wrote. */
   ledger: boolean;
@@ -81,6 +110,8 @@ export interface Engine {
   readonly installHint: string;
   /** How the server is initialized and run, for every provider. */
   readonly server: ServerProfile;
+  /** Streaming replication, for the standby strategies. */
+  readonly replication: Replication;
   /** The official image of a version, for the docker provider (`postgres:15`, `mariadb:10.11`). */
   image(version: string | undefined): string;
   /** The engine's programs on this machine, for the version asked for (or the newest installed). */
@@ -150,6 +181,11 @@ export interface Engine {
   tableExists(session: SqlSession, table: string): Promise<boolean>;
   /** Row identity (primary key, or the whole row without one) → content hash, for every row. */
   rowFingerprints(session: SqlSession, table: string): Promise<Map<string, string>>;
+  /**
+   * Whether a commit acknowledged by this server survives a crash of the server's processes,
+   * and what the settings mean for a crash of the machine (power, kernel), in words.
+   */
+  durability(session: SqlSession): Promise<{ processCrash: 'survives' | 'may be lost'; note: string }>;
   /** Checks of the restored database on its own: every table readable, checksums, sequences ahead of their columns. */
   integrityChecks(session: SqlSession): Promise<IntegrityResult[]>;
 }

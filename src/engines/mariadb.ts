@@ -2,6 +2,7 @@ import { createConnection, type Connection, type ResultSetHeader } from 'mysql2/
 import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession } from './engine.js';
 import { findMariadbInstallation } from './mariadb-binaries.js';
 import { MariadbSnapshot, SYSTEM_SCHEMAS } from './mariadb-inventory.js';
+import { mariadbReplication } from './mariadb-replication.js';
 import type { ServerProfile } from './server.js';
 import { everyTableReadable } from './table-checks.js';
 
@@ -199,6 +200,9 @@ export const mariadb: Engine = {
   server,
   image: (version) => `mariadb:${version ?? DEFAULT_IMAGE_VERSION}`,
   installation: (version) => findMariadbInstallation(version),
+  get replication() {
+    return mariadbReplication(mariadb);
+  },
   reportedTools: ['mariadbd', 'mariadb', 'mariadb-dump', 'mariadb-binlog', 'mariadb-backup'],
 
   /**
@@ -398,6 +402,21 @@ export const mariadb: Engine = {
     results.push(await everyTableReadable(mariadb, session));
     results.push(await autoIncrementsAhead(session));
     return results;
+  },
+
+  async durability(session) {
+    const [row] = await session.query<{ flush: string; sync: string }>('SELECT @@innodb_flush_log_at_trx_commit AS flush, @@sync_binlog AS sync');
+    switch (Number(row!.flush)) {
+      case 0:
+        return { processCrash: 'may be lost', note: 'innodb_flush_log_at_trx_commit=0: the redo log is written about once a second; a crash of the server process loses up to a second of acknowledged commits' };
+      case 2:
+        return {
+          processCrash: 'survives',
+          note: 'innodb_flush_log_at_trx_commit=2: each commit is written to the OS, flushed about once a second; a crash of the server process loses nothing (the OS holds it), a power loss or kernel crash could lose up to a second',
+        };
+      default:
+        return { processCrash: 'survives', note: `innodb_flush_log_at_trx_commit=1, sync_binlog=${row!.sync}: an acknowledged commit is in the redo log on disk; a crash loses nothing acknowledged` };
+    }
   },
 
   async readOnlyValue(session, sql) {

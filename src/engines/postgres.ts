@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession } from './engine.js';
 import { findPostgresInstallation } from './postgres-binaries.js';
 import { PostgresSnapshot } from './postgres-inventory.js';
+import { postgresReplication } from './postgres-replication.js';
 import type { ServerProfile } from './server.js';
 import { everyTableReadable } from './table-checks.js';
 
@@ -77,6 +78,9 @@ export const postgres: Engine = {
   server,
   image: (version) => `postgres:${version ?? DEFAULT_IMAGE_VERSION}`,
   installation: (version) => findPostgresInstallation(version),
+  get replication() {
+    return postgresReplication(postgres);
+  },
   reportedTools: ['postgres', 'initdb', 'pg_dump', 'pg_restore', 'pg_dumpall', 'pg_basebackup', 'pg_verifybackup', 'pg_waldump', 'pg_amcheck', 'psql'],
 
   /** libpq host, port and user arguments, never a password (it goes through PGPASSWORD). */
@@ -231,6 +235,22 @@ export const postgres: Engine = {
     const key = keyColumns.length > 0 ? `json_build_array(${keyColumns.map((c) => `t.${quoteIdent(c.attname)}`).join(', ')})::text` : 'md5(t::text)';
     const rows = await session.query<{ k: string; h: string }>(`SELECT ${key} AS k, md5(t::text) AS h FROM ${qualified} t`);
     return new Map(rows.map((row) => [row.k, row.h]));
+  },
+
+  async durability(session) {
+    const [row] = await session.query<{ fsync: string; sc: string; delay: string }>(
+      `SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc, current_setting('wal_writer_delay') AS delay`,
+    );
+    if (row!.sc === 'off') {
+      return {
+        processCrash: 'may be lost',
+        note: `synchronous_commit=off: a commit is acknowledged before its WAL is written; a crash of the server's processes loses what the WAL writer had not written yet (it writes every ${row!.delay}, up to three rounds behind)`,
+      };
+    }
+    if (row!.fsync === 'off') {
+      return { processCrash: 'survives', note: 'fsync=off: a crash of the server\'s processes loses nothing (the OS holds what was written), but a power loss or kernel crash could lose or corrupt anything' };
+    }
+    return { processCrash: 'survives', note: `synchronous_commit=${row!.sc}, fsync=on: an acknowledged commit is on disk; a crash loses nothing acknowledged` };
   },
 
   async readOnlyValue(session, sql) {

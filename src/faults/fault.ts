@@ -47,6 +47,8 @@ export interface FaultOutcome {
   destroyedLocations?: string[];
   /** What the fault's own detection found (a checksum failure on read), when it has one. */
   detection?: string;
+  /** What the figures mean, in words (what a server crash costs with these settings, and what it does not show). */
+  notes?: string[];
 }
 
 /** What a fault needs to know of the drill to say whether it applies (at `validate`). */

@@ -56,6 +56,8 @@ export interface Journal {
   /** The instances of the drill: where they ran, which version. */
   instances?: InstanceRecord[];
   fault?: FaultRecord;
+  /** What the strategy sampled every second while the workload ran (a standby's lag in bytes and ms); the last one just before the fault. */
+  strategySamples?: Array<{ atMs: number; values: Record<string, number | null> }>;
   /** Faults found in the backups when restoring (a WAL gap, a flipped byte). */
   latentFaults?: Array<{ kind: string; description: string }>;
   recovery?: RecoveryRecord;
@@ -225,6 +227,8 @@ export interface FaultRecord {
   detection?: string;
   /** Storage locations the fault destroyed. */
   destroyedLocations?: string[];
+  /** What the figures mean, in words (what a crash costs with these durability settings). */
+  notes?: string[];
   /** Wall time of the fault's commit, ISO. */
   wallTime: string;
   point: { serverTimeUs: number; position?: string; transaction?: string };

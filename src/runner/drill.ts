@@ -100,6 +100,8 @@ interface BackedUp extends Provisioned {
   workload: Workload;
   backups: Array<{ result: BackupResult; record: BackupRecord; location: string }>;
   replicators: Replicator[];
+  /** Stops the strategy's sampling (a standby's lag), after one last sample. */
+  stopSampling: () => Promise<void>;
 }
 interface Faulted extends BackedUp {
   fault: FaultOutcome;
@@ -470,7 +472,32 @@ class Drill {
     }
     this.journal.backups = backups.map((backup) => backup.record);
     this.journal.backup = backups[backups.length - 1]!.record;
-    return { ...provisioned, workload, backups, replicators };
+    return { ...provisioned, workload, backups, replicators, stopSampling: this.sampleStrategy(context) };
+  }
+
+  /** Samples the strategy's figures every second until stopped; the last sample is taken as it stops. */
+  private sampleStrategy(context: StrategyContext): () => Promise<void> {
+    const sample = this.strategy.sample?.bind(this.strategy);
+    if (!sample) return async () => undefined;
+    const samples: NonNullable<Journal['strategySamples']> = (this.journal.strategySamples = []);
+    const take = async () => {
+      const values = await sample(context).catch(() => undefined);
+      if (values) samples.push({ atMs: this.clock.now(), values });
+    };
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        await take();
+        await sleep(1000).catch(() => undefined);
+      }
+    })();
+    let stopped: Promise<void> | undefined;
+    return () =>
+      (stopped ??= (async () => {
+        running = false;
+        await loop;
+        await take();
+      })());
   }
 
   /**
@@ -507,6 +534,8 @@ class Drill {
     if (faultDue > clock.now()) await this.phase('steady', () => sleep(faultDue - clock.now(), this.signal));
     this.abortIfInterrupted();
 
+    // The standby's lag as the fault strikes: what an asynchronous one will lose.
+    await backedUp.stopSampling();
     const source = context.source;
     const session = await engine.connect({ ...source.connection, database: engine.databaseName });
     const faultContext: FaultContext = {
@@ -547,6 +576,7 @@ class Drill {
       detectAfterMs: scenario.fault.detectAfter,
       sourceAfter: fault.source.state,
       ...(fault.destroyedLocations ? { destroyedLocations: fault.destroyedLocations } : {}),
+      ...(fault.notes ? { notes: fault.notes } : {}),
       ...(fault.damage ? { table: fault.damage.table, affectedRows: fault.damage.before.size, damageDigest: fingerprintDigest(fault.damage.before) } : {}),
     };
 
@@ -559,7 +589,8 @@ class Drill {
     });
     journal.fault.detectedAtMs = this.timeline.event('detected', journal.fault.detection);
 
-    if (this.target.kind === 'latest' && fault.source.state === 'running') {
+    // A capture at the end only where the fault left the data readable and whole (not a corrupt page).
+    if (this.target.kind === 'latest' && fault.source.state === 'running' && this.incident.logical) {
       await this.openCapture('latest', context.source, { exact: false });
     }
     if (this.strategy.afterDetection) await this.phase('archive', () => this.strategy.afterDetection!(context));
@@ -661,6 +692,10 @@ class Drill {
       this.track(result.instance);
       this.restored = result.instance;
       journal.backup = candidate.record;
+      const lag = failover ? journal.strategySamples?.at(-1)?.values : undefined;
+      if (lag && (lag.lagBytes !== null || lag.lagMs !== null)) {
+        result.recovery.detail += `; when the fault struck the standby was ${lag.lagBytes ?? '?'} bytes and ${formatDuration(lag.lagMs ?? null)} behind`;
+      }
       const recovery = { ...result.recovery, restored: true, backupUsed: candidate.record.index!, location: location.name, ...(attempts.length > 0 ? { attempts } : {}) };
       if (result.recovery.gap) defects.push(`${result.recovery.gap.what} is missing from archive "${result.recovery.gap.location}"`);
       journal.recovery = { target: scenario.recovery.target, ...recovery };
@@ -805,6 +840,7 @@ class Drill {
   private async finish(backedUp: BackedUp | undefined): Promise<void> {
     const { journal, workload } = this;
     await workload?.stop().catch(() => undefined);
+    await backedUp?.stopSampling().catch(() => undefined);
     await Promise.all((backedUp?.replicators ?? []).map((replicator) => replicator.stop(false).catch(() => undefined)));
     if (workload) {
       journal.workload = {

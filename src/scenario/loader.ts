@@ -356,6 +356,9 @@ function strategyObjections(name: string, drill: DrillShape, faultSet: Pick<Faul
       hint: `use a point-in-time strategy (${pointInTime.join(', ') || `none for ${engine} yet`}), or target before-fault`,
     });
   }
+  if (definition.keeps === 'standby' && faultSet.recovery.method !== 'auto') {
+    objections.push({ at: 'recovery', message: `strategy "${definition.name}" recovers by failing over to its standby, not by ${faultSet.recovery.method === 'restart' ? 'restarting the old primary' : 'restoring a backup'}`, hint: 'leave recovery.method out (auto), or choose a backup strategy' });
+  }
   const applicability: FaultApplicability = {
     strategy: definition,
     backups: drill.backups.count,

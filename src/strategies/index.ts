@@ -5,6 +5,9 @@ import { mysqldump } from './mysqldump.js';
 import { pgBasebackupWal } from './pg-basebackup-wal.js';
 import { pgBasebackup } from './pg-basebackup.js';
 import { pgDump } from './pg-dump.js';
+import { replicaAsync } from './replica-async.js';
+import { replicaDelayed } from './replica-delayed.js';
+import { replicaSync } from './replica-sync.js';
 import type { StrategyDefinition } from './strategy.js';
 
 /** Strategy registry: a new strategy is one file and one line here. */
@@ -16,6 +19,9 @@ export const strategies = {
   'mysqldump-binlog': mysqldumpBinlog,
   mariabackup,
   'mariabackup-binlog': mariabackupBinlog,
+  'replica-async': replicaAsync,
+  'replica-sync': replicaSync,
+  'replica-delayed': replicaDelayed,
 } satisfies Record<string, StrategyDefinition>;
 
 export type StrategyName = keyof typeof strategies;

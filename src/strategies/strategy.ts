@@ -93,6 +93,8 @@ export interface Strategy {
    * shipped counts, which is the real RPO.
    */
   afterDetection?(context: StrategyContext): Promise<void>;
+  /** Figures sampled every second while the workload runs (a standby's lag), for the journal. */
+  sample?(context: StrategyContext): Promise<Record<string, number | null>>;
   /**
    * Restores into a fresh instance (or promotes a standby) and starts it, writable. A backup
    * that is damaged or incomplete throws a BackupDefect, so the drill can try an older one.
