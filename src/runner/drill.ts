@@ -51,7 +51,11 @@ export interface DrillOptions {
   /** The run registry on disk, so a killed firedrill's leftovers can be found (`firedrill cleanup`). */
   registry?: RunRegistry;
   /** Steps of your own between detection and restore (break the archive, page someone, ...). */
-  hooks?: { beforeRestore?: (context: StrategyContext, fault: FaultOutcome, backups: readonly BackupResult[]) => Promise<void> };
+  hooks?: {
+    beforeRestore?: (context: StrategyContext, fault: FaultOutcome, backups: readonly BackupResult[]) => Promise<void>;
+    /** Runs on the recovered database once it is verified (a test counting rows its own way). */
+    afterRecovery?: (instance: StartedInstance) => Promise<void>;
+  };
   /** The drill's id and directory name; default `<scenario>--<strategy>` (repetitions of a comparison need their own). */
   drillId?: string;
   /** What the runner knows about the drill's context (comparison entry, earlier runs), copied into the journal for its reports. */
@@ -748,6 +752,7 @@ class Drill {
         }),
       );
       journal.checks = verification.checks;
+      if (this.options.hooks?.afterRecovery) await this.phase('hook', () => this.options.hooks!.afterRecovery!(instance));
       present = verification.rows;
       after = verification.damaged;
       equality = verification.compared;

@@ -51,26 +51,30 @@ const sizeIn = async (storage: StorageLocation, name: string) => (await storage.
  * (the file being written included). Closed files it receives are byte-identical to the server's.
  */
 export class BinlogArchive {
-  private constructor(private readonly streamer: BackgroundProcess) {}
+  private constructor(private streamer: BackgroundProcess) {}
 
-  /** Starts streaming from the source's oldest binlog; resolves once the first file arrives. */
-  static async start(context: StrategyContext): Promise<BinlogArchive> {
+  /** Streams from `from` on into the archive; resolves once that file is arriving. */
+  private static async stream(context: StrategyContext, from: string): Promise<BackgroundProcess> {
     const { source, engine, storage } = context;
-    const dir = archiveDir(storage);
-    const [first] = await withSession(context, source, (session) => session.query<BinaryLog>('SHOW BINARY LOGS'));
-    if (!first) throw new Error(`the source's binary log is off (SHOW BINARY LOGS is empty): start it with log-bin, binlog-format=ROW and a server-id`);
     const streamer = await source.spawn(
       'mariadb-binlog',
-      [...engine.clientArgs(source.localConnection), '--read-from-remote-server', '--raw', '--stop-never', `--stop-never-slave-server-id=${STREAMER_SERVER_ID}`, `--result-file=${dir}/`, first.Log_name],
+      [...engine.clientArgs(source.localConnection), '--read-from-remote-server', '--raw', '--stop-never', `--stop-never-slave-server-id=${STREAMER_SERVER_ID}`, `--result-file=${archiveDir(storage)}/`, from],
       { logFile: `${source.paths.scratch}/binlog-stream.log`, env: engine.clientEnv(source.localConnection) },
     );
-    await waitUntil(async () => (await sizeIn(storage, first.Log_name)) > 0, {
+    await waitUntil(async () => (await sizeIn(storage, from)) > 0, {
       timeoutMs: CATCH_UP_MS,
       what: 'the binlog archive receiving its first file',
       failFast: async () => ((await streamer.isRunning()) ? undefined : `mariadb-binlog exited (see ${source.paths.scratch}/binlog-stream.log)`),
       signal: context.providerContext.signal,
     });
-    return new BinlogArchive(streamer);
+    return streamer;
+  }
+
+  /** Starts streaming from the source's oldest binlog; resolves once the first file arrives. */
+  static async start(context: StrategyContext): Promise<BinlogArchive> {
+    const [first] = await withSession(context, context.source, (session) => session.query<BinaryLog>('SHOW BINARY LOGS'));
+    if (!first) throw new Error(`the source's binary log is off (SHOW BINARY LOGS is empty): start it with log-bin, binlog-format=ROW and a server-id`);
+    return new BinlogArchive(await BinlogArchive.stream(context, first.Log_name));
   }
 
   /**
@@ -80,6 +84,13 @@ export class BinlogArchive {
    */
   async complete(context: StrategyContext): Promise<void> {
     if (await sourceAnswers(context)) {
+      // A streamer loses its server when the server restarts (a damaged page found on a
+      // restart): as a binlog server would, it reconnects, from the newest file it has.
+      if (!(await this.streamer.isRunning())) {
+        const names = (await context.storage.list(BINLOG_PREFIX)).map((key) => key.slice(key.lastIndexOf('/') + 1)).filter((name) => !Number.isNaN(sequenceOf(name)));
+        const newest = names.sort((a, b) => sequenceOf(a) - sequenceOf(b)).at(-1);
+        if (newest) this.streamer = await BinlogArchive.stream(context, newest);
+      }
       const logs = await context.exec.step('on the source: FLUSH BINARY LOGS, then wait until the archive holds every closed binlog at its full size', () =>
         withSession(context, context.source, async (session) => {
           await session.query('FLUSH BINARY LOGS');
