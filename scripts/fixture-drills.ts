@@ -11,7 +11,7 @@ import { parseScenario } from '../src/scenario/loader.js';
  * right: a pass, a breach (of several objectives, with a check that failed), a drill that
  * could not run. Small and fast, so refreshing them is cheap.
  */
-export const FIXTURE_DRILLS: Record<'passed' | 'breached' | 'error', string> = {
+export const FIXTURE_DRILLS: Record<'passed' | 'breached' | 'error' | 'failover' | 'broken-chain', string> = {
   passed: `name: fixture-bad-delete-pitr
 description: A bad DELETE on orders, restored to just before it from a base backup and the WAL archive
 target: { engine: postgres, provider: local, dataset: { builtin: shop, scale: 0.2 } }
@@ -46,6 +46,27 @@ objectives:
   checks:
     - { name: invoices are back, sql: "SELECT count(*) FROM invoices", expect: "> 0" }
 `,
+  failover: `name: fixture-region-failover
+description: Region eu lost with the primary and its backups; failover to the asynchronous standby in us
+target: { engine: postgres, provider: local, region: eu, dataset: { builtin: shop, scale: 0.2 } }
+storage:
+  primary: { type: local, region: eu }
+workload: { writers: 3, rate: 150, warmup: 1s }
+strategy: { name: replica-async, region: us }
+fault: { kind: region-loss, at: 4s, detectAfter: 1s }
+objectives:
+  rto: 1m
+  rpo: 1s
+`,
+  'broken-chain': `name: fixture-wal-gap
+description: A bad DELETE, and the WAL segment holding it missing from the archive
+target: { engine: postgres, provider: local, dataset: { builtin: shop, scale: 0.2 } }
+workload: { writers: 3, rate: 150, warmup: 1s }
+strategy: pg-basebackup-wal
+fault:
+  - { kind: bad-delete, table: orders, at: 3s, detectAfter: 1s }
+  - { kind: wal-gap, file: fault }
+`,
 };
 
 /** What of a journal depends on the machine it ran on: the host's name, temp directories. */
@@ -70,28 +91,6 @@ export async function runFixtureDrills(): Promise<Record<keyof typeof FIXTURE_DR
   } finally {
     await rm(runDir, { recursive: true, force: true });
   }
-}
-
-/** The shape of a journal: every field path and the type of its value (array items merged). */
-export function journalShape(value: unknown, path = ''): Set<string> {
-  const shape = new Set<string>();
-  const visit = (node: unknown, at: string) => {
-    if (Array.isArray(node)) {
-      for (const item of node) visit(item, `${at}[]`);
-      if (node.length === 0) shape.add(`${at}[]`);
-    } else if (node !== null && typeof node === 'object') {
-      // Free-form maps (phase breakdowns, inventories, server settings) are one field, not a shape.
-      if (/(rtoBreakdown|inventory|settings|spec)$/.test(at)) {
-        shape.add(`${at}: object`);
-        return;
-      }
-      for (const [key, child] of Object.entries(node)) visit(child, at ? `${at}.${key}` : key);
-    } else {
-      shape.add(`${at}: ${node === null ? 'null' : typeof node}`);
-    }
-  };
-  visit(value, path);
-  return shape;
 }
 
 /** Writes the fixtures (`npm run fixtures`). */

@@ -19,6 +19,9 @@ import type { Journal } from '../journal/types.js';
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 const err = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 
+/** The incident and the faults in the backups after it: `bad-delete + wal-gap`. */
+const faultKinds = (scenario: Scenario) => [scenario.fault, ...scenario.latentFaults].map((fault) => fault.kind).join(' + ');
+
 interface RunCommandOptions {
   out: string;
   keep?: boolean;
@@ -97,7 +100,7 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
         if (options.quiet || options.json) return;
         const comparison = drill.comparison;
         const strategy = comparison ? `${comparison.label}${comparison.repetitions > 1 ? ` run ${comparison.repetition}/${comparison.repetitions}` : ''}` : scenario.strategy.name;
-        err(`\n▶ ${scenario.name} (${strategy}, ${scenario.fault.kind}) — ${scenario.file}`);
+        err(`\n▶ ${scenario.name} (${strategy}, ${faultKinds(scenario)}) — ${scenario.file}`);
       },
     });
     const journals = outcomes.map((outcome) => outcome.journal);
@@ -160,7 +163,7 @@ async function validateCommand(paths: string[]): Promise<number> {
   const { scenarios, problems } = await loadAll(paths);
   for (const scenario of scenarios) {
     const strategies = scenario.strategies?.map((entry) => entry.label).join(' vs ') ?? scenario.strategy.name;
-    out(`ok  ${scenario.file}  (${scenario.target.engine}, ${strategies}, ${scenario.fault.kind})`);
+    out(`ok  ${scenario.file}  (${scenario.target.engine}, ${strategies}, ${faultKinds(scenario)})`);
   }
   if (problems.length > 0) err(problems.map(formatProblem).join('\n'));
   if (scenarios.length === 0 && problems.length === 0) {

@@ -44,6 +44,8 @@ export interface ToolInfo {
 export interface IntegrityResult {
   name: string;
   passed: boolean;
+  /** The result in a few words, when the detail is long (`5 tables`). */
+  value?: string;
   detail: string;
 }
 

@@ -92,8 +92,9 @@ export function mariadbReplication(engine: Engine): Replication {
     },
 
     async lag(primary, standby) {
-      const [master] = await on(engine, primary, (session) => session.query<{ File: string; Position: string }>('SHOW MASTER STATUS'));
+      // The standby first: the primary can only have moved on since, so the difference is never negative.
       const slave = await status(engine, standby);
+      const [master] = await on(engine, primary, (session) => session.query<{ File: string; Position: string }>('SHOW MASTER STATUS'));
       const bytes = master && slave && slave.Relay_Master_Log_File === master.File ? Number(master.Position) - Number(slave.Exec_Master_Log_Pos) : null;
       return { bytes, ms: slave?.Seconds_Behind_Master == null ? null : Number(slave.Seconds_Behind_Master) * 1000 };
     },

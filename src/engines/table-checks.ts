@@ -17,5 +17,10 @@ export async function everyTableReadable(engine: Engine, session: SqlSession): P
       counts.push(`${table}: ${(error as Error).message}`);
     }
   }
-  return { name: 'every table readable', passed: failed === 0, detail: `${tables.length} tables; ${counts.join(', ')}` };
+  return {
+    name: 'every table readable',
+    passed: failed === 0,
+    value: failed === 0 ? `${tables.length} tables` : `${failed} of ${tables.length} tables unreadable`,
+    detail: counts.join(', '),
+  };
 }

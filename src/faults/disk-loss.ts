@@ -11,7 +11,7 @@ export const diskLoss = defineFault({
   leaves: 'gone',
   params: z.strictObject({}),
   async inject(context) {
-    const { point } = await pointThenBlow(context, () => destroyDataDirectory(context));
+    const { point } = await pointThenBlow(context, () => destroyDataDirectory(context.source));
     return { description: `data directory ${context.source.paths.data} destroyed under the running server`, point, source: { state: 'gone' } };
   },
 });

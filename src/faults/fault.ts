@@ -9,8 +9,10 @@ import type { CommandRunner } from '../util/exec.js';
 /** What a fault may act on: the source firedrill provisioned in this run, its storage, its backups. */
 export interface FaultContext {
   engine: Engine;
-  /** The provisioned source instance: the only server a fault may touch. */
+  /** The provisioned source instance: the server a fault strikes. */
   source: StartedInstance;
+  /** Servers running beside the source (a standby) and their regions: only a region loss touches them. */
+  beside: ReadonlyArray<{ instance: StartedInstance; region: string }>;
   /** A session to the drill's database on the source (for faults that act through SQL). */
   session: SqlSession;
   /** Every storage location of the drill, by name. */

@@ -1,5 +1,5 @@
 import type { ServerPoint } from '../engines/engine.js';
-import type { StoppedInstance } from '../providers/provider.js';
+import type { StartedInstance, StoppedInstance } from '../providers/provider.js';
 import type { FaultContext } from './fault.js';
 
 /**
@@ -20,9 +20,8 @@ export async function pointThenBlow<T>(context: FaultContext, blow: () => Promis
 }
 
 /** Destroys a running server's data directory under it, as a lost disk does, and the server with it. */
-export async function destroyDataDirectory(context: FaultContext): Promise<StoppedInstance> {
-  const { source } = context;
-  await source.run('rm', ['-rf', source.paths.data], { asRoot: true });
+export async function destroyDataDirectory(instance: StartedInstance): Promise<StoppedInstance> {
+  await instance.run('rm', ['-rf', instance.paths.data], { asRoot: true });
   // A server whose disk is gone fails its next write or read; a crash is what it comes to.
-  return source.kill();
+  return instance.kill();
 }

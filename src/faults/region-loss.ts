@@ -4,7 +4,7 @@ import { destroyDataDirectory, pointThenBlow } from './physical.js';
 
 export const regionLoss = defineFault({
   kind: 'region-loss',
-  summary: 'A whole region lost: the source and every storage location in its region destroyed; only off-site copies remain',
+  summary: 'A whole region lost: the source, every standby and every storage location in its region destroyed; only what runs or is kept elsewhere remains',
   role: 'incident',
   logical: false,
   defaultTarget: 'latest',
@@ -19,11 +19,15 @@ export const regionLoss = defineFault({
   },
   async inject(context, params) {
     const region = params.region ?? context.region;
-    const { point } = await pointThenBlow(context, () => destroyDataDirectory(context));
+    const standbys = context.beside.filter((server) => server.region === region).map((server) => server.instance);
+    // The region goes at once: its servers die in the same instant as the source.
+    const { point } = await pointThenBlow(context, () => Promise.all([context.source, ...standbys].map((instance) => destroyDataDirectory(instance))));
     const lost = [...context.storage.values()].filter((location) => location.region === region);
     for (const location of lost) await location.destroy();
+    const destroyed = ['the source', ...standbys.map((instance) => `the ${instance.name}`), ...lost.map((location) => `storage "${location.name}"`)];
+    const listed = destroyed.length === 1 ? destroyed[0]! : `${destroyed.slice(0, -1).join(', ')} and ${destroyed.at(-1)}`;
     return {
-      description: `region "${region}" lost: the source and ${lost.length === 0 ? 'no storage location' : `storage ${lost.map((location) => `"${location.name}"`).join(', ')}`} destroyed`,
+      description: `region "${region}" lost: ${listed} destroyed${lost.length === 0 ? ' (no storage location was in it)' : ''}`,
       point,
       source: { state: 'gone' },
       destroyedLocations: lost.map((location) => location.name),

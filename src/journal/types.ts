@@ -200,6 +200,8 @@ export interface InstanceRecord {
   provider: string;
   version: string;
   location: string;
+  /** The region it ran in (what a region loss takes). */
+  region: string;
 }
 
 export interface EqualityRecord {
@@ -326,6 +328,8 @@ export interface ObjectiveResult {
   passed: boolean;
   /** Why it failed when it could not be measured. */
   reason?: string;
+  /** The measurement in full when `measured` sums it up (a check's row count per table). */
+  detail?: string;
 }
 
 export interface CheckResult {

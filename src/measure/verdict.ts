@@ -104,6 +104,7 @@ export function judge(targets: ObjectiveTargets, measurements: Measurements, che
       measuredValue: check.passed,
       unit: 'value',
       passed: check.passed,
+      ...(check.value !== undefined && check.detail !== undefined ? { detail: check.detail } : {}),
       ...(check.passed ? {} : { reason: check.detail ?? 'check failed' }),
     });
   }

@@ -90,6 +90,26 @@ export interface HistoryChart {
   datasets: HistoryDataset[];
 }
 
+/** The unit of a sampled figure, from its name's suffix (`lagMs`, `lagBytes`). */
+export type SampleUnit = 'ms' | 'bytes' | 'count';
+
+export interface SampleDataset {
+  /** What it is (`lag`), and with its unit for the legend (`lag (ms)`). */
+  name: string;
+  label: string;
+  unit: SampleUnit;
+  color: string;
+  points: Point[];
+}
+
+/** What the strategy sampled every second while the workload ran (a standby's lag), up to the fault. */
+export interface SamplesChart {
+  xMin: number;
+  xMax: number;
+  datasets: SampleDataset[];
+  markers: Marker[];
+}
+
 /** Colours and text tones the page's script styles charts with. */
 export interface ChartTheme {
   text: string;
@@ -107,6 +127,7 @@ export interface ChartModel {
   timeline: TimelineChart | null;
   phases: PhaseChart | null;
   rpo: CountBar[] | null;
+  samples: SamplesChart | null;
   history: HistoryChart | null;
 }
 
@@ -384,6 +405,35 @@ function historyChart(journal: Journal): HistoryChart | null {
   };
 }
 
+/** A sampled figure's unit and words: `lagBytes` is the lag, in bytes. */
+export function sampleSeries(key: string): { label: string; unit: SampleUnit } {
+  const match = /^(.*?)(Ms|Bytes)$/.exec(key);
+  const name = (match ? match[1]! : key).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return { label: name, unit: match?.[2] === 'Ms' ? 'ms' : match?.[2] === 'Bytes' ? 'bytes' : 'count' };
+}
+
+const SAMPLE_COLORS = [PALETTE.blue, PALETTE.amber, PALETTE.purple, PALETTE.pass];
+
+function samplesChart(journal: Journal): SamplesChart | null {
+  const samples = journal.strategySamples ?? [];
+  if (samples.length === 0) return null;
+  const keys = [...new Set(samples.flatMap((sample) => Object.keys(sample.values)))];
+  if (keys.length === 0) return null;
+  const datasets = keys.map((key, index) => {
+    const { label, unit } = sampleSeries(key);
+    return {
+      name: label,
+      label: `${label} (${unit})`,
+      unit,
+      color: SAMPLE_COLORS[index % SAMPLE_COLORS.length]!,
+      points: downsampleMinMax(samples.map((sample): Point => [seconds(sample.atMs), sample.values[key] ?? null])),
+    };
+  });
+  const chartMarkers = markers(journal).filter((marker) => marker.label === 'fault');
+  const xs = [...samples.map((sample) => seconds(sample.atMs)), ...chartMarkers.map((marker) => marker.x)];
+  return { xMin: Math.min(...xs), xMax: Math.max(...xs), datasets, markers: chartMarkers };
+}
+
 /** The data behind every chart of a drill report. */
 export function chartModel(journal: Journal): ChartModel {
   return {
@@ -391,6 +441,7 @@ export function chartModel(journal: Journal): ChartModel {
     timeline: timelineChart(journal),
     phases: phaseChart(journal),
     rpo: rpoChart(journal),
+    samples: samplesChart(journal),
     history: historyChart(journal),
   };
 }

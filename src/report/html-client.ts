@@ -274,6 +274,29 @@ const DRILL_CHARTS = String.raw`  function timeline(m) {
     });
   }
 
+  // A figure sampled every second (a standby's lag): one axis per unit, the fault marked.
+  function samples(m) {
+    var titles = { ms: 'ms', bytes: 'bytes', count: 'count' };
+    var scales = { x: { type: 'linear', suggestedMin: m.xMin, suggestedMax: m.xMax, title: { display: true, text: 'drill time' }, ticks: { callback: seconds } } };
+    m.datasets.forEach(function (d, index) {
+      if (!scales[d.unit]) scales[d.unit] = { type: 'linear', position: index === 0 ? 'left' : 'right', beginAtZero: true, grid: { drawOnChartArea: index === 0 }, title: { display: true, text: titles[d.unit] } };
+    });
+    return {
+      type: 'line',
+      data: {
+        datasets: m.datasets.map(function (d) {
+          return { label: d.label, data: d.points, yAxisID: d.unit, borderColor: d.color, backgroundColor: d.color, borderWidth: 2, pointRadius: 2, spanGaps: false };
+        }),
+      },
+      options: {
+        interaction: { mode: 'nearest', axis: 'x', intersect: false },
+        plugins: { legend: { position: 'top', align: 'end', labels: { boxWidth: 14, boxHeight: 3 } } },
+        scales: scales,
+      },
+      plugins: [markerPlugin(m.markers, [])],
+    };
+  }
+
   // Earlier drills of the same scenario and strategy, one point per run, this one last. A
   // point of a drill that did not pass is drawn in the failure colour.
   function history(m) {
@@ -318,6 +341,7 @@ const DRILL_CHARTS = String.raw`  function timeline(m) {
   draw('chart-timeline', model.timeline, timeline);
   draw('chart-phases', model.phases, phases);
   draw('chart-rpo', model.rpo, rpo);
+  draw('chart-samples', model.samples, samples);
   draw('chart-history', model.history, history);
 `;
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { historyStrategy } from '../journal/history.js';
-import type { ArtifactRecord, CheckResult, HistoryEntry, Journal, ObjectiveResult, PhaseRecord } from '../journal/types.js';
+import type { ArtifactRecord, BackupRecord, CheckResult, HistoryEntry, InstanceRecord, Journal, ObjectiveResult, PhaseRecord, StorageRecord } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
 import type { CommandRecord } from '../util/exec.js';
 import {
@@ -23,7 +23,7 @@ import {
   summarizeDrill,
   verdictHeadline,
 } from './format.js';
-import { BACKUP_SHADE, OUTAGE_SHADE, chartModel, historyPoints, phaseColor, seriesRows, type ChartModel, type SeriesRow } from './html-charts.js';
+import { BACKUP_SHADE, OUTAGE_SHADE, chartModel, historyPoints, phaseColor, seriesRows, type ChartModel, type SampleUnit, type SeriesRow } from './html-charts.js';
 import { CLIENT_SCRIPT } from './html-client.js';
 import { STATUS_TONE, facts, html, jsonScript, page, pill, table, type Column, type HtmlValue, type SafeHtml, type Tone } from './html-markup.js';
 
@@ -67,6 +67,7 @@ ${figuresSection(journal)}
 ${timelineSection(journal, charts)}
 ${phasesSection(journal, charts)}
 ${rpoSection(journal, charts)}
+${samplesSection(charts)}
 ${backupSection(journal)}
 ${recoverySection(journal)}
 ${checksSection(journal)}
@@ -170,6 +171,7 @@ const NAV: ReadonlyArray<readonly [id: string, label: string]> = [
   ['timeline', 'Timeline'],
   ['phases', 'Phases'],
   ['rpo', 'Data loss'],
+  ['samples', 'Samples'],
   ['backup', 'Backup'],
   ['recovery', 'Fault & recovery'],
   ['checks', 'Checks'],
@@ -248,7 +250,7 @@ function verdictSection(journal: Journal): SafeHtml {
         { header: 'Objective', cell: (o) => html`<strong>${o.name}</strong>` },
         { header: 'Target', cell: (o) => o.target, numeric: true },
         { header: 'Measured', cell: (o) => o.measured, numeric: true },
-        { header: 'Note', cell: (o) => o.reason ?? (o.passed ? 'within target' : 'outside target') },
+        { header: 'Note', cell: (o) => o.reason ?? o.detail ?? (o.passed ? 'within target' : 'outside target') },
       ])
     : html`<p class="note">The scenario declares no objectives.</p>`;
   return html`<section id="verdict" class="card verdict tone-${tone}" aria-labelledby="verdict-title">
@@ -327,6 +329,34 @@ function timelineSection(journal: Journal, charts: ChartModel): SafeHtml {
     'Workload timeline',
     chartFigure('chart-timeline', 'Workload throughput and latency over the drill, with fault, detection and recovery events', 340, caption, data, rows.length),
   );
+}
+
+function formatSample(unit: SampleUnit, value: number | null): string {
+  if (value === null) return NOT_MEASURED;
+  return unit === 'bytes' ? formatBytes(value) : unit === 'ms' ? formatMs(value) : formatCount(value);
+}
+
+/** What the strategy sampled while the workload ran (a standby's lag): the last sample is how far behind it was when the fault struck. */
+function samplesSection(charts: ChartModel): SafeHtml {
+  const chart = charts.samples;
+  if (!chart) return html``;
+  const times = [...new Set(chart.datasets.flatMap((dataset) => dataset.points.map(([x]) => x)))].sort((a, b) => a - b);
+  const rows = times.map((x) => ({ x, values: chart.datasets.map((dataset) => dataset.points.find(([at]) => at === x)?.[1] ?? null) }));
+  const data = table(
+    rows,
+    [
+      { header: 'Drill time (s)', cell: (row) => row.x.toFixed(2), numeric: true },
+      ...chart.datasets.map((dataset, index) => ({
+        header: dataset.label,
+        cell: (row: (typeof rows)[number]) => formatSample(dataset.unit, row.values[index] ?? null),
+        numeric: true,
+      })),
+    ],
+    'One row per sample, every second while the workload ran. Times on the drill clock.',
+  );
+  const last = rows.at(-1)!;
+  const caption = html`Sampled every second until the fault; the last sample (${chart.datasets.map((dataset, index) => `${dataset.name} ${formatSample(dataset.unit, last.values[index] ?? null)}`).join(', ')}) is how things stood when it struck.`;
+  return section('samples', 'Sampled while the workload ran', chartFigure('chart-samples', 'What the strategy sampled while the workload ran', 240, caption, data, rows.length));
 }
 
 function latencyCell(value: number | null): string {
@@ -465,8 +495,39 @@ ${
         { header: 'Duration', cell: (a) => (a.durationMs === undefined ? '—' : formatDuration(a.durationMs)), numeric: true },
       ])
     : html`<p class="muted">No artifacts were recorded.</p>`;
-  return section('backup', 'Backup and artifacts', html`${summary}<h3>Artifacts</h3>${artifacts}`);
+  const backups =
+    (journal.backups?.length ?? 0) > 1
+      ? html`<h3>Backups taken</h3>${table<BackupRecord>(journal.backups!, [
+          { header: 'Backup', cell: (b) => `${b.index ?? ''}${b.index === journal.recovery?.backupUsed ? ' (restored)' : ''}` },
+          { header: 'Drill time', cell: (b) => `${(b.startMs / 1000).toFixed(2)}–${(b.endMs / 1000).toFixed(2)} s` },
+          { header: 'Duration', cell: (b) => formatDuration(b.durationMs), numeric: true },
+          { header: 'Size', cell: (b) => formatBytes(b.sizeBytes), numeric: true },
+          { header: 'Consistent at', cell: (b) => (b.consistentAt?.serverTimeUs === undefined ? (b.consistentAt?.detail ?? '—') : formatServerTime(b.consistentAt.serverTimeUs)) },
+        ])}`
+      : '';
+  const storage = journal.storage?.length
+    ? html`<h3>Storage</h3>${table<StorageRecord>(journal.storage, [
+        { header: 'Location', cell: (l) => html`<strong>${l.name}</strong>${l.destroyed ? html` ${pill('destroyed', 'fail')}` : ''}` },
+        { header: 'Type', cell: (l) => l.type },
+        { header: 'Region', cell: (l) => l.region },
+        { header: 'Address', cell: (l) => html`<span class="mono">${l.address}</span>` },
+        {
+          header: 'Copy',
+          cell: (l) =>
+            l.copy
+              ? `from "${l.copy.from}" every ${formatDuration(l.copy.everyMs)}: ${formatCount(l.copy.objects)} objects, ${formatBytes(l.copy.bytes)}, at most ${formatDuration(l.copy.maxLagMs)} behind${l.copy.behind.length ? `; not yet copied when it ended: ${l.copy.behind.join(', ')}` : ''}`
+              : '—',
+        },
+      ])}`
+    : '';
+  return section('backup', 'Backup and artifacts', html`${summary}${backups}${storage}<h3>Artifacts</h3>${artifacts}`);
 }
+
+const SOURCE_AFTER: Readonly<Record<NonNullable<Journal['fault']>['sourceAfter'] & string, string>> = {
+  running: 'still serving',
+  stopped: 'down, its data directory intact (crash recovery possible)',
+  gone: 'gone with its data',
+};
 
 function recoverySection(journal: Journal): SafeHtml {
   const { fault, recovery } = journal;
@@ -484,20 +545,34 @@ function recoverySection(journal: Journal): SafeHtml {
             ? `after ${formatDuration(fault.detectAfterMs)} (scenario)`
             : `${formatDuration(fault.detectedAtMs - fault.atMs)} after the fault (scenario: ${formatDuration(fault.detectAfterMs)})`,
         ],
+        ['how it was noticed', fault.detection],
+        ['server afterwards', fault.sourceAfter === undefined ? undefined : SOURCE_AFTER[fault.sourceAfter]],
+        ['storage destroyed', fault.destroyedLocations?.length ? fault.destroyedLocations.join(', ') : undefined],
         ['table', fault.table === undefined ? undefined : html`<code>${fault.table}</code>`],
         ['rows affected', fault.affectedRows === undefined ? undefined : formatCount(fault.affectedRows)],
         ['damage digest', fault.damageDigest === undefined ? undefined : shortSha(fault.damageDigest)],
+        ['broken in the backups', journal.latentFaults?.length ? html`${journal.latentFaults.map((latent) => html`<div>${latent.description}</div>`)}` : undefined],
       ])
     : notMeasured('Fault', 'No fault was injected: the drill stopped before it.');
+  const notes = fault?.notes?.length ? html`<h3>What these figures mean</h3><ul class="notes">${fault.notes.map((note) => html`<li>${note}</li>`)}</ul>` : '';
   const recoveryFacts = recovery
     ? facts([
         ['target', html`<code>${recovery.target}</code>`],
         ['method', html`<code>${recovery.method}</code>`],
         ['reached', recovery.reached === null ? pill('unknown', 'neutral') : recovery.reached ? pill('yes', 'pass') : pill('no, stopped early', 'fail')],
         ['detail', recovery.detail],
+        ['missing from the archive', recovery.gap ? `${recovery.gap.what} (location "${recovery.gap.location}")` : undefined],
+        ['replayed up to', recovery.stoppedAtUs === undefined ? undefined : formatServerTime(recovery.stoppedAtUs)],
+        // A failover or a restart reads no backup.
+        ['backup restored', recovery.backupUsed === undefined || !recovery.location ? undefined : `backup ${recovery.backupUsed}, read from "${recovery.location}"`],
+        ['tried before it', recovery.attempts?.length ? html`${recovery.attempts.map((attempt) => html`<div>backup ${attempt.backup}: ${attempt.defect}</div>`)}` : undefined],
       ])
     : notMeasured('Recovery', 'No restore was attempted.');
-  return section('recovery', 'Fault and recovery', html`<div class="grid-2"><div><h3>Fault</h3>${faultFacts}</div><div><h3>Recovery</h3>${recoveryFacts}</div></div>`);
+  return section(
+    'recovery',
+    'Fault and recovery',
+    html`<div class="grid-2"><div><h3>Fault</h3>${faultFacts}${notes}</div><div><h3>Recovery</h3>${recoveryFacts}</div></div>`,
+  );
 }
 
 function checksSection(journal: Journal): SafeHtml {
@@ -608,6 +683,17 @@ function environmentSection(journal: Journal): SafeHtml {
     ['finished', formatWallTime(journal.finishedAt)],
   ])}</div>
 </div>
+${
+  journal.instances?.length
+    ? html`<h3>Instances</h3>${table<InstanceRecord>(journal.instances, [
+        { header: 'Instance', cell: (i) => html`<strong>${i.name}</strong>` },
+        { header: 'Provider', cell: (i) => i.provider },
+        { header: 'Version', cell: (i) => i.version },
+        { header: 'Region', cell: (i) => i.region },
+        { header: 'Where', cell: (i) => html`<span class="mono">${i.location}</span>` },
+      ])}`
+    : ''
+}
 ${kept}
 ${spec === undefined ? '' : html`<details class="data"><summary>Scenario as run (defaults applied)</summary><pre class="mono">${spec}</pre></details>`}`,
   );

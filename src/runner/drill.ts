@@ -151,6 +151,8 @@ class Drill {
   private readonly liveInstances = new Set<StartedInstance>();
   /** Every instance a strategy created (restore targets, standbys), to remove a failed attempt's. */
   private readonly createdInstances = new Set<StoppedInstance>();
+  /** The region of each instance the strategy created, by name (the source is in the target's). */
+  private readonly regions = new Map<string, string>();
   /** Captures of the source at the fault and at the end; a backup's own capture travels with the backup. */
   private readonly captures: Partial<Record<'fault' | 'latest', Promise<SourceCapture>>> = {};
   /** Between the fault and the end of verification: nothing but the recovery may take time. */
@@ -341,7 +343,8 @@ class Drill {
       log,
       workDir,
       phase: (name, fn) => this.phase(name, fn),
-      createInstance: async (name, settings) => {
+      region: scenario.target.region,
+      createInstance: async (name, { settings, region = scenario.target.region } = {}) => {
         const created = await provider.create(
           {
             name: this.instanceName(name),
@@ -354,6 +357,7 @@ class Drill {
           providerContext,
         );
         this.createdInstances.add(created);
+        this.regions.set(created.name, region);
         return created;
       },
       captureSource: (captureOptions = {}) => this.openCapture('backup', context.source, captureOptions),
@@ -375,7 +379,8 @@ class Drill {
     this.liveInstances.add(instance);
     this.journal.instances ??= [];
     if (!this.journal.instances.some((record) => record.name === instance.name)) {
-      this.journal.instances.push({ name: instance.name, provider: instance.provider, version: instance.version, location: instance.location });
+      const region = this.regions.get(instance.name) ?? this.scenario.target.region;
+      this.journal.instances.push({ name: instance.name, provider: instance.provider, version: instance.version, location: instance.location, region });
     }
   }
 
@@ -548,6 +553,7 @@ class Drill {
       session,
       storage,
       region: scenario.target.region,
+      beside: this.strategy.beside?.() ?? [],
       log: this.log,
       exec: this.exec,
       capture: async () => {
@@ -668,13 +674,14 @@ class Drill {
       await this.phase('hook', () => this.options.hooks!.beforeRestore!(context, fault, faulted.backups.map((backup) => backup.result)));
     }
     this.timeline.event('restore-start');
-    if (!location) {
+    // A standby needs no storage to fail over; backups do.
+    if (!location && !failover) {
       const reason = `no backup survived: every location holding them (${(fault.destroyedLocations ?? []).join(', ')}) was destroyed with region "${scenario.target.region}"`;
       const recovery = { method: 'none', reached: false, point: 'latest' as const, detail: reason, restored: false };
       journal.recovery = { target: scenario.recovery.target, ...recovery };
       return { ...faulted, instance: undefined, recovery, backupUsed: undefined, defects };
     }
-    context.storage = location;
+    if (location) context.storage = location;
     const attempts: Array<{ backup: number; defect: string }> = [];
     // Newest first; with a standby there is nothing older to fall back on.
     const candidates = failover ? faulted.backups.slice(-1) : [...faulted.backups].reverse();
@@ -700,7 +707,7 @@ class Drill {
       if (lag && (lag.lagBytes !== null || lag.lagMs !== null)) {
         result.recovery.detail += `; when the fault struck the standby was ${lag.lagBytes ?? '?'} bytes and ${formatDuration(lag.lagMs ?? null)} behind`;
       }
-      const recovery = { ...result.recovery, restored: true, backupUsed: candidate.record.index!, location: location.name, ...(attempts.length > 0 ? { attempts } : {}) };
+      const recovery = { ...result.recovery, restored: true, backupUsed: candidate.record.index!, ...(location && !failover ? { location: location.name } : {}), ...(attempts.length > 0 ? { attempts } : {}) };
       if (result.recovery.gap) defects.push(`${result.recovery.gap.what} is missing from archive "${result.recovery.gap.location}"`);
       journal.recovery = { target: scenario.recovery.target, ...recovery };
       return { ...faulted, instance: result.instance, recovery, backupUsed: candidate, defects };
@@ -709,9 +716,11 @@ class Drill {
       method: 'none',
       reached: false,
       point: 'latest' as const,
-      detail: `no backup could be restored: ${attempts.map((attempt) => `backup ${attempt.backup}: ${attempt.defect}`).join('; ')}`,
+      detail: failover
+        ? `no failover: ${attempts.map((attempt) => attempt.defect).join('; ')}`
+        : `no backup could be restored: ${attempts.map((attempt) => `backup ${attempt.backup}: ${attempt.defect}`).join('; ')}`,
       restored: false,
-      location: location.name,
+      ...(location ? { location: location.name } : {}),
       attempts,
     };
     journal.recovery = { target: scenario.recovery.target, ...recovery };
@@ -736,7 +745,7 @@ class Drill {
       const capture = this.comparisonCapture(recovered);
       const verification = await this.phase('verify', () =>
         withSession(engine, instance, async (session) => {
-          const checks: CheckResult[] = (await engine.integrityChecks(session)).map(({ name, passed, detail }) => ({ name, passed, detail }));
+          const checks: CheckResult[] = (await engine.integrityChecks(session)).map(({ name, passed, value, detail }) => ({ name, passed, ...(value === undefined ? {} : { value }), detail }));
           for (const check of scenario.objectives.checks) {
             try {
               const value = await engine.readOnlyValue(session, check.sql);

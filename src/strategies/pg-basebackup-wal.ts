@@ -25,7 +25,7 @@ function recoverySettings(target: RecoveryTarget, request: RecoverRequest): { se
 
 /** What the server log says about where recovery stopped. */
 function recoveryStop(log: string): string | undefined {
-  return /recovery stopping (before|after) [^\n]*/.exec(log)?.[0] ?? /redo done at [^\n]*/.exec(log)?.[0];
+  return /recovery stopping (before|after) [^\n]*/.exec(log)?.[0] ?? /redo done at [0-9A-F]+\/[0-9A-F]+/.exec(log)?.[0];
 }
 
 /** The time of the last transaction recovery replayed (it stays set after promotion), µs since the epoch. */

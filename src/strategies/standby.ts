@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { StartedInstance } from '../providers/provider.js';
 import { duration } from '../util/duration.js';
 import { formatDuration } from '../util/duration.js';
+import { BackupDefect } from '../storage/transfer.js';
 import { sourceAnswers } from './source.js';
 import { defineStrategy, type StrategyDefinition } from './strategy.js';
 
@@ -12,9 +13,12 @@ import { defineStrategy, type StrategyDefinition } from './strategy.js';
  * delayed one can stop before the fault.
  */
 export function standbyStrategy(name: string, summary: string, kind: { sync: boolean; delayed: boolean }): StrategyDefinition {
-  // Only a delayed standby has a delay to set; the others take no options.
+  const region = z.string().min(1).optional().describe("The region the standby runs in (default: the source's; a standby in the source's region is lost with it)");
+  // Only a delayed standby has a delay to set.
   const options = z.strictObject(
-    kind.delayed ? { delay: duration.prefault('30s').describe('How long the standby waits before applying what it receives (must be longer than the fault takes to be noticed)') } : {},
+    kind.delayed
+      ? { region, delay: duration.prefault('30s').describe('How long the standby waits before applying what it receives (must be longer than the fault takes to be noticed)') }
+      : { region },
   );
   return defineStrategy({
     name,
@@ -27,13 +31,16 @@ export function standbyStrategy(name: string, summary: string, kind: { sync: boo
     create(chosen) {
       const delayMs = kind.delayed ? Number((chosen as Record<string, unknown>).delay) : 0;
       let standby: StartedInstance | undefined;
+      let standbyRegion = '';
       return {
         sourceSetup: ({ engine }) => ({ settings: engine.replication.primarySettings() }),
         async backup(context) {
-          const created = await context.createInstance('standby');
+          standbyRegion = chosen.region ?? context.region;
+          const created = await context.createInstance('standby', { region: standbyRegion });
           standby = await context.engine.replication.createStandby(context.source, created, { sync: kind.sync, delayMs, exec: context.exec });
           return { objects: [], state: {}, consistentAt: { detail: `${kind.sync ? 'synchronous' : 'asynchronous'} streaming standby${delayMs ? `, applying ${formatDuration(delayMs)} behind` : ''}` } };
         },
+        beside: () => (standby ? [{ instance: standby, region: standbyRegion }] : []),
         async sample(context): Promise<Record<string, number | null>> {
           if (!standby) return {};
           const lag = await context.engine.replication.lag(context.source, standby);
@@ -41,6 +48,12 @@ export function standbyStrategy(name: string, summary: string, kind: { sync: boo
         },
         async recover(context, { target, faultPoint }) {
           if (!standby) throw new Error('there is no standby to fail over to (the backup step did not create one)');
+          if (!(await standby.isRunning())) {
+            throw new BackupDefect(
+              'missing',
+              `the standby is gone: it ran in region "${standbyRegion}", lost with the primary; run it in another region (strategy option region) to survive a region loss`,
+            );
+          }
           const before = kind.delayed && target.kind === 'before-fault' ? faultPoint : undefined;
           // Fencing: the old primary must not take writes once the standby is the primary. A
           // delayed standby catching up to just before the fault may still need the primary's

@@ -28,8 +28,13 @@ export interface StrategyContext {
   workDir: string;
   /** Runs `fn` as a named, timed phase of the drill's timeline. */
   phase<T>(name: string, fn: () => Promise<T>): Promise<T>;
-  /** A new instance of the source's engine, version and image (a restore target, a standby), registered for cleanup. */
-  createInstance(name: string, settings?: Record<string, string>): Promise<StoppedInstance>;
+  /** The region the source runs in. */
+  region: string;
+  /**
+   * A new instance of the source's engine, version and image (a restore target, a standby),
+   * registered for cleanup; in the source's region unless told otherwise.
+   */
+  createInstance(name: string, options?: { settings?: Record<string, string>; region?: string }): Promise<StoppedInstance>;
   /**
    * Captures the source as of now for the equality proof: call it at the instant the backup is
    * consistent with (while the barrier holds the workload back), or with the snapshot a dump
@@ -93,6 +98,11 @@ export interface Strategy {
    * shipped counts, which is the real RPO.
    */
   afterDetection?(context: StrategyContext): Promise<void>;
+  /**
+   * Servers it keeps running beside the source (a standby), with their regions: a fault that
+   * takes the source's region takes those in it too.
+   */
+  beside?(): Array<{ instance: StartedInstance; region: string }>;
   /** Figures sampled every second while the workload runs (a standby's lag), for the journal. */
   sample?(context: StrategyContext): Promise<Record<string, number | null>>;
   /**

@@ -51,6 +51,49 @@ describe('HTML report in a real browser', () => {
     }, 30_000);
   }
 
+  it('shows a failover: the standby\'s lag up to the fault drawn, where each instance and location was, what the region loss destroyed', async () => {
+    const journal = load('failover');
+    const { page, outside, problems } = await open('failover.html', renderDrillHtml(journal));
+    try {
+      expect(outside).toEqual([]);
+      expect(problems).toEqual([]);
+      const canvases = await canvasInk(page);
+      expect(canvases.map((canvas) => canvas.id)).toContain('chart-samples');
+      const samples = canvases.find((canvas) => canvas.id === 'chart-samples')!;
+      expect(samples.chart).toBe(true);
+      expect(samples.inked).toBeGreaterThan(2000);
+      expect(await page.locator('#samples figcaption').textContent()).toMatch(/the last sample \(lag [\d.]+ (B|KiB|MiB), lag [\d.]+ (ms|s)\) is how things stood when it struck/);
+      expect(await page.locator('#samples details.data tbody tr').count()).toBe(journal.strategySamples!.length);
+      const recovery = await page.locator('#recovery').textContent();
+      expect(recovery).toContain(journal.fault!.description);
+      expect(recovery).toContain('gone with its data');
+      expect(recovery).toContain('promote the standby (failover)');
+      const storage = page.locator('#backup table').filter({ hasText: 'Region' }).first();
+      expect(await storage.locator('tbody tr', { hasText: 'primary' }).textContent()).toMatch(/destroyed.*eu/);
+      expect(await page.locator('#environment tbody tr', { hasText: 'standby' }).textContent()).toContain('us');
+      await page.screenshot({ path: join(ARTIFACTS, 'report-failover.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+
+  it('says in words what broke in a broken chain: the missing segment, where recovery stopped, the writes lost', async () => {
+    const journal = load('broken-chain');
+    const { page, problems } = await open('broken-chain.html', renderDrillHtml(journal));
+    try {
+      expect(problems).toEqual([]);
+      expect(await page.locator('#verdict .badge').textContent()).toBe('FAIL');
+      const segment = journal.recovery!.gap!.what;
+      const recovery = (await page.locator('#recovery').textContent())!;
+      expect(recovery).toContain(journal.latentFaults![0]!.description);
+      expect(recovery).toContain(`${segment} (location "primary")`);
+      expect(await page.locator('#verdict').textContent()).toMatch(new RegExp(`${segment} is missing from archive "primary".*before the target; ${journal.ledger!.lost} acknowledged writes lost`));
+      await page.screenshot({ path: join(ARTIFACTS, 'report-broken-chain.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+
   it('renders a drill that could not run with notes instead of charts', async () => {
     const { page, outside, problems } = await open('error.html', renderDrillHtml(load('error')));
     try {

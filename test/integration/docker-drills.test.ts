@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OBJECTIVE } from '../../src/measure/verdict.js';
 import { cli, drill, expectDumpLoss, expectEqualToSource, expectPitrLoss, leftovers, objective, privateTmp, removeDir, shopWith } from '../support/drills.js';
+import { drillCounting, isTail } from '../support/counting.js';
 import { containersOf, TEST_IMAGE } from '../support/provider-matrix.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,6 +58,35 @@ describe('drills in containers (docker provider, real containers)', () => {
     const { journal } = await drill(shopWith('postgres', 'pg-basebackup', { incident: 'kind: bad-delete, table: orders', latent: ['kind: corrupt-backup'], target: docker }));
     expect(objective(journal, OBJECTIVE.backupsIntact).reason).toMatch(/was changed after it was taken/);
     expect(journal.status).toBe('failed');
+  });
+
+  it.each([
+    ['postgres', 'pg-basebackup-wal'],
+    ['mariadb', 'mariabackup-binlog'],
+  ] as const)('%s disk-loss in a container (%s): its data directory destroyed under load, restored into a new container, the loss counted', async (engine, strategy) => {
+    const outcome = await drillCounting(shopWith(engine, strategy, { incident: 'kind: disk-loss', target: docker }));
+    const { journal } = outcome;
+    expect(journal.errors).toEqual([]);
+    expect(journal.fault!.sourceAfter).toBe('gone');
+    expect(journal.recovery).toMatchObject({ restored: true, reached: true });
+    expect(journal.instances!.map((instance) => [instance.name, instance.provider])).toEqual([
+      ['source', 'docker'],
+      ['restore', 'docker'],
+    ]);
+    expect(journal.ledger!.lost).toBe(outcome.lostByTest!.length);
+    expect(isTail(outcome.ledger.acked, outcome.lostByTest!)).toBe(true);
+    expect(await containersOf('test')).toEqual([]);
+  });
+
+  it.each(['postgres', 'mariadb'] as const)('%s replica-sync in containers: the primary killed, the standby in its own container promoted, nothing lost', async (engine) => {
+    const outcome = await drillCounting(shopWith(engine, 'replica-sync', { incident: 'kind: kill-primary', target: docker, extra: 'objectives:\n  rpo: 0s\n' }));
+    const { journal } = outcome;
+    expect(journal.errors).toEqual([]);
+    expect(journal.recovery).toMatchObject({ method: 'promote the standby (failover)', restored: true });
+    expect(journal.instances!.find((instance) => instance.name === 'standby')!.location).toMatch(/^container firedrill-test-standby-/);
+    expect(outcome.lostByTest).toEqual([]);
+    expect(journal.status).toBe('passed');
+    expect(await containersOf('test')).toEqual([]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario, withStrategy, withStrategyNames } from '../../src/scenario/loader.js';
 import { scenarioJsonSchema } from '../../src/scenario/schema.js';
+import { strategies } from '../../src/strategies/index.js';
 import { problemsOf } from '../support/scenarios.js';
 
 const base = `name: t
@@ -70,9 +71,12 @@ describe('--strategies on the command line', () => {
 
   it('says what is wrong with each name and what to do', async () => {
     const scenario = await parseScenario(`${base}strategy: pg-dump\n`, 'x.yaml');
+    const forPostgres = Object.values(strategies).filter((definition) => definition.engines.includes('postgres')).map((definition) => definition.name);
+    expect(forPostgres).toEqual(expect.arrayContaining(['pg-dump', 'pg-basebackup-wal', 'replica-sync']));
+    expect(forPostgres).not.toContain('mariabackup');
     expect(withStrategyNames(scenario, ['pg-dumb', 'mariabackup']).problems).toEqual([
-      `--strategies: unknown strategy "pg-dumb" — did you mean "pg-dump"?\n  hint: known: pg-dump, pg-basebackup, pg-basebackup-wal, mysqldump, mysqldump-binlog, mariabackup, mariabackup-binlog (firedrill list)`,
-      '--strategies: strategy "mariabackup" does not work with postgres\n  hint: strategies for postgres: pg-dump, pg-basebackup, pg-basebackup-wal',
+      `--strategies: unknown strategy "pg-dumb" — did you mean "pg-dump"?\n  hint: known: ${Object.keys(strategies).join(', ')} (firedrill list)`,
+      `--strategies: strategy "mariabackup" does not work with postgres\n  hint: strategies for postgres: ${forPostgres.join(', ')}`,
     ]);
     expect(withStrategyNames(scenario, ['pg-dump', 'pg-dump']).problems[0]).toContain('pg-dump is listed twice');
     expect(withStrategyNames(scenario, []).problems[0]).toContain('--strategies: no strategy named');

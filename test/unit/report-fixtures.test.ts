@@ -7,7 +7,7 @@ import type { Journal } from '../../src/journal/types.js';
 import { CHECK_PREFIX, OBJECTIVE } from '../../src/measure/verdict.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const FIXTURES = ['passed', 'breached', 'error'] as const;
+const FIXTURES = ['passed', 'breached', 'error', 'failover', 'broken-chain'] as const;
 const text = (name: string) => readFileSync(join(ROOT, 'test/fixtures/journals', `${name}.json`), 'utf8');
 const load = (name: string): Journal => JSON.parse(text(name)) as Journal;
 
@@ -19,7 +19,7 @@ describe('journal fixtures', () => {
     const file = join(ROOT, 'test/fixtures/journals/fixtures.typecheck.ts');
     const source = [
       `import type { Journal } from '../../../src/journal/types.js';`,
-      ...FIXTURES.map((name) => `export const ${name}: Journal = ${text(name)};`),
+      ...FIXTURES.map((name) => `export const ${name.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase())}: Journal = ${text(name)};`),
     ].join('\n');
     const options: ts.CompilerOptions = {
       strict: true,
@@ -57,6 +57,22 @@ describe('journal fixtures', () => {
     const { resolutionMs: _calibration, rtoBreakdown: _phases, ...figures } = error.measurements;
     expect(Object.values(figures).filter((value) => value !== null)).toEqual([]);
     expect(error.errors[0]!.hint).toBeTruthy();
+
+    // A failover to a standby in another region: lag sampled, the primary's storage destroyed, nothing lost.
+    const failover = load('failover');
+    expect(failover.status).toBe('passed');
+    expect(failover.recovery).toMatchObject({ point: 'failover', restored: true });
+    expect(failover.strategySamples!.length).toBeGreaterThan(0);
+    expect(failover.storage!.find((location) => location.name === 'primary')!.destroyed).toBe(true);
+    expect(failover.instances!.find((instance) => instance.name === 'standby')!.region).toBe('us');
+
+    // A broken chain: recovery stopped at the gap, the drill failed saying which segment, and no RPO objective was needed for that.
+    const broken = load('broken-chain');
+    expect(broken.status).toBe('failed');
+    expect(broken.scenario.spec).not.toHaveProperty('objectives.rpo');
+    expect(broken.recovery).toMatchObject({ reached: false, gap: { what: expect.stringMatching(/^WAL segment [0-9A-F]{24}$/), location: 'primary' } });
+    expect(broken.latentFaults![0]!.kind).toBe('wal-gap');
+    expect(broken.objectives.find((objective) => objective.name === OBJECTIVE.recoveryReached)).toMatchObject({ passed: false });
   });
 
   it('have RTO figures measured from the fault, that the phase breakdown accounts for', () => {
