@@ -88,7 +88,12 @@ export interface Replication {
    * that has not applied it yet), or after everything received — and makes the standby a
    * writable primary. Resolves with the instance (a restart may have replaced the handle).
    */
-  promote(standby: StartedInstance, options: { before?: ServerPoint; exec: CommandRunner }): Promise<{ instance: StartedInstance; reached: boolean; detail: string }>;
+  /**
+   * Makes the standby the primary, with everything it received applied (or, `before`, only up to
+   * just before that point). `delayMs`: the standby applies that far behind, which promotion may
+   * have to wait out.
+   */
+  promote(standby: StartedInstance, options: { before?: ServerPoint; delayMs?: number; exec: CommandRunner }): Promise<{ instance: StartedInstance; reached: boolean; detail: string }>;
 }
 
 export interface DigestOptions {

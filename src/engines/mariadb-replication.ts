@@ -99,7 +99,7 @@ export function mariadbReplication(engine: Engine): Replication {
       return { bytes, ms: slave?.Seconds_Behind_Master == null ? null : Number(slave.Seconds_Behind_Master) * 1000 };
     },
 
-    async promote(standby, { before, exec }) {
+    async promote(standby, { before, delayMs = 0, exec }) {
       let reached = true;
       let detail: string;
       if (before?.transaction) {
@@ -113,18 +113,22 @@ export function mariadbReplication(engine: Engine): Replication {
         reached = row!.pos.split(',').map((gtid) => gtid.trim()).includes(until);
         detail = `applied up to GTID ${row!.pos}, just before the fault's ${before.transaction}`;
       } else {
-        // Everything received is applied before the standby stops being one.
+        // Everything received is applied before the standby stops being one. MASTER_DELAY can only
+        // be changed by CHANGE MASTER, which would drop the relay log the old primary can no longer
+        // send again: a delayed standby applies its last events when their delay is up.
         await exec.step('on the standby: STOP SLAVE IO_THREAD, wait until the relay log is applied', () => on(engine, standby, (session) => session.query('STOP SLAVE IO_THREAD')));
         await waitUntil(
           async () => {
             const slave = await status(engine, standby);
             return !slave || slave.Exec_Master_Log_Pos === slave.Read_Master_Log_Pos || slave.Slave_SQL_Running !== 'Yes';
           },
-          { timeoutMs: WAIT_MS, what: 'the standby applying its relay log' },
+          { timeoutMs: WAIT_MS + delayMs, what: 'the standby applying its relay log' },
         );
         const slave = await status(engine, standby);
         if (slave?.Last_SQL_Error) reached = false;
-        detail = slave?.Last_SQL_Error ? `the standby stopped applying: ${slave.Last_SQL_Error}` : 'the standby was promoted with everything it had received';
+        detail = slave?.Last_SQL_Error
+          ? `the standby stopped applying: ${slave.Last_SQL_Error}`
+          : `the standby was promoted with everything it had received${delayMs ? ', once its apply delay had passed' : ''}`;
       }
       await exec.step('on the standby: STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF', () =>
         on(engine, standby, (session) => session.query('STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF')),

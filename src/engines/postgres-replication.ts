@@ -67,7 +67,9 @@ export function postgresReplication(engine: Engine): Replication {
              FROM pg_stat_replication WHERE application_name = '${STANDBY_NAME}'`,
         ),
       );
-      return { bytes: row?.bytes == null ? null : Number(row.bytes), ms: row?.ms == null ? 0 : Number(row.ms) };
+      const bytes = row?.bytes == null ? null : Number(row.bytes);
+      // replay_lag is NULL once a standby has caught up and nothing happened for a while: no lag then.
+      return { bytes, ms: row?.ms != null ? Number(row.ms) : bytes === 0 ? 0 : null };
     },
 
     async promote(standby, { before, exec }) {
@@ -87,6 +89,7 @@ export function postgresReplication(engine: Engine): Replication {
         const stop = /recovery stopping before commit of transaction \d+[^\n]*/.exec(log)?.[0];
         return { instance, reached: Boolean(stop?.includes(`transaction ${before.transaction}`)), detail: stop ?? 'the standby was promoted without stopping before the fault (had it applied it already?)' };
       }
+      // Promotion ends the apply delay: the rest of what it received is replayed at once.
       await exec.step('on the standby: SELECT pg_promote(wait => true)', () => on(engine, standby, (session) => session.query('SELECT pg_promote(true, 60)')));
       await standby.waitWritable();
       return { instance: standby, reached: true, detail: 'the standby was promoted with everything it had received' };

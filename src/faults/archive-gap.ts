@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { archivedName } from '../storage/archive-record.js';
 import { defineFault, type LatentDefinition } from './fault.js';
 
 const params = z.strictObject({
   file: z
-    .enum(['fault', 'middle', 'first'])
+    .enum(['fault', 'middle', 'first', 'newest'])
     .default('middle')
-    .describe('Which archived file goes: the one holding the fault, one between the backup and the fault, or the first one the backup needs'),
+    .describe('Which archived file goes: the one holding the fault, one between the backup and the fault, the first one the backup needs, or the newest one archived (which looks like the end of the archive)'),
 });
 
 /**
@@ -16,7 +17,7 @@ const params = z.strictObject({
 export function archiveGap(kind: string, file: 'WAL segment' | 'binlog', example: string): LatentDefinition<typeof params> {
   return defineFault({
     kind,
-    summary: `A ${file} missing from the archive (the one holding the fault, one in the middle, or the backup's first), found when the restore needs it`,
+    summary: `A ${file} missing from the archive (the one holding the fault, one in the middle, the backup's first, or the newest), found when the restore needs it`,
     role: 'latent',
     params,
     refuse({ strategy }) {
@@ -30,8 +31,10 @@ export function archiveGap(kind: string, file: 'WAL segment' | 'binlog', example
       if (!start || !context.incident.position) throw new Error(`cannot tell which ${file}s the restore needs: the backup or the fault recorded no position`);
       const first = archive.fileOf(start);
       const atFault = archive.fileOf(context.incident.position);
-      const stored = (await context.restoreFrom.list(archive.prefix)).map((key) => key.slice(key.lastIndexOf('/') + 1)).filter((name) => name >= first && name <= atFault).sort();
-      const victim = which === 'first' ? first : which === 'fault' ? atFault : (stored.find((name) => name > first && name < atFault) ?? atFault);
+      const archived = (await context.restoreFrom.list(archive.prefix)).map(archivedName).filter((name) => name >= first).sort();
+      const beforeFault = archived.filter((name) => name <= atFault);
+      const victim =
+        which === 'first' ? first : which === 'fault' ? atFault : which === 'newest' ? archived.at(-1)! : (beforeFault.find((name) => name > first && name < atFault) ?? atFault);
       await context.restoreFrom.delete(`${archive.prefix}/${victim}`);
       return `${file} ${victim} removed from archive "${context.restoreFrom.name}"`;
     },

@@ -136,6 +136,8 @@ export interface PhaseRecord {
   durationMs: number;
   ok: boolean;
   detail?: string;
+  /** firedrill's own work inside the recovery window (a latent fault injected, the archive recorded, a test's hook): not part of the RTO. */
+  notCounted?: true;
 }
 
 export interface EventRecord {

@@ -16,16 +16,19 @@ export interface RtoResult {
 /**
  * RTO from the timeline: fault → service restored, fault → verified, and where the time went:
  * every phase between the fault and the end of verification (detect, archive, fetch, restore,
- * start, replay, service, verify — whatever the strategy ran).
+ * start, replay, service, verify — whatever the strategy ran). firedrill's own phases in that
+ * window (`notCounted`: injecting a latent fault, recording the archive) are taken out of both
+ * figures and the breakdown: a real recovery would not have spent that time.
  */
 export function measureRto(input: RtoInput): RtoResult {
-  const since = (at: number | null) => (input.faultAtMs === null || at === null ? null : at - input.faultAtMs);
+  const { faultAtMs } = input;
+  const within = (phase: PhaseRecord, end: number) => faultAtMs !== null && phase.startMs >= faultAtMs && phase.endMs <= end;
+  const notCountedUntil = (end: number) => input.phases.filter((phase) => phase.notCounted && within(phase, end)).reduce((sum, phase) => sum + phase.durationMs, 0);
+  const since = (at: number | null) => (faultAtMs === null || at === null ? null : at - faultAtMs - notCountedUntil(at));
   const breakdown: Record<string, number> = {};
   const end = input.verifiedAtMs ?? input.serviceRestoredAtMs ?? Infinity;
   for (const phase of input.phases) {
-    if (input.faultAtMs !== null && phase.startMs >= input.faultAtMs && phase.endMs <= end) {
-      breakdown[phase.name] = (breakdown[phase.name] ?? 0) + phase.durationMs;
-    }
+    if (!phase.notCounted && within(phase, end)) breakdown[phase.name] = (breakdown[phase.name] ?? 0) + phase.durationMs;
   }
   return { rtoServiceMs: since(input.serviceRestoredAtMs), rtoVerifiedMs: since(input.verifiedAtMs), breakdown };
 }

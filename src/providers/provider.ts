@@ -131,6 +131,8 @@ export interface StartedInstance extends InstanceBase {
 
 export interface Provider {
   readonly name: string;
+  /** Runs servers from container images: a scenario's `target.image` applies to it. */
+  readonly runsImages: boolean;
   /** Whether this provider can run `engine` here at all (binaries installed, an engine answering). */
   available(engine: Engine, version?: string): Promise<{ ok: true } | { ok: false; reason: string; hint: string }>;
   /** Allocates an instance (directory or container) and registers it for cleanup. */

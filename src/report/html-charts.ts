@@ -334,11 +334,12 @@ export function phaseColor(name: string): string {
 function phaseChart(journal: Journal): PhaseChart | null {
   if (journal.phases.length === 0) return null;
   const bars = journal.phases.map((phase) => ({
-    label: phase.name,
+    label: phase.notCounted ? `${phase.name} (not in RTO)` : phase.name,
     from: seconds(phase.startMs),
     to: seconds(phase.endMs),
     duration: formatDuration(phase.durationMs),
-    color: phaseColor(phase.name),
+    // firedrill's own work in the recovery window, greyed: no part of the recovery.
+    color: phase.notCounted ? PALETTE.gray : phaseColor(phase.name),
     ok: phase.ok,
   }));
   return {

@@ -35,13 +35,17 @@ import { STATUS_TONE, facts, html, jsonScript, page, pill, table, type Column, t
 /**
  * The commands a responder runs after a fault, in the order they began: everything the drill
  * executed from the fault on (archive, fetch, restore, start, replay, ...), except the fault's
- * own commands and teardown.
+ * own commands, firedrill's own work (phases not counted in the RTO: a latent fault injected)
+ * and teardown.
  * Derived from the timeline, not a list of phase names, so a strategy's own phases show up.
  */
 export function restorePathCommands(journal: Journal): Journal['commands'] {
   const faultAt = journal.fault?.atMs;
   if (faultAt === undefined) return [];
-  return journal.commands.filter((command) => command.startedAtMs >= faultAt && command.phase !== 'fault' && command.phase !== 'teardown').sort((a, b) => a.startedAtMs - b.startedAtMs);
+  const own = new Set(journal.phases.filter((phase) => phase.notCounted).map((phase) => phase.name));
+  return journal.commands
+    .filter((command) => command.startedAtMs >= faultAt && command.phase !== 'fault' && command.phase !== 'teardown' && !own.has(command.phase))
+    .sort((a, b) => a.startedAtMs - b.startedAtMs);
 }
 
 let chartJs: string | undefined;

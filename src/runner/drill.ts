@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Dataset } from '../datasets/dataset.js';
 import { ShopDataset } from '../datasets/shop.js';
 import { SqlFilesDataset } from '../datasets/sql-files.js';
-import type { Engine, SqlSession } from '../engines/engine.js';
+import type { Engine, ServerPoint, SqlSession } from '../engines/engine.js';
 import { engines } from '../engines/index.js';
 import type { FaultContext, FaultOutcome, IncidentDefinition, LatentDefinition } from '../faults/fault.js';
 import { faults } from '../faults/index.js';
@@ -19,14 +19,16 @@ import { judge, meetsExpectation, type RecoveryFacts } from '../measure/verdict.
 import type { Provider, ProviderContext, StartedInstance, StoppedInstance } from '../providers/provider.js';
 import { resolveProvider } from '../providers/index.js';
 import type { Scenario } from '../scenario/loader.js';
+import { RELATIVE_TARGET } from '../scenario/schema.js';
 import { storageTypes, type LocationOptions } from '../storage/index.js';
 import { Replicator } from '../storage/replicate.js';
 import type { StorageLocation } from '../storage/storage.js';
+import { checkArchive, recordArchive } from '../storage/archive-record.js';
 import { BackupDefect } from '../storage/transfer.js';
 import { strategies } from '../strategies/index.js';
 import type { BackupResult, PendingCapture, RecoverResult, RecoveryTarget, Strategy, StrategyContext, StrategyDefinition } from '../strategies/strategy.js';
 import { DrillClock, sleep } from '../util/clock.js';
-import { formatDuration } from '../util/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import { DrillSetupError, errorMessage, InterruptedError } from '../util/errors.js';
 import { CommandRunner } from '../util/exec.js';
 import { createFileLogger } from '../util/log.js';
@@ -78,9 +80,12 @@ function datasetOf(scenario: Scenario): Dataset {
   return new SqlFilesDataset(dataset.files, scenario.workload.statements);
 }
 
-function recoveryTargetOf(scenario: Scenario): RecoveryTarget {
+/** The recovery target, once the fault's point is known (a time before the fault is counted back from it). */
+function recoveryTargetOf(scenario: Scenario, faultPoint: ServerPoint): RecoveryTarget {
   const target = scenario.recovery.target;
   if (target === 'before-fault' || target === 'latest') return { kind: target };
+  const before = RELATIVE_TARGET.exec(target);
+  if (before) return { kind: 'time', time: new Date(faultPoint.serverTimeUs / 1000 - parseDuration(before[1]!)!).toISOString() };
   return { kind: 'time', time: target };
 }
 
@@ -145,7 +150,8 @@ class Drill {
   private readonly strategy: Strategy;
   private readonly incident: IncidentDefinition;
   private readonly dataset: Dataset;
-  private readonly target: RecoveryTarget;
+  /** Known once the fault has struck. */
+  private target!: RecoveryTarget;
   private readonly journal: Journal;
   private readonly savedLogs = new Map<string, string>();
   private readonly liveInstances = new Set<StartedInstance>();
@@ -178,7 +184,6 @@ class Drill {
     this.strategy = this.definition.create(scenario.strategy.options as never);
     this.incident = faults[scenario.fault.kind] as IncidentDefinition;
     this.dataset = datasetOf(scenario);
-    this.target = recoveryTargetOf(scenario);
     this.journal = {
       formatVersion: 1,
       runId: options.runId,
@@ -218,6 +223,11 @@ class Drill {
 
   private phase<T>(name: string, fn: () => Promise<T>, detail?: string): Promise<T> {
     return this.timeline.phase(name, fn, detail);
+  }
+
+  /** A phase of firedrill's own inside the recovery window, taken out of the RTO. */
+  private ownPhase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.timeline.phase(name, fn, undefined, { notCounted: true });
   }
 
   /**
@@ -302,7 +312,7 @@ class Drill {
       ...(this.signal ? { signal: this.signal } : {}),
       saveLog: (name, text) => this.savedLogs.set(name, scrubSecrets(text)),
     };
-    const provider = await resolveProvider(scenario.target.provider, engine, scenario.target.version);
+    const provider = await resolveProvider({ name: scenario.target.provider, engine, version: scenario.target.version, image: scenario.target.image });
     this.journal.provider = provider.name;
     const shared = [...storage.values()].flatMap((location) => (location.directory ? [location.directory] : []));
     const setup = this.strategy.sourceSetup?.({ storage: primary, engine }) ?? {};
@@ -570,6 +580,7 @@ class Drill {
       }
     });
     const faultAtMs = this.timeline.event('fault', fault.description);
+    this.target = recoveryTargetOf(scenario, fault.point);
     this.measuring = true;
     if (fault.source.state === 'running' && fault.source.instance) {
       context.source = fault.source.instance;
@@ -634,7 +645,9 @@ class Drill {
     const { context, fault } = faulted;
     const method = scenario.recovery.method;
     const failover = definition.keeps === 'standby';
-    const restart = !failover && fault.source.state === 'stopped' && (method === 'restart' || method === 'auto');
+    // Only a fault that leaves the server able to start again is recovered by starting it (a
+    // server that would not start on a corrupt page is not).
+    const restart = !failover && this.incident.leaves === 'stopped' && fault.source.state === 'stopped' && (method === 'restart' || method === 'auto');
     const defects: string[] = [];
 
     if (restart && fault.source.state === 'stopped') {
@@ -650,15 +663,23 @@ class Drill {
     }
 
     const location = this.restoreLocation(faulted);
+    // What the archive held once the source had shipped all it would, before anything breaks it.
+    const archive = definition.archive;
+    const archiveRecord = archive && location ? await this.ownPhase('archive-record', () => recordArchive(location, archive.prefix)) : undefined;
     for (const [index, latent] of scenario.latentFaults.entries()) {
+      journal.latentFaults ??= [];
+      if (!location) {
+        journal.latentFaults[index] = { kind: latent.kind, description: 'not applied: no stored backup survived the fault' };
+        continue;
+      }
       const latentDefinition = faults[latent.kind] as LatentDefinition;
-      const description = await this.phase('backup-fault', () =>
+      const description = await this.ownPhase('backup-fault', () =>
         latentDefinition.inject(
           {
             engine: this.engine!,
             storage: new Map([...faulted.storage].filter(([name]) => !(fault.destroyedLocations ?? []).includes(name))),
-            restoreFrom: location ?? faulted.storage.get('primary')!,
-            backups: faulted.backups.map((backup) => ({ result: backup.result, location: location?.name ?? backup.location })),
+            restoreFrom: location,
+            backups: faulted.backups.map((backup) => ({ result: backup.result, location: location.name })),
             strategy: definition,
             incident: fault.point,
             log: this.log,
@@ -667,11 +688,10 @@ class Drill {
           latent as never,
         ),
       );
-      journal.latentFaults ??= [];
       journal.latentFaults[index] = { kind: latent.kind, description };
     }
     if (this.options.hooks?.beforeRestore) {
-      await this.phase('hook', () => this.options.hooks!.beforeRestore!(context, fault, faulted.backups.map((backup) => backup.result)));
+      await this.ownPhase('hook', () => this.options.hooks!.beforeRestore!(context, fault, faulted.backups.map((backup) => backup.result)));
     }
     this.timeline.event('restore-start');
     // A standby needs no storage to fail over; backups do.
@@ -683,13 +703,27 @@ class Drill {
     }
     if (location) context.storage = location;
     const attempts: Array<{ backup: number; defect: string }> = [];
+    // The archive as recorded, checked as a careful operator's tool does before replaying it.
+    const archiveFound = archiveRecord && location ? await this.phase('verify-archive', () => checkArchive(location, archiveRecord)) : undefined;
+    if (archive && archiveFound && location) {
+      for (const name of archiveFound.missing) defects.push(`${archive.file} ${name} is missing from archive "${location.name}" (it was there when archiving ended)`);
+      for (const name of archiveFound.changed) defects.push(`${archive.file} ${name} in archive "${location.name}" was changed after it was archived (its sha256 differs from the one recorded then)`);
+    }
     // Newest first; with a standby there is nothing older to fall back on.
     const candidates = failover ? faulted.backups.slice(-1) : [...faulted.backups].reverse();
     for (const candidate of candidates) {
       const before = new Set(this.createdInstances);
+      const first = archive && candidate.result.startPosition ? archive.fileOf(candidate.result.startPosition) : undefined;
       let result: RecoverResult;
       try {
         result = await this.strategy.recover(context, { backup: candidate.result, target: this.target, faultPoint: fault.point });
+        const lost = first ? archiveFound?.missing.filter((name) => name >= first) : undefined;
+        if (lost?.length && this.target.kind === 'latest' && result.recovery.reached !== false) {
+          // The archive ends early where a file of it is gone: replay stopped there, which looks like its end.
+          result.recovery.reached = false;
+          result.recovery.gap = { what: `${archive!.file} ${lost[0]}`, location: location!.name };
+          result.recovery.detail = `${archive!.file} ${lost[0]} is missing from archive "${location!.name}", so replay ended before the end of what was archived; ${result.recovery.detail}`;
+        }
       } catch (error) {
         if (!(error instanceof BackupDefect)) throw error;
         const defect = `backup ${candidate.record.index}: ${error.message}`;
@@ -708,7 +742,9 @@ class Drill {
         result.recovery.detail += `; when the fault struck the standby was ${lag.lagBytes ?? '?'} bytes and ${formatDuration(lag.lagMs ?? null)} behind`;
       }
       const recovery = { ...result.recovery, restored: true, backupUsed: candidate.record.index!, ...(location && !failover ? { location: location.name } : {}), ...(attempts.length > 0 ? { attempts } : {}) };
-      if (result.recovery.gap) defects.push(`${result.recovery.gap.what} is missing from archive "${result.recovery.gap.location}"`);
+      const gap = result.recovery.gap && `${result.recovery.gap.what} is missing from archive "${result.recovery.gap.location}"`;
+      // Found by the archive check already, or only now by the replay stopping at it.
+      if (gap && !defects.some((defect) => defect.startsWith(gap))) defects.push(gap);
       journal.recovery = { target: scenario.recovery.target, ...recovery };
       return { ...faulted, instance: result.instance, recovery, backupUsed: candidate, defects };
     }
@@ -756,19 +792,25 @@ class Drill {
           }
           const rows = (await engine.readLedger(session)).filter((row) => row.writer !== 0);
           const damaged = fault.damage && (await engine.tableExists(session, fault.damage.table)) ? await engine.rowFingerprints(session, fault.damage.table) : null;
-          const compared = scenario.objectives.equalToSource ? await this.compare(instance, capture, recovery) : undefined;
+          const compared = scenario.objectives.equalToSource !== false ? await this.compare(instance, capture, recovery) : undefined;
           return { checks, rows, damaged, compared };
         }),
       );
       journal.checks = verification.checks;
-      if (this.options.hooks?.afterRecovery) await this.phase('hook', () => this.options.hooks!.afterRecovery!(instance));
+      if (this.options.hooks?.afterRecovery) await this.ownPhase('hook', () => this.options.hooks!.afterRecovery!(instance));
       present = verification.rows;
       after = verification.damaged;
       equality = verification.compared;
+      // A restore to a chosen time has no snapshot of the source at that instant: unless the
+      // scenario asks for the comparison, it is recorded as not made, and not judged.
+      if (equality?.notCompared && recovery.point === 'time' && scenario.objectives.equalToSource === undefined) {
+        journal.equality = equality;
+        equality = undefined;
+      }
       if (verification.checks.every((check) => check.passed) && (!equality || equality.differences.length === 0) && !equality?.notCompared) {
         verifiedAt = timeline.event('verified');
       }
-    } else if (scenario.objectives.equalToSource) {
+    } else if (scenario.objectives.equalToSource !== false) {
       equality = { differences: [], notCompared: 'nothing was restored to compare' };
     }
     if (equality) journal.equality = equality;

@@ -6,6 +6,8 @@ import type { z } from 'zod';
 import { ShopDataset } from '../datasets/shop.js';
 import type { FaultApplicability, FaultDefinition, IncidentDefinition } from '../faults/fault.js';
 import { faults, type FaultKind } from '../faults/index.js';
+import { providers, type ProviderName } from '../providers/index.js';
+import type { Provider } from '../providers/provider.js';
 import type { LocationOptions } from '../storage/index.js';
 import { strategies, type StrategyName } from '../strategies/index.js';
 import { nearest } from '../util/suggest.js';
@@ -132,8 +134,11 @@ function issueProblems(issue: z.core.$ZodIssue, locator: Locator, basePath: Path
     return [locator.problem(path, `${actual === undefined ? 'missing' : JSON.stringify(actual)}: ${issue.message}`)];
   }
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    // Report the alternative that got furthest (fewest issues), not every alternative's complaint.
-    const best = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
+    // Report the alternative that got furthest (fewest issues), not every alternative's complaint;
+    // one the value is not even the type of (an object where a list could be) is no candidate.
+    const wrongType = (errors: z.core.$ZodIssue[]) => errors.length === 1 && errors[0]!.code === 'invalid_type' && errors[0]!.path.length === 0;
+    const candidates = issue.errors.some((errors) => !wrongType(errors)) ? issue.errors.filter((errors) => !wrongType(errors)) : issue.errors;
+    const best = [...candidates].sort((a, b) => a.length - b.length)[0]!;
     return best.flatMap((inner) => issueProblems(inner, locator, path));
   }
   const actual = locator.value(path);
@@ -228,6 +233,11 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
   if (!parsed.storage.primary) {
     problems.push(locator.problem(['storage'], 'no "primary" storage location', 'add storage: { primary: { type: local } }'));
   }
+  const chosen = providers[parsed.target.provider as ProviderName] as Provider | undefined;
+  if (parsed.target.image && chosen && !chosen.runsImages) {
+    const runsImages = Object.values(providers).filter((provider) => provider.runsImages).map((provider) => provider.name);
+    problems.push(locator.problem(['target', 'image'], `provider "${chosen.name}" runs the binaries on this machine, not container images`, `remove target.image, or set target.provider to ${runsImages.join(' or ')} (or auto)`));
+  }
   for (const [name, location] of Object.entries(parsed.storage) as Array<[string, LocationOptions]>) {
     const from = location.copy?.from;
     if (from === undefined) continue;
@@ -316,7 +326,7 @@ export function withStrategyNames(scenario: Scenario, names: readonly string[]):
 
 /** Why a strategy cannot run here: where the objection points (its name, the recovery target, a fault) and what to do. */
 interface StrategyObjection {
-  at: 'name' | 'recovery' | { fault: number | undefined };
+  at: 'name' | 'recovery.target' | 'recovery.method' | 'backups' | { fault: number | undefined };
   message: string;
   hint?: string;
 }
@@ -351,13 +361,25 @@ function strategyObjections(name: string, drill: DrillShape, faultSet: Pick<Faul
   if (!definition.pointInTime && recoveryTarget !== 'before-fault' && recoveryTarget !== 'latest') {
     const pointInTime = forEngine.filter((s) => s.pointInTime).map((s) => s.name);
     objections.push({
-      at: 'recovery',
+      at: 'recovery.target',
       message: `strategy "${definition.name}" cannot restore to a point in time`,
       hint: `use a point-in-time strategy (${pointInTime.join(', ') || `none for ${engine} yet`}), or target before-fault`,
     });
   }
   if (definition.keeps === 'standby' && faultSet.recovery.method !== 'auto') {
-    objections.push({ at: 'recovery', message: `strategy "${definition.name}" recovers by failing over to its standby, not by ${faultSet.recovery.method === 'restart' ? 'restarting the old primary' : 'restoring a backup'}`, hint: 'leave recovery.method out (auto), or choose a backup strategy' });
+    objections.push({ at: 'recovery.method', message: `strategy "${definition.name}" recovers by failing over to its standby, not by ${faultSet.recovery.method === 'restart' ? 'restarting the old primary' : 'restoring a backup'}`, hint: 'leave recovery.method out (auto), or choose a backup strategy' });
+  }
+  if (definition.keeps === 'standby' && drill.backups.count > 1) {
+    objections.push({ at: 'backups', message: `strategy "${definition.name}" keeps one standby; there is nothing to take ${drill.backups.count} times`, hint: 'leave backups out, or choose a backup strategy to schedule several backups' });
+  }
+  const incident = faults[faultSet.fault.kind] as IncidentDefinition;
+  const restarts = definition.keeps === 'backups' && incident.leaves === 'stopped' && faultSet.recovery.method !== 'restore';
+  if (restarts && faultSet.latentFaults.length > 0) {
+    objections.push({
+      at: { fault: faultSet.places?.latent[0] },
+      message: `${faultSet.latentFaults.map((latent) => latent.kind).join(', ')} break${faultSet.latentFaults.length === 1 ? 's' : ''} the stored backups, but after ${faultSet.fault.kind} this drill restarts the server on its own data, which reads no backup`,
+      hint: 'set recovery.method: restore, to recover from the broken backups',
+    });
   }
   const applicability: FaultApplicability = {
     strategy: definition,
@@ -429,7 +451,8 @@ function resolveStrategy(
 ): { choice?: StrategyChoice; problems: ScenarioProblem[] } {
   const { name, ...given } = typeof raw === 'string' ? { name: raw } : (raw as { name: string } & Record<string, unknown>);
   const namePath = typeof raw === 'string' ? path : [...path, 'name'];
-  const where = (at: StrategyObjection['at']): Path => (at === 'name' ? namePath : at === 'recovery' ? ['recovery', 'target'] : at.fault === undefined ? ['fault', 'kind'] : ['fault', at.fault, 'kind']);
+  const where = (at: StrategyObjection['at']): Path =>
+    at === 'name' ? namePath : typeof at === 'string' ? (at.split('.') as Path) : at.fault === undefined ? ['fault', 'kind'] : ['fault', at.fault, 'kind'];
   const problems = faultSet ? strategyObjections(name, parsed, faultSet).map((objection) => locator.problem(where(objection.at), objection.message, objection.hint)) : [];
   const definition = strategies[name as StrategyName];
   if (!definition) return { problems };

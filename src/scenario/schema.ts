@@ -1,8 +1,11 @@
 import { z } from 'zod';
+import type { EngineName } from '../engines/engine.js';
+import { engines } from '../engines/index.js';
 import { faults } from '../faults/index.js';
+import { providers } from '../providers/index.js';
 import { strategies } from '../strategies/index.js';
 import { HOME_REGION, storageTypes } from '../storage/index.js';
-import { duration } from '../util/duration.js';
+import { duration, parseDuration } from '../util/duration.js';
 
 export { duration };
 
@@ -16,11 +19,11 @@ const fileDataset = z.strictObject({
 });
 
 const target = z.strictObject({
-  engine: z.enum(['postgres', 'mariadb']).describe('Database engine'),
+  engine: z.enum(Object.keys(engines) as [EngineName, ...EngineName[]]).describe('Database engine'),
   // Quote versions in YAML ("10.10"): a bare 10.10 is the number 10.1.
   version: z.union([z.string(), z.number()]).transform(String).optional().describe('Engine version, e.g. "15" or "10.11" (quoted); default: the newest installed (local) or the engine\'s pinned default (docker)'),
   provider: z
-    .enum(['auto', 'local', 'docker'])
+    .enum(['auto', ...Object.keys(providers)] as [string, ...string[]])
     .default('auto')
     .describe('Where instances run: local = binaries on this machine, docker = containers, auto = local when the version is installed, else docker'),
   image: z.string().min(1).optional().describe('Container image for the docker provider (default: the official image of the engine and version, e.g. postgres:16)'),
@@ -86,22 +89,30 @@ const objectives = z.strictObject({
   damageUndone: z.boolean().optional().describe('The fault\'s damage must be undone (default: true when the fault tracks a table and recovery.target is before-fault)'),
   equalToSource: z
     .boolean()
-    .default(true)
-    .describe('The restored database must equal the source at the recovery point: schema inventory and per-table content digests'),
+    .optional()
+    .describe(
+      'The restored database must equal the source at the recovery point: schema inventory and per-table content digests (default: judged wherever the drill holds a snapshot of the source at that point, which a restore to a chosen time does not)',
+    ),
   checks: z
     .array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1), expect: expectation }))
     .default([])
     .describe('SQL run on the restored database; each returns one value'),
 });
 
+/** `2s before the fault`: a recovery target time relative to the fault's point. */
+export const RELATIVE_TARGET = /^(\S+) before the fault$/;
+
 const recovery = z.strictObject({
   target: z
     .union([
       z.enum(['before-fault', 'latest']),
-      z.iso.datetime({ offset: true, error: 'expected before-fault, latest, or an ISO 8601 time with a zone, like 2026-11-21T13:45:00Z' }),
-    ])
+      z.iso.datetime({ offset: true }),
+      z.string().refine((value) => parseDuration(RELATIVE_TARGET.exec(value)?.[1] ?? '') !== undefined),
+    ], { error: 'expected before-fault, latest, a time before the fault like "2s before the fault", or an ISO 8601 time with a zone, like 2026-11-21T13:45:00Z' })
     .optional()
-    .describe('before-fault (just before the fault\'s transaction), latest, or an ISO timestamp; default: before-fault for a logical fault, latest for a lost server'),
+    .describe(
+      'before-fault (just before the fault\'s transaction), latest, "<duration> before the fault" (a time picked the way a person picks one from monitoring), or an ISO timestamp; default: before-fault for a logical fault, latest for a lost server',
+    ),
   method: z
     .enum(['auto', 'restart', 'restore'])
     .default('auto')

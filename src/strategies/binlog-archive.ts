@@ -129,13 +129,13 @@ async function archivedFrom(storage: StorageLocation, first: string): Promise<{ 
 }
 
 /** Where to stop, in mariadb-binlog's terms, and how to describe it. */
-function stopOf(target: RecoveryTarget, faultPoint: ServerPoint): { stop?: BinlogPosition; args: string[]; method: string } {
+function stopOf(target: RecoveryTarget, faultPoint: ServerPoint): { stop?: BinlogPosition; time?: string; args: string[]; method: string } {
   if (target.kind === 'latest') return { args: [], method: 'replay every archived binlog (latest)' };
   if (target.kind === 'time') {
     // mariadb-binlog reads --stop-datetime in its own time zone (TZ=UTC for the run), and
     // binlog events carry whole seconds: this target is only as fine as a second.
     const utc = new Date(target.time).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
-    return { args: [`--stop-datetime=${utc}`], method: `--stop-datetime='${utc}' UTC (binlog event times have one-second resolution)` };
+    return { time: utc, args: [`--stop-datetime=${utc}`], method: `--stop-datetime='${utc}' UTC (binlog event times have one-second resolution)` };
   }
   if (!faultPoint.position) throw new Error('the fault recorded no binlog position, so "before-fault" cannot be targeted exactly; is the source\'s binary log on?');
   return {
@@ -154,7 +154,7 @@ function stopOf(target: RecoveryTarget, faultPoint: ServerPoint): { stop?: Binlo
  */
 export async function replayBinlogs(context: StrategyContext, instance: StartedInstance, from: string, target: RecoveryTarget, faultPoint: ServerPoint): Promise<Omit<RecoveryRecord, 'target'>> {
   const start = parseBinlogPosition(from);
-  const { stop, args, method } = stopOf(target, faultPoint);
+  const { stop, time, args, method } = stopOf(target, faultPoint);
   const point: RecoveryRecord['point'] = target.kind === 'before-fault' ? 'fault' : target.kind;
   const archived = await archivedFrom(context.storage, start.file);
   const gapRecord = archived.gap ? { gap: { what: `binlog ${archived.gap}`, location: context.storage.name } } : {};
@@ -188,7 +188,15 @@ export async function replayBinlogs(context: StrategyContext, instance: StartedI
   });
 
   const replayed = `replayed ${files.join(', ')} from ${from}`;
-  if (!stop) return { method, reached: archived.gap ? false : target.kind === 'latest' ? true : null, point, detail: `${gapText}${replayed}`, ...gapRecord };
+  if (time !== undefined) {
+    // The time was reached if the archive goes past it: a transaction at or after it exists
+    // (what --stop-datetime left out); otherwise the archive ended first.
+    const { stdout } = await instance.run('mariadb-binlog', ['--no-defaults', `--start-datetime=${time}`, ...paths], { env: { TZ: 'UTC' }, quiet: true });
+    const beyond = /\bGTID \d+-\d+-\d+/.test(stdout);
+    const reached = !archived.gap && beyond;
+    return { method, reached, point, detail: `${gapText}${replayed}${beyond ? `, up to ${time} UTC` : `; the archive's last transaction is before ${time} UTC`}`, ...gapRecord };
+  }
+  if (!stop) return { method, reached: !archived.gap, point, detail: `${gapText}${replayed}`, ...gapRecord };
   if (!stopCovered) {
     return { method, reached: false, point, detail: `${gapText}the archive ends before ${formatBinlogPosition(stop)} (last file ${files[files.length - 1]}): ${replayed} to its end`, ...gapRecord };
   }

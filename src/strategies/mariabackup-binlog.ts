@@ -22,10 +22,9 @@ export const mariabackupBinlog = defineStrategy({
       backup: (context) => takeMariabackup(context, `mariabackup-binlog/backup-${++taken}`, options.parallel),
       afterDetection: (context) => archive!.complete(context),
       async recover(context, { backup, target, faultPoint }) {
-        const from = (backup.state as { position?: string }).position;
-        if (!from) throw new Error('the backup recorded no binlog coordinates (xtrabackup_info has no binlog_pos), so there is nowhere to start a replay; is the source\'s binary log on?');
-        const instance = await restoreMariabackup(context, backup);
-        return { instance, recovery: await replayBinlogs(context, instance, from, target, faultPoint) };
+        const { instance, position } = await restoreMariabackup(context, backup);
+        if (!position) throw new Error('the backup recorded no binlog coordinates (xtrabackup_info has no binlog_pos), so there is nowhere to start a replay; is the source\'s binary log on?');
+        return { instance, recovery: await replayBinlogs(context, instance, position, target, faultPoint) };
       },
     };
   },

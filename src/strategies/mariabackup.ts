@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatBinlogPosition } from '../engines/mariadb.js';
 import type { StartedInstance } from '../providers/provider.js';
-import { BackupDefect, readVerified, storeFile, storeOutput } from '../storage/transfer.js';
+import { BackupDefect, readVerified, storeFile, storeOutput, verifiedFile } from '../storage/transfer.js';
 import { BINLOG_SETTINGS } from './mariadb-tools.js';
 import { defineStrategy, type BackupResult, type StrategyContext } from './strategy.js';
 
@@ -46,7 +46,7 @@ export async function takeMariabackup(context: StrategyContext, prefix: string, 
       { name: 'info', ...info },
     ],
     ...(binlog ? { consistentAt: { position: binlog.position, detail: `BACKUP STAGE BLOCK_COMMIT at binlog ${binlog.position}, GTID ${binlog.gtid || 'none'}` } } : {}),
-    state: { position: binlog?.position },
+    state: {},
     ...(binlog ? { startPosition: binlog.position } : {}),
   };
 }
@@ -54,16 +54,21 @@ export async function takeMariabackup(context: StrategyContext, prefix: string, 
 /**
  * Streams the backup out of storage into mbstream beside a fresh instance (checksum compared on
  * the way), applies its redo log (--prepare), moves it into the empty data directory, checks
- * every page checksum (innochecksum) before the server reads any of it, and starts it.
+ * every page checksum (innochecksum) before the server reads any of it, and starts it. The
+ * binlog coordinates a replay starts from are read from the backup's own info file, as an
+ * operator would, checked like every file of the backup.
  */
-export async function restoreMariabackup(context: StrategyContext, backup: BackupResult): Promise<StartedInstance> {
+export async function restoreMariabackup(context: StrategyContext, backup: BackupResult): Promise<{ instance: StartedInstance; position: string | undefined }> {
   const object = backup.objects.find((candidate) => candidate.name === 'backup')!;
+  const info = backup.objects.find((candidate) => candidate.name === 'info')!;
   const target = await context.phase('target', () => context.createInstance('restore'));
   const unpacked = `${target.paths.scratch}/backup`;
   await target.claim(unpacked);
-  await context.phase('fetch', () =>
-    readVerified(context.exec, context.storage, object, (input) => target.run('mbstream', ['-x', '-C', unpacked], 'path' in input ? { stdinFile: input.path } : { stdin: input.stdin })),
-  );
+  const position = await context.phase('fetch', async () => {
+    const infoFile = await verifiedFile(context.exec, target, context.storage, info, target.paths.scratch);
+    await readVerified(context.exec, context.storage, object, (input) => target.run('mbstream', ['-x', '-C', unpacked], 'path' in input ? { stdinFile: input.path } : { stdin: input.stdin }));
+    return binlogInfo((await target.readFile(infoFile)).toString('utf8'))?.position;
+  });
   await context.phase('restore', async () => {
     const prepared = await target.run('mariadb-backup', ['--no-defaults', '--prepare', `--target-dir=${unpacked}`], { allowFailure: true });
     if (prepared.exitCode !== 0) {
@@ -79,7 +84,7 @@ export async function restoreMariabackup(context: StrategyContext, backup: Backu
     }
   });
   // InnoDB applies its redo before the server accepts connections: started is writable.
-  return context.phase('start', () => target.start());
+  return { instance: await context.phase('start', () => target.start()), position };
 }
 
 export const mariabackup = defineStrategy({
@@ -101,7 +106,7 @@ export const mariabackup = defineStrategy({
         return { ...backup, capture: await context.captureSource() };
       },
       async recover(context, { backup }) {
-        const instance = await restoreMariabackup(context, backup);
+        const { instance } = await restoreMariabackup(context, backup);
         return {
           instance,
           recovery: { method: 'end of the physical backup', reached: true, point: 'backup', detail: `consistent at binlog ${backup.consistentAt?.position ?? 'unknown'}; writes after it are lost` },

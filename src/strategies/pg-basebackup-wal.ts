@@ -13,7 +13,9 @@ const TARGET_NOT_REACHED = /recovery ended before configured recovery target was
 function recoverySettings(target: RecoveryTarget, request: RecoverRequest): { settings: Record<string, string>; method: string } {
   if (target.kind === 'latest') return { settings: {}, method: 'replay every archived WAL segment (latest)' };
   if (target.kind === 'time') {
-    return { settings: { recovery_target_time: target.time, recovery_target_inclusive: 'false' }, method: `recovery_target_time='${target.time}'` };
+    // A numeric zone: the server checks this setting before it knows zone abbreviations (not even Z).
+    const time = new Date(target.time).toISOString().replace('T', ' ').replace('Z', '+00');
+    return { settings: { recovery_target_time: time, recovery_target_inclusive: 'false' }, method: `recovery_target_time='${time}'` };
   }
   const xid = request.faultPoint.transaction;
   if (!xid) throw new Error('the fault recorded no transaction id, so "before-fault" cannot be targeted exactly');

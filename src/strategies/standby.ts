@@ -54,7 +54,11 @@ export function standbyStrategy(name: string, summary: string, kind: { sync: boo
               `the standby is gone: it ran in region "${standbyRegion}", lost with the primary; run it in another region (strategy option region) to survive a region loss`,
             );
           }
-          const before = kind.delayed && target.kind === 'before-fault' ? faultPoint : undefined;
+          // A logical fault is a transaction the standby receives like any other: only a delayed
+          // standby can stop before it. A fault that took the server has none: everything the
+          // standby received is from before it.
+          const faultTransaction = target.kind === 'before-fault' && faultPoint.transaction !== undefined;
+          const before = kind.delayed && faultTransaction ? faultPoint : undefined;
           // Fencing: the old primary must not take writes once the standby is the primary. A
           // delayed standby catching up to just before the fault may still need the primary's
           // log (a replica that re-reads it from a position), so it is fenced once promoted.
@@ -62,9 +66,9 @@ export function standbyStrategy(name: string, summary: string, kind: { sync: boo
             if (await sourceAnswers(context)) await context.phase('fence', () => context.source.stop());
           };
           if (!before) await fence();
-          const promoted = await context.phase('promote', () => context.engine.replication.promote(standby!, { ...(before ? { before } : {}), exec: context.exec }));
+          const promoted = await context.phase('promote', () => context.engine.replication.promote(standby!, { ...(before ? { before } : {}), delayMs, exec: context.exec }));
           if (before) await fence();
-          const wanted = target.kind === 'before-fault' && !before;
+          const wanted = faultTransaction && !before;
           return {
             instance: promoted.instance,
             recovery: {

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { OBJECTIVE } from '../../src/measure/verdict.js';
+import type { Journal } from '../../src/journal/types.js';
+import { walSegmentOf } from '../../src/strategies/postgres-wal.js';
 import type { StorageLocation } from '../../src/storage/storage.js';
 import type { BackupResult } from '../../src/strategies/strategy.js';
 import { drill, objective, shopWith } from '../support/drills.js';
@@ -226,6 +228,74 @@ describe('broken backups fail the drill, with the reason in words (MariaDB)', ()
     expect(journal.ledger!.lost).toBe(ledger.acked.filter((write) => write.serverTimeUs > first).length);
     expect(journal.equality).toMatchObject({ against: 'backup', mode: 'exact', differences: [] });
     expect(objective(journal, OBJECTIVE.backupsIntact)).toMatchObject({ passed: false });
+    expect(journal.status).toBe('failed');
+  });
+});
+
+describe('broken archives a replay cannot see, recovering to the latest', () => {
+  // With a target of "the latest", recovery ends where the archive ends; only the record of what
+  // was archived tells a shortened or damaged archive from a whole one.
+  const latest = 'recovery:\n  target: latest\n';
+  const reachedNot = (journal: Journal, what: RegExp) => {
+    expect(journal.errors).toEqual([]);
+    const reached = objective(journal, OBJECTIVE.recoveryReached);
+    expect(reached.passed).toBe(false);
+    expect(reached.reason).toMatch(what);
+    expect(objective(journal, OBJECTIVE.backupsIntact)).toMatchObject({ passed: false });
+    expect(journal.status).toBe('failed');
+  };
+
+  it.each([
+    ['postgres', 'pg-basebackup-wal', 'wal-gap', /^WAL segment [0-9A-F]{24} is missing from archive "primary", so replay ended before the end of what was archived/],
+    ['mariadb', 'mysqldump-binlog', 'binlog-gap', /^binlog binlog\.\d{6} is missing from archive "primary", so replay ended before the end of what was archived/],
+  ] as const)('%s: the newest archived file gone looks like the end of the archive, and the drill still fails (%s)', async (engine, strategy, gap, reason) => {
+    const { journal } = await drill(shopWith(engine, strategy, { incident: badDelete, latent: [`kind: ${gap}, file: newest`], extra: latest }));
+    expect(journal.latentFaults![0]!.description).toMatch(/removed from archive "primary"$/);
+    reachedNot(journal, reason);
+    expect(journal.recovery!.gap!.location).toBe('primary');
+    // The newest WAL segment holds the last writes; the newest binlog may be the one just
+    // opened by the flush after detection, holding none: the loss is what it is, the verdict is not.
+    if (engine === 'postgres') expect(journal.ledger!.lost).toBeGreaterThan(0);
+  });
+
+  it('a byte flipped in an archived WAL segment ends replay like the end of the WAL: the archive\'s checksums catch it', async () => {
+    let damaged = '';
+    const { journal } = await drill(shopWith('postgres', 'pg-basebackup-wal', { incident: badDelete, extra: latest }), {
+      hooks: {
+        async beforeRestore({ storage }, _fault, backups) {
+          // The segment after the base backup's first: replay must pass through it to reach the end.
+          const first = backups[0]!.startPosition!;
+          const segments = (await storage.list('pg-wal')).filter((key) => /\/[0-9A-F]{24}$/.test(key)).sort();
+          const index = segments.findIndex((key) => key.endsWith(walSegmentOf(first)));
+          damaged = segments[index + 1]!;
+          const bytes = await readAll(storage, damaged);
+          for (let at = 8192; at < 8192 + 64; at++) bytes[at]! ^= 0xff;
+          await storage.put(damaged, Readable.from([bytes]));
+        },
+      },
+    });
+    const name = damaged.slice(damaged.lastIndexOf('/') + 1);
+    expect(objective(journal, OBJECTIVE.backupsIntact).reason).toContain(`WAL segment ${name} in archive "primary" was changed after it was archived`);
+    expect(journal.status).toBe('failed');
+  });
+});
+
+describe('broken backups with nothing left to break', () => {
+  it('a region loss took the only backups: the latent fault is not applied, and the drill fails on the total loss, not with an error', async () => {
+    const { journal, ledger } = await drill(
+      shopWith('postgres', 'pg-basebackup', { incident: 'kind: region-loss', latent: ['kind: corrupt-backup'], target: 'region: eu', storage: '  primary: { type: local, region: eu }' }),
+    );
+    expect(journal.errors).toEqual([]);
+    expect(journal.latentFaults).toEqual([{ kind: 'corrupt-backup', description: 'not applied: no stored backup survived the fault' }]);
+    expect(journal.ledger!.lost).toBe(ledger.acked.length);
+    expect(objective(journal, OBJECTIVE.restored).passed).toBe(false);
+    expect(journal.status).toBe('failed');
+  });
+
+  it('the mariadb-backup info file damaged: the restore reads its binlog coordinates from it and its checksum catches the damage', async () => {
+    const { journal } = await drill(shopWith('mariadb', 'mariabackup-binlog', { incident: badDelete, latent: ['kind: corrupt-backup, object: info'] }));
+    expect(journal.errors).toEqual([]);
+    expect(objective(journal, OBJECTIVE.backupsIntact).reason).toMatch(/backup file mariabackup-binlog\/backup-1\/xtrabackup_info in "primary" was changed after it was taken/);
     expect(journal.status).toBe('failed');
   });
 });

@@ -60,6 +60,14 @@ describe.each<Engine>(['postgres', 'mariadb'])('standbys on %s (real servers)', 
     expect(journal.status).toBe('failed');
   });
 
+  it('replica-delayed + kill-primary: promoted with everything it received, its delay waited out or cut short, nothing lost', async () => {
+    const outcome = await drillCounting(shopWith(engine, '{ name: replica-delayed, delay: 4s }', { incident: 'kind: kill-primary', extra: 'objectives:\n  rpo: 0s\n' }));
+    expectFailover(outcome);
+    expect(outcome.lostByTest).toEqual([]);
+    expect(outcome.journal.recovery).toMatchObject({ reached: true });
+    expect(outcome.journal.status).toBe('passed');
+  });
+
   it('replica-delayed undoes a bad DELETE: stopped just before the fault, then promoted', async () => {
     const outcome = await drillCounting(shopWith(engine, '{ name: replica-delayed, delay: 15s }', { incident: 'kind: bad-delete, table: orders' }));
     const { journal } = outcome;

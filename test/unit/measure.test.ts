@@ -91,6 +91,18 @@ describe('measureRto', () => {
     expect(result).toEqual({ rtoServiceMs: 5000, rtoVerifiedMs: 5500, breakdown: { detect: 3000, restore: 1500, verify: 500 } });
   });
 
+  it('takes firedrill\'s own phases in the recovery window out of the figures and the breakdown', () => {
+    const phase = (name: string, startMs: number, endMs: number, notCounted = false) => ({ name, startMs, endMs, durationMs: endMs - startMs, ok: true, ...(notCounted ? { notCounted: true as const } : {}) });
+    const result = measureRto({
+      faultAtMs: 1000,
+      serviceRestoredAtMs: 6000,
+      verifiedAtMs: 6500,
+      // A latent fault injected before the restore, a hook after service: neither is recovery work.
+      phases: [phase('detect', 1000, 3000), phase('backup-fault', 3000, 3700, true), phase('restore', 3700, 6000), phase('hook', 6000, 6200, true), phase('verify', 6200, 6500)],
+    });
+    expect(result).toEqual({ rtoServiceMs: 4300, rtoVerifiedMs: 4600, breakdown: { detect: 2000, restore: 2300, verify: 300 } });
+  });
+
   it('reports nothing when the service never came back', () => {
     expect(measureRto({ faultAtMs: 1000, serviceRestoredAtMs: null, verifiedAtMs: null, phases: [] })).toMatchObject({ rtoServiceMs: null, rtoVerifiedMs: null });
   });

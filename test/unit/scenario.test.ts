@@ -64,6 +64,12 @@ describe('scenario files', () => {
     expect(problems.join('\n')).toContain('fault: missing required field');
   });
 
+  it('takes a recovery time counted back from the fault, and says what it takes when the time is malformed', async () => {
+    const pitr = valid.replace('strategy: pg-dump', 'strategy: pg-basebackup-wal');
+    await expect(parseScenario(`${pitr}recovery:\n  target: 2s before the fault\n`, 'scenarios/x.yaml')).resolves.toMatchObject({ recovery: { target: '2s before the fault' } });
+    expect((await problemsOf(`${pitr}recovery:\n  target: 2x before the fault\n`))[0]).toContain('recovery.target: "2x before the fault": expected before-fault, latest, a time before the fault like "2s before the fault"');
+  });
+
   it('refuses a strategy that does not fit the engine, and a point in time it cannot reach', async () => {
     const problems = await problemsOf(`${valid}recovery:\n  target: 2026-01-01T00:00:00Z\n`);
     expect(problems[0]).toContain('recovery.target: strategy "pg-dump" cannot restore to a point in time');
@@ -125,6 +131,36 @@ strategy: pg-basebackup-wal
 fault: { kind: disk-loss }
 recovery: { method: restart }
 `))[0]).toContain('recovery.method: restart needs a fault that leaves the server able to start again, and disk-loss does not');
+  });
+
+  it('refuses what a standby cannot do, and broken backups a restart would never read, at the field to change', async () => {
+    const standby = (extra: string) => problemsOf(`name: t\ntarget: { engine: postgres }\nstrategy: replica-sync\n${extra}fault: { kind: kill-primary }\n`);
+    expect(await standby('recovery: { method: restore }\n')).toEqual([
+      'scenarios/x.yaml:4:21: recovery.method: strategy "replica-sync" recovers by failing over to its standby, not by restoring a backup\n  hint: leave recovery.method out (auto), or choose a backup strategy',
+    ]);
+    expect(await standby('backups: { count: 2 }\n')).toEqual([
+      'scenarios/x.yaml:4:10: backups: strategy "replica-sync" keeps one standby; there is nothing to take 2 times\n  hint: leave backups out, or choose a backup strategy to schedule several backups',
+    ]);
+    const restarted = `name: t\ntarget: { engine: postgres }\nstrategy: pg-basebackup-wal\nfault:\n  - { kind: kill-primary }\n  - { kind: wal-gap }\n`;
+    expect(await problemsOf(restarted)).toEqual([
+      'scenarios/x.yaml:6:13: fault.1.kind: wal-gap breaks the stored backups, but after kill-primary this drill restarts the server on its own data, which reads no backup\n  hint: set recovery.method: restore, to recover from the broken backups',
+    ]);
+    await expect(parseScenario(`${restarted}recovery: { method: restore }\n`, 'scenarios/x.yaml')).resolves.toMatchObject({ latentFaults: [{ kind: 'wal-gap' }] });
+  });
+
+  it('refuses an image for a provider that runs no images', async () => {
+    expect(await problemsOf(valid.replace('  engine: postgres', '  engine: postgres\n  provider: local\n  image: postgres:16'))).toEqual([
+      'scenarios/x.yaml:5:10: target.image: provider "local" runs the binaries on this machine, not container images\n  hint: remove target.image, or set target.provider to docker (or auto)',
+    ]);
+  });
+
+  it('names the field a typo inside a fault is in, in a single fault and in a list', async () => {
+    expect(await problemsOf(`name: t\ntarget: { engine: postgres }\nstrategy: pg-dump\nfault: { kind: bad-delete, tabel: orders }\n`)).toContain(
+      'scenarios/x.yaml:4:28: fault.tabel: unknown field "tabel" — did you mean "table"?\n  hint: known fields here: table, where, kind, at, detectAfter',
+    );
+    expect(await problemsOf(`name: t\ntarget: { engine: postgres }\nstrategy: pg-basebackup-wal\nfault:\n  - { kind: bad-delete, table: orders }\n  - { kind: wal-gap, file: middel }\n`)).toEqual([
+      'scenarios/x.yaml:6:28: fault.1.file: unknown file "middel" — did you mean "middle"?\n  hint: known: fault, middle, first, newest',
+    ]);
   });
 
   it('checks that an off-site copy copies from another location', async () => {

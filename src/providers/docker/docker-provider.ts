@@ -460,6 +460,7 @@ async function prepareContainer(core: DockerCore, writable: readonly string[]): 
 
 export const dockerProvider: Provider = {
   name: 'docker',
+  runsImages: true,
 
   async available() {
     const runtime = await findRuntime();

@@ -299,6 +299,7 @@ class LocalStarted extends LocalInstance implements StartedInstance {
 /** The embedded default: database servers from the binaries installed on this machine. */
 export const localProvider: Provider = {
   name: 'local',
+  runsImages: false,
 
   async available(engine, version) {
     try {
