@@ -25,6 +25,7 @@ import { CommandRunner, shellQuote } from '../src/util/exec.js';
 import { makeOwnedDir, makeRunTempDir, serviceUser } from '../src/util/os-user.js';
 import { ResourceStack } from '../src/util/resources.js';
 import { Workload } from '../src/workload/workload.js';
+import { S3RVER_CREDENTIALS, startS3rver } from '../scripts/s3rver.js';
 
 const run = promisify(execFile);
 const log = pino({ enabled: false });
@@ -281,6 +282,41 @@ function print(): void {
   process.stdout.write(`\n${'figure'.padEnd(width)}${'value'.padStart(14)}  ${'target'.padEnd(10)} \n${lines.join('\n')}\n`);
 }
 
+/**
+ * Streaming a large backup into S3 (s3rver on loopback): peak memory of the uploading process
+ * through firedrill's s3 location, and its throughput against a bare lib-storage upload of the
+ * same bytes, alternated so both see the same disk and server.
+ */
+async function s3Upload(bytes: number, runs: number): Promise<void> {
+  const server = await startS3rver('bench');
+  try {
+    const once = async (mode: 'firedrill' | 'bare') => {
+      const { stdout } = await run(process.execPath, [join(import.meta.dirname, 's3-upload.js'), mode, server.endpoint, server.bucket, String(bytes)], {
+        env: { ...process.env, ...S3RVER_CREDENTIALS, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      });
+      return JSON.parse(stdout) as { seconds: number; maxRssBytes: number };
+    };
+    const ours: Array<{ seconds: number; maxRssBytes: number }> = [];
+    const bare: Array<{ seconds: number; maxRssBytes: number }> = [];
+    for (let i = 0; i < runs; i++) {
+      ours.push(await once('firedrill'));
+      bare.push(await once('bare'));
+    }
+    const mb = (value: number) => `${(value / 1024 / 1024).toFixed(0)} MB`;
+    const rate = (seconds: number) => bytes / 1024 / 1024 / seconds;
+    const peak = Math.max(...ours.map((result) => result.maxRssBytes));
+    rows.push({ figure: `peak RSS streaming ${mb(bytes)} into S3 through firedrill (max of ${runs})`, value: mb(peak), target: '≤ 150 MB', met: peak <= 150 * 1024 * 1024 });
+    rows.push({ figure: '— bare lib-storage upload of the same bytes, peak RSS', value: mb(Math.max(...bare.map((result) => result.maxRssBytes))), target: '', met: null });
+    const oursRate = median(ours.map((result) => rate(result.seconds)));
+    const bareRate = median(bare.map((result) => rate(result.seconds)));
+    rows.push({ figure: `upload throughput, firedrill (median of ${runs})`, value: `${oursRate.toFixed(1)} MB/s`, target: '', met: null });
+    rows.push({ figure: `upload throughput, bare lib-storage (median of ${runs})`, value: `${bareRate.toFixed(1)} MB/s`, target: '', met: null });
+    rows.push({ figure: '— ratio firedrill / bare', value: (oursRate / bareRate).toFixed(3), target: '≥ 0.9', met: oursRate / bareRate >= 0.9 });
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const only = process.argv[2];
   const sections: Array<[string, () => Promise<void>]> = [
@@ -292,6 +328,7 @@ async function main(): Promise<void> {
     ['restore', () => restoreOverhead(3)],
     ['workload', () => workloadVsPgbench(10, 4)],
     ['drill', canonicalDrill],
+    ['s3', () => s3Upload(1024 * 1024 * 1024, 3)],
   ];
   for (const [name, section] of sections) {
     if (only && only !== name) continue;

@@ -21,7 +21,9 @@ export async function pointThenBlow<T>(context: FaultContext, blow: () => Promis
 
 /** Destroys a running server's data directory under it, as a lost disk does, and the server with it. */
 export async function destroyDataDirectory(instance: StartedInstance): Promise<StoppedInstance> {
-  await instance.run('rm', ['-rf', instance.paths.data], { asRoot: true });
+  // The server keeps writing while the tree goes (WAL, archive status files): a file it makes in a
+  // directory already emptied makes rm fail, so go over what is left until nothing is.
+  await instance.run('sh', ['-c', 'for pass in 1 2 3 4 5; do rm -rf "$0" 2>/dev/null && exit 0; sleep 0.05; done; rm -rf "$0"', instance.paths.data], { asRoot: true });
   // A server whose disk is gone fails its next write or read; a crash is what it comes to.
   return instance.kill();
 }

@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { Journal } from '../journal/types.js';
 import { providers } from '../providers/index.js';
+import { storageTypes, type StorageType } from '../storage/index.js';
 import { errorMessage } from '../util/errors.js';
 import { killGroup } from '../util/exec.js';
 import { forgetRun, recordedRuns, sameProcessAlive, type RecordedRun, type RegisteredResource, type ResourceHandle } from '../util/registry.js';
@@ -28,6 +29,12 @@ async function removeByHandle(handle: ResourceHandle): Promise<void> {
     case 'network': {
       const provider = Object.values(providers).find((candidate) => candidate.name === handle.provider);
       await provider?.removeLeftover?.(handle);
+      return;
+    }
+    case 'object-prefix': {
+      // The location as the dead run opened it (credentials come from the environment, as they did then).
+      const type = storageTypes[handle.storage as StorageType];
+      await type?.reopen(handle.location, handle.options as never, handle.root).destroy();
       return;
     }
     default:

@@ -20,7 +20,7 @@ import type { Provider, ProviderContext, StartedInstance, StoppedInstance } from
 import { resolveProvider } from '../providers/index.js';
 import type { Scenario } from '../scenario/loader.js';
 import { RELATIVE_TARGET } from '../scenario/schema.js';
-import { storageTypes, type LocationOptions } from '../storage/index.js';
+import { createLocation, type LocationOptions } from '../storage/index.js';
 import { Replicator } from '../storage/replicate.js';
 import type { StorageLocation } from '../storage/storage.js';
 import { checkArchive, recordArchive } from '../storage/archive-record.js';
@@ -300,7 +300,7 @@ class Drill {
     resources.add('directory', workDir, () => rm(workDir, { recursive: true, force: true }), { handle: { type: 'path', path: workDir }, remove: [`rm -rf ${workDir}`] });
     const storage = new Map<string, StorageLocation>();
     for (const [name, options] of Object.entries(scenario.storage)) {
-      storage.set(name, storageTypes[options.type as keyof typeof storageTypes].create(name, options as never, { workDir, drillId: this.drillId }));
+      storage.set(name, createLocation(name, options as LocationOptions, { workDir, drillId: this.drillId }));
     }
     const primary = storage.get('primary')!;
     const providerContext: ProviderContext = {
@@ -320,7 +320,9 @@ class Drill {
       for (const location of storage.values()) {
         await location.open();
         resources.add('objects', `${location.name}: ${location.address}`, () => location.destroy(), {
-          handle: location.directory ? { type: 'path', path: location.directory } : { type: 'object-prefix', location: location.name, address: location.address },
+          handle: location.directory
+            ? { type: 'path', path: location.directory }
+            : { type: 'object-prefix', storage: location.type, location: location.name, address: location.address, root: location.root, options: scenario.storage[location.name] as Record<string, unknown> },
         });
       }
       const instance = await provider.create(

@@ -8,7 +8,7 @@ import type { FaultApplicability, FaultDefinition, IncidentDefinition } from '..
 import { faults, type FaultKind } from '../faults/index.js';
 import { providers, type ProviderName } from '../providers/index.js';
 import type { Provider } from '../providers/provider.js';
-import type { LocationOptions } from '../storage/index.js';
+import { serverWrites, storageTypes, type LocationOptions } from '../storage/index.js';
 import { strategies, type StrategyName } from '../strategies/index.js';
 import { nearest } from '../util/suggest.js';
 import { scenarioSchema, type ParsedScenario } from './schema.js';
@@ -326,7 +326,7 @@ export function withStrategyNames(scenario: Scenario, names: readonly string[]):
 
 /** Why a strategy cannot run here: where the objection points (its name, the recovery target, a fault) and what to do. */
 interface StrategyObjection {
-  at: 'name' | 'recovery.target' | 'recovery.method' | 'backups' | { fault: number | undefined };
+  at: 'name' | 'recovery.target' | 'recovery.method' | 'backups' | 'storage.primary.type' | 'storage.primary.encryption' | { fault: number | undefined };
   message: string;
   hint?: string;
 }
@@ -371,6 +371,16 @@ function strategyObjections(name: string, drill: DrillShape, faultSet: Pick<Faul
   }
   if (definition.keeps === 'standby' && drill.backups.count > 1) {
     objections.push({ at: 'backups', message: `strategy "${definition.name}" keeps one standby; there is nothing to take ${drill.backups.count} times`, hint: 'leave backups out, or choose a backup strategy to schedule several backups' });
+  }
+  const primary = drill.storage.primary as LocationOptions | undefined;
+  if (definition.archive && primary && !serverWrites(primary)) {
+    const writable = Object.keys(storageTypes).filter((type) => serverWrites({ type } as LocationOptions));
+    const what = primary.encryption ? `${primary.type}, encrypted` : primary.type;
+    objections.push({
+      at: primary.encryption ? 'storage.primary.encryption' : 'storage.primary.type',
+      message: `strategy "${definition.name}" archives each ${definition.archive.file} as the server writes it, and storage "primary" (${what}) is not a place the server can write files into`,
+      hint: `make primary a plain ${writable.join(' or ')} location (the archive host), and keep the off-site copy ${primary.encryption ? 'encrypted' : `in ${primary.type}`}: storage.offsite: { type: ${primary.type}, ..., copy: { from: primary } }`,
+    });
   }
   const incident = faults[faultSet.fault.kind] as IncidentDefinition;
   const restarts = definition.keeps === 'backups' && incident.leaves === 'stopped' && faultSet.recovery.method !== 'restore';

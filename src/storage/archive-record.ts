@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
-import { measuring } from './local-directory.js';
+import { measuring } from './digest.js';
 import type { StorageLocation } from './storage.js';
 
 /**

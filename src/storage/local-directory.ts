@@ -1,32 +1,12 @@
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { measuring } from './digest.js';
 import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
 import { ObjectNotFoundError, StorageError, type StorageLocation, type StoredObject } from './storage.js';
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** A pass-through that measures what flows through it: size and sha256. */
-export function measuring(): Transform & { result(): { sizeBytes: number; sha256: string } } {
-  const hash = createHash('sha256');
-  let size = 0;
-  const transform = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  }) as Transform & { result(): { sizeBytes: number; sha256: string } };
-  let digest: string | undefined;
-  transform.result = () => ({ sizeBytes: size, sha256: (digest ??= hash.digest('hex')) });
-  return transform;
-}
+import { defineStorage, locationBase } from './types.js';
 
 const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -131,3 +111,16 @@ export class LocalDirectoryStorage implements StorageLocation {
     }
   }
 }
+
+export const localStorage = defineStorage({
+  summary: 'a directory on this machine (default: inside the drill\'s temp dir, removed after the drill)',
+  options: z.strictObject({
+    type: z.literal('local'),
+    path: z.string().optional().describe('Directory for backups; a subdirectory per drill is created and removed afterwards'),
+    ...locationBase,
+  }),
+  serverWrites: () => true,
+  create: (name, options, context) =>
+    new LocalDirectoryStorage(name, options.path ? join(options.path, `${context.drillId}-${name}-${process.pid}-${Date.now()}`) : join(context.workDir, 'storage', name), options.region),
+  reopen: (name, options, root) => new LocalDirectoryStorage(name, root, options.region),
+});

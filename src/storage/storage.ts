@@ -43,6 +43,8 @@ export interface StorageLocation {
   readonly region: string;
   /** Human-readable address for journals (never credentials). */
   readonly address: string;
+  /** The directory or key prefix holding this location's objects: what cleanup removes after a dead run. */
+  readonly root: string;
   /**
    * The directory holding the objects, when the location is one on this machine: a server's
    * archive command can copy into it directly (and containers see it at the same path).

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { InstanceBase, ToolOptions } from '../providers/provider.js';
 import type { CommandRunner, RunResult } from '../util/exec.js';
-import { measuring } from './local-directory.js';
+import { measuring } from './digest.js';
 import type { StorageLocation, StoredObject } from './storage.js';
 
 /**
@@ -78,8 +78,15 @@ export async function readVerified(exec: CommandRunner, storage: StorageLocation
   const done = new Promise<void>((resolve, reject) => {
     measure.on('end', resolve);
     measure.on('error', reject);
-    source.on('error', reject);
+    source.on('error', (error) => {
+      reject(error);
+      // A read that failed (a decryption, a dropped connection past its retries) ends the tool's
+      // input, so the tool finishes and the failure is what is reported.
+      feed.end();
+    });
   });
+  // Awaited once the tool is done; until then a failed read must not count as unhandled.
+  done.catch(() => undefined);
   source.pipe(measure).pipe(feed);
   const check = async () => {
     // A tool that stopped reading early leaves the rest unread: read it, the hash needs all of it.

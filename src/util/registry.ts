@@ -12,7 +12,7 @@ export type ResourceHandle =
   | { type: 'path'; path: string }
   | { type: 'container'; provider: string; id: string }
   | { type: 'network'; provider: string; id: string }
-  | { type: 'object-prefix'; location: string; address: string }
+  | { type: 'object-prefix'; storage: string; location: string; address: string; root: string; options: Record<string, unknown> }
   | { type: 'none' };
 
 export interface RegisteredResource {

@@ -1,0 +1,18 @@
+import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
+
+/** A pass-through that measures what flows through it: size and sha256. */
+export function measuring(): Transform & { result(): { sizeBytes: number; sha256: string } } {
+  const hash = createHash('sha256');
+  let size = 0;
+  const transform = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  }) as Transform & { result(): { sizeBytes: number; sha256: string } };
+  let digest: string | undefined;
+  transform.result = () => ({ sizeBytes: size, sha256: (digest ??= hash.digest('hex')) });
+  return transform;
+}
