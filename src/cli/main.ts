@@ -13,6 +13,7 @@ import { strategies } from '../strategies/index.js';
 import { ExitCode, InterruptedError } from '../util/errors.js';
 import { firedrillVersion } from '../util/version.js';
 import { doctor } from './doctor.js';
+import { parse, retentionPlanCommand, type RetentionPlanOptions } from './retention.js';
 import { findLeftovers, removeLeftovers } from '../runner/cleanup.js';
 import type { Journal } from '../journal/types.js';
 
@@ -288,6 +289,25 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-n, --dry-run', 'list what would be removed, remove nothing')
     .action(async (options: { dryRun?: boolean }) => {
       code = await cleanupCommand(options);
+    });
+
+  const retention = program.command('retention').description('what a retention policy keeps and costs');
+  retention
+    .command('plan')
+    .description('simulate a backup schedule under a retention policy: backups kept, storage needed, the oldest restorable point')
+    .addOption(new Option('--every <interval>', 'time between backups (1d, 6h, 1w)').default(86_400_000, '1d').argParser(parse.interval))
+    .addOption(new Option('--period <span>', 'how long to simulate (365d, 52w, 3y)').default(1095, '3y').argParser(parse.days))
+    .option('--keep-last <n>', 'keep the newest n backups', parse.count)
+    .option('--keep-daily <n>', 'keep the newest backup of each of the n latest days', parse.count)
+    .option('--keep-weekly <n>', 'keep the newest backup of each of the n latest ISO weeks', parse.count)
+    .option('--keep-monthly <n>', 'keep the newest backup of each of the n latest months', parse.count)
+    .option('--keep-yearly <n>', 'keep the newest backup of each of the n latest years', parse.count)
+    .option('--size <bytes>', 'size of one backup (5GB, 800GB)', parse.bytes)
+    .option('--from-journal <file>', 'take the backup size a drill measured (a journal.json)')
+    .option('--log-per-day <bytes>', 'WAL or binlog archived per day, kept from the oldest kept backup on', parse.bytes)
+    .option('--html <file>', 'also write the plan as an HTML page with a chart')
+    .action(async (options: RetentionPlanOptions) => {
+      code = await retentionPlanCommand(options, out, err);
     });
 
   program.command('schema').description('print the JSON Schema of scenario files (for editor completion)').action(() => {

@@ -51,6 +51,7 @@ export interface Journal {
   backup?: BackupRecord;
   /** Every backup taken, oldest first. */
   backups?: BackupRecord[];
+  retention?: RetentionRecord;
   /** Where backups were kept, and how far behind each off-site copy was. */
   storage?: StorageRecord[];
   /** The instances of the drill: where they ran, which version. */
@@ -184,6 +185,14 @@ export interface BackupRecord {
   /** Throughput of the workload during the backup vs before it (writes/s). */
   throughputDuring?: number;
   throughputBefore?: number;
+  /** Deleted by the scenario's retention policy after a later backup: not a candidate for the restore. */
+  pruned?: boolean;
+}
+
+/** What the retention policy pruned after each backup, and what it kept. */
+export interface RetentionRecord {
+  policy: string;
+  passes: Array<{ afterBackup: number; kept: Array<{ backup: number; rules: string[] }>; removed: Array<{ backup: number; keys: string[] }>; archiveRemoved: string[] }>;
 }
 
 export interface StorageRecord {

@@ -40,6 +40,8 @@ import { firedrillVersion } from '../util/version.js';
 import { Ledger } from '../workload/ledger.js';
 import { Workload } from '../workload/workload.js';
 import { Timeline, type PhaseListener } from './timeline.js';
+import { pruneBackups } from '../retention/prune.js';
+import type { RetentionPolicy } from '../retention/policy.js';
 
 export interface DrillOptions {
   runId: string;
@@ -490,10 +492,31 @@ class Drill {
         sizeBytes: result.objects.reduce((sum, object) => sum + object.sizeBytes, 0),
       };
       backups.push({ result, record, location: 'primary' });
+      if (scenario.backups.retention) await this.ownPhase('retention', () => this.prune(backups, scenario.backups.retention!, index, storage.get('primary')!));
     }
     this.journal.backups = backups.map((backup) => backup.record);
     this.journal.backup = backups[backups.length - 1]!.record;
     return { ...provisioned, workload, backups, replicators, stopSampling: this.sampleStrategy(context) };
+  }
+
+  /** The retention policy applied to the primary location after backup `after`: what it keeps stays a restore candidate. */
+  private async prune(backups: BackedUp['backups'], policy: RetentionPolicy, after: number, location: StorageLocation): Promise<void> {
+    const present = backups.filter((backup) => !backup.record.pruned);
+    const origin = Date.parse(this.journal.startedAt);
+    const result = await pruneBackups(
+      location,
+      present.map((backup) => ({
+        index: backup.record.index!,
+        takenAt: new Date(origin + backup.record.endMs),
+        keys: backup.result.objects.map((object) => object.key),
+        ...(backup.result.startPosition ? { startPosition: backup.result.startPosition } : {}),
+      })),
+      policy,
+      this.definition.archive,
+    );
+    for (const { backup } of result.removed) backups.find((candidate) => candidate.record.index === backup)!.record.pruned = true;
+    const record = (this.journal.retention ??= { policy: result.policy, passes: [] });
+    record.passes.push({ afterBackup: after, kept: result.kept, removed: result.removed, archiveRemoved: result.archiveRemoved });
   }
 
   /** Samples the strategy's figures every second until stopped; the last sample is taken as it stops. */
@@ -712,7 +735,8 @@ class Drill {
       for (const name of archiveFound.changed) defects.push(`${archive.file} ${name} in archive "${location.name}" was changed after it was archived (its sha256 differs from the one recorded then)`);
     }
     // Newest first; with a standby there is nothing older to fall back on.
-    const candidates = failover ? faulted.backups.slice(-1) : [...faulted.backups].reverse();
+    // Backups the retention policy pruned are gone by design, not by a fault: they are not tried.
+    const candidates = failover ? faulted.backups.slice(-1) : faulted.backups.filter((backup) => !backup.record.pruned).reverse();
     for (const candidate of candidates) {
       const before = new Set(this.createdInstances);
       const first = archive && candidate.result.startPosition ? archive.fileOf(candidate.result.startPosition) : undefined;

@@ -4,6 +4,7 @@ import { engines } from '../engines/index.js';
 import { faults } from '../faults/index.js';
 import { providers } from '../providers/index.js';
 import { strategies } from '../strategies/index.js';
+import { retentionPolicy } from '../retention/policy.js';
 import { HOME_REGION, storageTypes } from '../storage/index.js';
 import { duration, parseDuration } from '../util/duration.js';
 
@@ -122,6 +123,7 @@ const recovery = z.strictObject({
 const backups = z.strictObject({
   count: z.number().int().min(1).max(20).default(1).describe('Backups taken during the workload'),
   every: duration.prefault('5s').describe('Time between the starts of scheduled backups'),
+  retention: retentionPolicy.optional().describe('Prune the primary location after each backup, as a backup tool\'s expire does: the backups no rule keeps, and archived WAL/binlogs older than the oldest kept backup needs'),
 });
 
 /** The scenario file. JSON Schema for editors is generated from this (`firedrill schema`). */

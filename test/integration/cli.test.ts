@@ -190,6 +190,22 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(doctor.stdout).toMatch(/ok +postgres: pg_basebackup +pg_basebackup \(PostgreSQL\) \d+/);
     expect(doctor.code).toBe(0);
   });
+  it('retention plan prints what a policy keeps against keeping everything, writes its page, and says what is missing', async () => {
+    const tmp = await privateTmp();
+    const page = join(tmp, 'retention.html');
+    const plan = await cli(['retention', 'plan', '--keep-daily', '7', '--keep-weekly', '4', '--keep-monthly', '12', '--keep-yearly', '3', '--size', '5GiB', '--html', page], { tmp });
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('a backup every 1 day for 1,095 days (1,096 backups of 5.0 GiB, given):');
+    expect(plan.stdout).toMatch(/this policy \(7 daily \+ 4 weekly \+ 12 monthly \+ 3 yearly\) +23 +115\.0 GiB +731 days back/);
+    expect(plan.stdout).toMatch(/keep every backup +1,096 +5\.4 TiB +1,095 days back/);
+    expect(await readFile(page, 'utf8')).toContain('<h1>7 daily + 4 weekly + 12 monthly + 3 yearly</h1>');
+    const noPolicy = await cli(['retention', 'plan', '--size', '5GB'], { tmp });
+    expect(noPolicy.code).toBe(2);
+    expect(noPolicy.stderr).toContain('give a policy, e.g. --keep-daily 7');
+    const badEvery = await cli(['retention', 'plan', '--keep-last', '3', '--size', '5GB', '--every', 'daily'], { tmp });
+    expect(badEvery.code).toBe(2);
+    expect(badEvery.stderr).toContain("option '--every <interval>' argument 'daily' is invalid. write it like 1d, 6h, 1w or 30m");
+  });
 });
 
 describe('the firedrill command on MariaDB (built CLI)', () => {
