@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { engines } from '../engines/index.js';
 import { providers } from '../providers/index.js';
+import { strategies } from '../strategies/index.js';
+import type { StrategyDefinition } from '../strategies/strategy.js';
 
 const run = promisify(execFile);
 
@@ -50,6 +52,12 @@ export async function doctor(): Promise<DoctorReport> {
       const available = await provider.available(engine, undefined);
       if (available.ok) usable.push(`${engine.name} (${provider.name})`);
       else if (provider.name !== 'local') lines.push({ what: `${engine.name} on ${provider.name}`, ok: false, detail: available.reason, fix: available.hint });
+    }
+  }
+  for (const strategy of Object.values(strategies) as StrategyDefinition[]) {
+    for (const tool of strategy.tools ?? []) {
+      const version = await versionOf(tool.program, tool.versionArgs);
+      lines.push({ what: `${strategy.name}: ${tool.program}`, ok: Boolean(version), detail: version ?? 'not found', ...(version ? {} : { fix: tool.install }) });
     }
   }
   const tar = await versionOf('tar');

@@ -464,6 +464,9 @@ function shortSha(sha: string | undefined): SafeHtml | string {
   return sha ? html`<span class="sha" title="${sha}">${sha.slice(0, 12)}…</span>` : '—';
 }
 
+/** Artifacts listed in the open; the rest of a long list is folded under them. */
+const ARTIFACTS_SHOWN = 25;
+
 function backupSection(journal: Journal): SafeHtml {
   const backup = journal.backup;
   let summary: SafeHtml;
@@ -489,15 +492,20 @@ ${
   } else {
     summary = notMeasured('Backup', 'No backup was taken: the drill stopped before its backup phase.');
   }
+  const artifactTable = (rows: readonly ArtifactRecord[]) =>
+    table<ArtifactRecord>(rows, [
+      { header: 'Name', cell: (a) => html`<code>${a.name}</code>` },
+      { header: 'Kind', cell: (a) => a.kind },
+      { header: 'Location / key', cell: (a) => html`<strong>${a.location}</strong> <span class="mono">${a.key}</span>` },
+      { header: 'Size', cell: (a) => html`<span title="${formatCount(a.sizeBytes)} bytes">${formatBytes(a.sizeBytes)}</span>`, numeric: true },
+      { header: 'sha256', cell: (a) => shortSha(a.sha256) },
+      { header: 'Duration', cell: (a) => (a.durationMs === undefined ? '—' : formatDuration(a.durationMs)), numeric: true },
+    ]);
+  // A backup tool's repository holds a file per relation: the first rows, and the rest folded.
+  const shown = journal.artifacts.slice(0, ARTIFACTS_SHOWN);
+  const folded = journal.artifacts.slice(ARTIFACTS_SHOWN);
   const artifacts = journal.artifacts.length
-    ? table<ArtifactRecord>(journal.artifacts, [
-        { header: 'Name', cell: (a) => html`<code>${a.name}</code>` },
-        { header: 'Kind', cell: (a) => a.kind },
-        { header: 'Location / key', cell: (a) => html`<strong>${a.location}</strong> <span class="mono">${a.key}</span>` },
-        { header: 'Size', cell: (a) => html`<span title="${formatCount(a.sizeBytes)} bytes">${formatBytes(a.sizeBytes)}</span>`, numeric: true },
-        { header: 'sha256', cell: (a) => shortSha(a.sha256) },
-        { header: 'Duration', cell: (a) => (a.durationMs === undefined ? '—' : formatDuration(a.durationMs)), numeric: true },
-      ])
+    ? html`${artifactTable(shown)}${folded.length ? html`<details class="data"><summary>${formatCount(folded.length)} more artifacts (${formatBytes(folded.reduce((sum, a) => sum + a.sizeBytes, 0))})</summary>${artifactTable(folded)}</details>` : ''}`
     : html`<p class="muted">No artifacts were recorded.</p>`;
   const backups =
     (journal.backups?.length ?? 0) > 1

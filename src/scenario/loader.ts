@@ -372,13 +372,17 @@ function strategyObjections(name: string, drill: DrillShape, faultSet: Pick<Faul
   if (definition.keeps === 'standby' && drill.backups.count > 1) {
     objections.push({ at: 'backups', message: `strategy "${definition.name}" keeps one standby; there is nothing to take ${drill.backups.count} times`, hint: 'leave backups out, or choose a backup strategy to schedule several backups' });
   }
+  if (definition.ownCatalog && drill.backups.retention) {
+    objections.push({ at: 'backups', message: `strategy "${definition.name}" keeps its own catalog of backups, which deleting its files from outside would break`, hint: 'leave backups.retention out: the backup tool expires its own backups' });
+  }
   const primary = drill.storage.primary as LocationOptions | undefined;
-  if (definition.archive && primary && !serverWrites(primary)) {
+  const written = definition.serverWrites ?? (definition.archive ? `each ${definition.archive.file}` : undefined);
+  if (written && primary && !serverWrites(primary)) {
     const writable = Object.keys(storageTypes).filter((type) => serverWrites({ type } as LocationOptions));
     const what = primary.encryption ? `${primary.type}, encrypted` : primary.type;
     objections.push({
       at: primary.encryption ? 'storage.primary.encryption' : 'storage.primary.type',
-      message: `strategy "${definition.name}" archives each ${definition.archive.file} as the server writes it, and storage "primary" (${what}) is not a place the server can write files into`,
+      message: `strategy "${definition.name}" has the server write ${written} into storage "primary" itself, and "primary" (${what}) is not a place a server can write files into`,
       hint: `make primary a plain ${writable.join(' or ')} location (the archive host), and keep the off-site copy ${primary.encryption ? 'encrypted' : `in ${primary.type}`}: storage.offsite: { type: ${primary.type}, ..., copy: { from: primary } }`,
     });
   }

@@ -1,6 +1,4 @@
-import { pipeline } from 'node:stream/promises';
-import { PassThrough } from 'node:stream';
-import { measuring } from './digest.js';
+import { digest } from './digest.js';
 import type { StorageLocation } from './storage.js';
 
 /**
@@ -16,11 +14,6 @@ export interface ArchiveRecord {
   files: ReadonlyMap<string, { sizeBytes: number; sha256: string }>;
 }
 
-async function digest(location: StorageLocation, key: string): Promise<{ sizeBytes: number; sha256: string }> {
-  const measure = measuring();
-  await pipeline(await location.get(key), measure, new PassThrough().resume());
-  return measure.result();
-}
 
 /** The name of an archived file, without the archive's prefix. */
 export const archivedName = (key: string) => key.slice(key.lastIndexOf('/') + 1);

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { InstanceBase, ToolOptions } from '../providers/provider.js';
 import type { CommandRunner, RunResult } from '../util/exec.js';
-import { measuring } from './digest.js';
+import { digest, measuring } from './digest.js';
 import type { StorageLocation, StoredObject } from './storage.js';
 
 /**
@@ -40,6 +40,18 @@ function checksumDefect(storage: StorageLocation, object: StoredObject, found: {
 
 async function present(storage: StorageLocation, object: StoredObject): Promise<void> {
   if (!(await storage.stat(object.key))) throw new BackupDefect('missing', `backup file ${object.key} is missing from "${storage.name}" (${storage.address})`, object.key);
+}
+
+/**
+ * Checks stored files a tool will read by itself (a backup tool's repository) against the size
+ * and sha256 recorded when they were stored: the first one missing or changed is the defect.
+ */
+export async function verifyStored(storage: StorageLocation, objects: readonly StoredObject[]): Promise<void> {
+  for (const object of objects) {
+    await present(storage, object);
+    const defect = checksumDefect(storage, object, await digest(storage, object.key));
+    if (defect) throw defect;
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { mysqldump } from './mysqldump.js';
 import { pgBasebackupWal } from './pg-basebackup-wal.js';
 import { pgBasebackup } from './pg-basebackup.js';
 import { pgDump } from './pg-dump.js';
+import { pgbackrestStrategy } from './pgbackrest.js';
 import { replicaAsync } from './replica-async.js';
 import { replicaDelayed } from './replica-delayed.js';
 import { replicaSync } from './replica-sync.js';
@@ -15,6 +16,7 @@ export const strategies = {
   'pg-dump': pgDump,
   'pg-basebackup': pgBasebackup,
   'pg-basebackup-wal': pgBasebackupWal,
+  pgbackrest: pgbackrestStrategy,
   mysqldump,
   'mysqldump-binlog': mysqldumpBinlog,
   mariabackup,

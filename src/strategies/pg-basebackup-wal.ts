@@ -7,7 +7,7 @@ import { BackupDefect } from '../storage/transfer.js';
 import { fetchWal, switchAndArchive, WAL_PREFIX, walArchiveSetup, walSegmentOf } from './postgres-wal.js';
 import { defineStrategy, type RecoverRequest, type RecoveryTarget } from './strategy.js';
 
-const TARGET_NOT_REACHED = /recovery ended before configured recovery target was reached/;
+export const TARGET_NOT_REACHED = /recovery ended before configured recovery target was reached/;
 
 /** Recovery settings for a target; the fault's transaction id makes "before the fault" exact. */
 function recoverySettings(target: RecoveryTarget, request: RecoverRequest): { settings: Record<string, string>; method: string } {
@@ -26,12 +26,12 @@ function recoverySettings(target: RecoveryTarget, request: RecoverRequest): { se
 }
 
 /** What the server log says about where recovery stopped. */
-function recoveryStop(log: string): string | undefined {
+export function recoveryStop(log: string): string | undefined {
   return /recovery stopping (before|after) [^\n]*/.exec(log)?.[0] ?? /redo done at [0-9A-F]+\/[0-9A-F]+/.exec(log)?.[0];
 }
 
 /** The time of the last transaction recovery replayed (it stays set after promotion), µs since the epoch. */
-async function lastReplayed(instance: StartedInstance): Promise<number | undefined> {
+export async function lastReplayed(instance: StartedInstance): Promise<number | undefined> {
   const session = await instance.engine.connect(instance.connection);
   try {
     const [row] = await session.query<{ t: string | null }>('SELECT (extract(epoch from pg_last_xact_replay_timestamp()) * 1000000)::bigint::text AS t');

@@ -122,6 +122,16 @@ export interface StrategyDefinition<Options extends z.ZodObject = z.ZodObject> {
   keeps: 'backups' | 'standby';
   /** Its continuous archive (WAL, binlogs), for the faults that break one: where, what a file is called, which file holds a position. */
   archive?: ArchiveDescription;
+  /**
+   * What the server writes into the primary storage location itself, through its own tools
+   * (`each WAL segment`, `its pgBackRest repository`): such a location must be a plain directory
+   * the server can write files into. Derived from `archive` when there is one.
+   */
+  serverWrites?: string;
+  /** The backup tool keeps its own catalog of backups (pgBackRest's backup.info): retention from outside would break it. */
+  ownCatalog?: boolean;
+  /** Programs it needs beyond the engine's own, and how to get them (for `firedrill doctor`). */
+  tools?: ReadonlyArray<{ program: string; versionArgs: string[]; install: string }>;
   /** The restore re-creates objects from SQL (materialized views are refreshed, sequences set). */
   logical: boolean;
   /** The strategy's options in the scenario (`strategy: { name, ...options }`), with defaults. */

@@ -151,14 +151,14 @@ recovery: { method: restart }
   it('refuses a server-written archive in a bucket, and takes the bucket as the off-site copy', async () => {
     const archive = (storage: string) => `name: t\ntarget: { engine: postgres }\nstrategy: pg-basebackup-wal\nstorage:\n${storage}fault: { kind: bad-delete, table: orders }\n`;
     expect(await problemsOf(archive('  primary: { type: s3, bucket: drills }\n'))).toEqual([
-      'scenarios/x.yaml:5:20: storage.primary.type: strategy "pg-basebackup-wal" archives each WAL segment as the server writes it, and storage "primary" (s3) is not a place the server can write files into\n  hint: make primary a plain local location (the archive host), and keep the off-site copy in s3: storage.offsite: { type: s3, ..., copy: { from: primary } }',
+      'scenarios/x.yaml:5:20: storage.primary.type: strategy "pg-basebackup-wal" has the server write each WAL segment into storage "primary" itself, and "primary" (s3) is not a place a server can write files into\n  hint: make primary a plain local location (the archive host), and keep the off-site copy in s3: storage.offsite: { type: s3, ..., copy: { from: primary } }',
     ]);
     await expect(parseScenario(archive('  primary: { type: local }\n  offsite: { type: s3, bucket: drills, region: us, copy: { from: primary } }\n'), 'scenarios/x.yaml')).resolves.toMatchObject({
       storage: { offsite: { type: 's3', bucket: 'drills', prefix: 'firedrill', pathStyle: false, checksums: 'when-supported', attempts: 6 } },
     });
     await expect(parseScenario(archive('  primary: { type: s3, bucket: drills }\n').replace('pg-basebackup-wal', 'pg-dump'), 'scenarios/x.yaml')).resolves.toMatchObject({ storage: { primary: { type: 's3' } } });
     expect(await problemsOf(archive('  primary: { type: local, encryption: { keyEnv: KEY } }\n'))).toEqual([
-      'scenarios/x.yaml:5:39: storage.primary.encryption: strategy "pg-basebackup-wal" archives each WAL segment as the server writes it, and storage "primary" (local, encrypted) is not a place the server can write files into\n  hint: make primary a plain local location (the archive host), and keep the off-site copy encrypted: storage.offsite: { type: local, ..., copy: { from: primary } }',
+      'scenarios/x.yaml:5:39: storage.primary.encryption: strategy "pg-basebackup-wal" has the server write each WAL segment into storage "primary" itself, and "primary" (local, encrypted) is not a place a server can write files into\n  hint: make primary a plain local location (the archive host), and keep the off-site copy encrypted: storage.offsite: { type: local, ..., copy: { from: primary } }',
     ]);
     expect((await problemsOf(archive('  primary: { type: local, encryption: { keyEnv: KEY, keyFile: k } }\n').replace('pg-basebackup-wal', 'pg-dump')))[0]).toMatch(/storage\.primary\.encryption: give exactly one of keyEnv and keyFile/);
   });

@@ -1,0 +1,231 @@
+import { z } from 'zod';
+import type { RecoveryRecord } from '../journal/types.js';
+import type { InstanceBase, StartedInstance } from '../providers/provider.js';
+import { logTail } from '../providers/readiness.js';
+import { recordArchive } from '../storage/archive-record.js';
+import type { StoredObject } from '../storage/storage.js';
+import { BackupDefect, verifyStored } from '../storage/transfer.js';
+import { DrillSetupError } from '../util/errors.js';
+import { formatServerTime } from '../util/time.js';
+import { lastReplayed, recoveryStop, TARGET_NOT_REACHED } from './pg-basebackup-wal.js';
+import { switchAndArchive } from './postgres-wal.js';
+import { defineStrategy, type BackupResult, type RecoverRequest, type StrategyContext } from './strategy.js';
+
+const STANZA = 'firedrill';
+/** The repository inside the primary storage location. */
+const REPO = 'pgbackrest';
+const ARCHIVE_WAIT_S = 60;
+
+const options = z.strictObject({
+  schedule: z
+    .array(z.enum(['full', 'diff', 'incr']))
+    .min(1)
+    .default(['full'])
+    .refine((types) => types[0] === 'full', { error: 'the first backup of a schedule is a full one: start it with full' })
+    .describe('Backup types in order, the last repeated: [full, incr, incr] takes a full backup, then incrementals'),
+  processMax: z.int().min(1).max(16).default(2).describe('pgBackRest process-max: parallel compression and transfer'),
+  compress: z.enum(['lz4', 'gz', 'zst', 'none']).default('lz4').describe('Compression of the repository files (lz4 is the fastest here)'),
+});
+
+interface BackupSet {
+  label: string;
+  type: string;
+  /** The sets it needs, oldest first: the full (and the differential) an incremental is based on. */
+  reference: string[];
+  startLsn: string;
+  stopLsn: string;
+}
+
+function repoPath(context: Pick<StrategyContext, 'storage'>): string {
+  if (!context.storage.directory) {
+    throw new DrillSetupError(`pgBackRest keeps its repository in a directory; storage "${context.storage.name}" (${context.storage.type}) is not one`, 'use a local storage location as primary');
+  }
+  return `${context.storage.directory}/${REPO}`;
+}
+
+/**
+ * pgBackRest's configuration beside an instance: the repository in the storage location, the
+ * instance's data directory and socket, logs and locks in its scratch space. Written to a file
+ * (not the command line): the archive command must find it too.
+ */
+async function configure(context: StrategyContext, instance: InstanceBase, tuning: { max: number; compress: string }, port?: number): Promise<string> {
+  const dir = `${instance.paths.scratch}/pgbackrest`;
+  await instance.claim(dir);
+  const config = `${dir}/pgbackrest.conf`;
+  const lines = [
+    '[global]',
+    `repo1-path=${repoPath(context)}`,
+    // Retention is the drill's to decide (backups.retention); pgBackRest expires nothing here.
+    'repo1-retention-full=9999999',
+    `log-path=${dir}`,
+    `lock-path=${dir}`,
+    `spool-path=${dir}`,
+    'log-level-file=detail',
+    'start-fast=y',
+    `process-max=${tuning.max}`,
+    `compress-type=${tuning.compress}`,
+    `archive-timeout=${ARCHIVE_WAIT_S}`,
+    `[${STANZA}]`,
+    `pg1-path=${instance.paths.data}`,
+    `pg1-socket-path=${instance.paths.scratch}`,
+    ...(port ? [`pg1-port=${port}`] : []),
+    '',
+  ];
+  await context.exec.step(`write ${config}: [global] repo1-path=${repoPath(context)} … [${STANZA}] pg1-path=${instance.paths.data}`, () => instance.writeFile(config, lines.join('\n')));
+  return config;
+}
+
+const pgbackrest = (config: string, command: string, ...args: string[]) => [`--config=${config}`, `--stanza=${STANZA}`, ...args, command];
+
+/** The backup sets the repository lists, oldest first. */
+async function backupSets(instance: InstanceBase, config: string): Promise<BackupSet[]> {
+  const { stdout } = await instance.run('pgbackrest', pgbackrest(config, 'info', '--output=json'), { quiet: true });
+  const [stanza] = JSON.parse(stdout) as Array<{ backup: Array<{ label: string; type: string; reference: string[] | null; lsn: { start: string; stop: string } }> }>;
+  return (stanza?.backup ?? []).map((set) => ({ label: set.label, type: set.type, reference: set.reference ?? [], startLsn: set.lsn.start, stopLsn: set.lsn.stop }));
+}
+
+/**
+ * What `pgbackrest verify` says is wrong with the sets a restore needs (`chain`); damage to other
+ * sets is not this restore's concern (an older backup is still good when a newer incremental is
+ * damaged). Anything else it fails on shows in its exit code.
+ */
+export function verifyFindings(output: string, chain: readonly string[]): string[] {
+  const findings: string[] = [];
+  for (const [, label, status] of output.matchAll(/backup: (\S+), status: (\w+)/g)) {
+    if (status === 'valid' || !chain.includes(label!)) continue;
+    const files = [...output.matchAll(new RegExp(`(invalid checksum|missing|invalid size)[^'\\n]*'${label!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^']+)'`, 'g'))].map((found) => `${found[2]} (${found[1]})`);
+    findings.push(`backup set ${label} ${status}${files.length ? `: ${files.slice(0, 3).join(', ')}${files.length > 3 ? ` and ${files.length - 3} more` : ''}` : ''}`);
+  }
+  return findings;
+}
+
+/** The restore's target options: before the fault by its transaction id, a time, or the end of the archive. */
+function targetArgs(request: RecoverRequest): { args: string[]; method: string } {
+  const target = request.target;
+  if (target.kind === 'latest') return { args: ['--type=default'], method: 'pgbackrest restore --type=default (replay every archived WAL segment)' };
+  if (target.kind === 'time') {
+    const time = new Date(target.time).toISOString().replace('T', ' ').replace('Z', '+00');
+    return { args: ['--type=time', `--target=${time}`, '--target-exclusive', '--target-action=promote'], method: `pgbackrest restore --type=time --target='${time}' --target-exclusive` };
+  }
+  const xid = request.faultPoint.transaction;
+  if (!xid) throw new Error('the fault recorded no transaction id, so "before-fault" cannot be targeted exactly');
+  return { args: ['--type=xid', `--target=${xid}`, '--target-exclusive', '--target-action=promote'], method: `pgbackrest restore --type=xid --target=${xid} --target-exclusive (stop just before the fault's commit)` };
+}
+
+export const pgbackrestStrategy = defineStrategy({
+  name: 'pgbackrest',
+  summary: 'pgBackRest: full, differential and incremental backups, archive-push of every WAL segment, verify, restore to just before the fault',
+  engines: ['postgres'],
+  pointInTime: true,
+  keeps: 'backups',
+  serverWrites: 'its pgBackRest repository',
+  ownCatalog: true,
+  tools: [{ program: 'pgbackrest', versionArgs: ['version'], install: 'apt-get install -y pgbackrest' }],
+  logical: false,
+  options,
+  create(chosen) {
+    const tuning = { max: chosen.processMax, compress: chosen.compress };
+    let sourceConfig: string | undefined;
+    let taken = 0;
+    // Each set's files as stored, by label: an incremental's restore reads its whole chain.
+    const stored = new Map<string, StoredObject[]>();
+    return {
+      // archive_mode needs a restart, the command only a reload: it is set once pgBackRest is configured.
+      sourceSetup: (context) => ({ settings: { archive_mode: 'on', wal_level: 'replica' }, writable: [repoPath(context)] }),
+
+      async prepare(context) {
+        const found = await context.source.run('pgbackrest', ['version'], { allowFailure: true, quiet: true }).catch((error: unknown) => ({ exitCode: 127, stderr: String(error) }));
+        if (found.exitCode !== 0) throw new DrillSetupError('pgBackRest is not installed beside the source (pgbackrest version failed)', 'apt-get install -y pgbackrest on this machine, or an image that has it (target.image)');
+        sourceConfig = await configure(context, context.source, tuning, context.source.localConnection.port);
+        await context.source.run('pgbackrest', pgbackrest(sourceConfig, 'stanza-create'));
+        const command = `pgbackrest --config=${sourceConfig} --stanza=${STANZA} archive-push %p`;
+        const session = await context.engine.connect(context.source.connection);
+        try {
+          await context.exec.step(`on the source: ALTER SYSTEM SET archive_command = '${command}'; SELECT pg_reload_conf()`, async () => {
+            await session.query(`ALTER SYSTEM SET archive_command = '${command}'`);
+            await session.query('SELECT pg_reload_conf()');
+          });
+        } finally {
+          await session.close();
+        }
+        // check: archiving works end to end (it switches a segment and waits for it in the repository).
+        await context.source.run('pgbackrest', pgbackrest(sourceConfig, 'check'));
+      },
+
+      async backup(context): Promise<BackupResult> {
+        const type = chosen.schedule[Math.min(taken, chosen.schedule.length - 1)]!;
+        taken += 1;
+        await context.source.run('pgbackrest', pgbackrest(sourceConfig!, 'backup', `--type=${type}`));
+        const set = (await backupSets(context.source, sourceConfig!)).at(-1)!;
+        // Every file of the set, with its size and sha256 as stored: what the drill's own checks and faults see.
+        const files = await recordArchive(context.storage, `${REPO}/backup/${STANZA}/${set.label}`);
+        const objects = [...files.files].map(([key, file]) => ({ name: key.slice(`${REPO}/backup/${STANZA}/${set.label}/`.length), location: context.storage.name, key, ...file }));
+        stored.set(set.label, objects);
+        return {
+          objects,
+          consistentAt: { position: set.stopLsn, detail: `${set.type} backup ${set.label}${set.reference.length ? `, based on ${set.reference.join(' ← ')}` : ''}; WAL ${set.startLsn} – ${set.stopLsn}` },
+          state: { ...set },
+          startPosition: set.startLsn,
+        };
+      },
+
+      // What an operator does first: switch WAL and wait until it is archived (a dead source ships nothing more).
+      afterDetection: switchAndArchive,
+
+      async recover(context, request) {
+        const set = request.backup.state as unknown as BackupSet;
+        const target = await context.phase('target', async () => {
+          const instance = await context.createInstance('restore');
+          await instance.claim(instance.paths.data);
+          return instance;
+        });
+        const config = await configure(context, target, tuning);
+        const chain = [...set.reference, set.label];
+        await context.phase('verify-backup', async () => {
+          // Every file of the chain as it was stored. pgBackRest does not need this to find a
+          // damaged data file, but it quietly reads backup.manifest.copy when backup.manifest is
+          // damaged, and a backup with a damaged file is a broken backup, whatever restores.
+          await context.exec.step(`sha256sum every file of ${chain.join(', ')}: compared with the checksums recorded at backup time`, () =>
+            verifyStored(context.storage, chain.flatMap((label) => stored.get(label) ?? [])),
+          );
+          // pgBackRest's own check of every file and the WAL archive, against its manifests.
+          const verified = await target.run('pgbackrest', pgbackrest(config, 'verify', '--log-level-console=info'), { allowFailure: true });
+          const damaged = verifyFindings(`${verified.stdout}\n${verified.stderr}`, chain);
+          if (damaged.length > 0 || (verified.exitCode !== 0 && !/ status: /.test(`${verified.stdout}${verified.stderr}`))) {
+            throw new BackupDefect('checksum', `pgbackrest verify finds ${damaged.join('; ') || `the repository unreadable (exit code ${verified.exitCode})`}`, `${REPO}/backup/${STANZA}/${set.label}`);
+          }
+        });
+        const { args, method } = targetArgs(request);
+        // archive-mode=off: the restored server must never push its new timeline into the repository it restores from.
+        const restore = (extra: string[]) => target.run('pgbackrest', pgbackrest(config, 'restore', `--set=${set.label}`, '--archive-mode=off', ...extra));
+        await context.phase('restore', () => restore(args));
+        let instance: StartedInstance;
+        let reached: boolean | null = true;
+        try {
+          instance = await context.phase('start', () => target.start({ settings: {} }));
+          await context.phase('replay', () => instance.waitWritable());
+        } catch (error) {
+          if (!TARGET_NOT_REACHED.test(logTail(await target.serverLog(), 40))) throw error;
+          // The archive ends before the target: recover as far as it goes, as an operator would.
+          reached = false;
+          await context.phase('restore', () => restore(['--delta', '--type=default']));
+          instance = await context.phase('start', () => target.start({ settings: {} }));
+          await context.phase('replay', () => instance.waitWritable());
+        }
+        const stop = recoveryStop(await instance.serverLog());
+        if (reached && request.target.kind === 'before-fault') reached = stop?.includes(`transaction ${request.faultPoint.transaction}`) ?? false;
+        const stoppedAtUs = await lastReplayed(instance);
+
+        const where = `${stop ?? 'see the server log'}${stoppedAtUs ? `; last replayed commit at ${formatServerTime(stoppedAtUs)}` : ''}`;
+        const record: Omit<RecoveryRecord, 'target'> = {
+          method,
+          reached,
+          point: request.target.kind === 'before-fault' ? 'fault' : request.target.kind,
+          detail: `${reached === false ? 'recovery stopped before the target: ' : ''}${where}; restored ${set.type} backup ${set.label} (chain ${chain.join(' → ')}), WAL from the repository`,
+          ...(stoppedAtUs ? { stoppedAtUs } : {}),
+        };
+        return { instance, recovery: record };
+      },
+    };
+  },
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { OBJECTIVE } from '../../src/measure/verdict.js';
+import type { StorageLocation } from '../../src/storage/storage.js';
+import { drill, objective, shopWith } from '../support/drills.js';
+
+/**
+ * pgBackRest on real PostgreSQL: a full and an incremental backup while the workload runs,
+ * every WAL segment pushed by archive-push, pgbackrest verify before the restore, and a restore
+ * through the chain to just before the fault — then with the newest backup damaged.
+ */
+const scenario = (latent: string[] = []) =>
+  shopWith('postgres', '{ name: pgbackrest, schedule: [full, incr] }', { incident: 'kind: bad-delete, table: orders', latent, backups: '{ count: 2, every: 2s }' }).replace('at: 4s', 'at: 6s');
+
+describe('pgbackrest (real pgBackRest and PostgreSQL)', () => {
+  it('restores the incremental chain to just before the fault: the DELETE undone, exactly the writes after it lost, the repository untouched by the restored server', async () => {
+    let archived: string[] = [];
+    let location: StorageLocation | undefined;
+    const { journal, ledger } = await drill(scenario(), {
+      hooks: {
+        // After the restored server has run: what it could have pushed is there by now.
+        afterRecovery: async () => {
+          archived = await location!.list('pgbackrest/archive/');
+        },
+        beforeRestore: async (context) => {
+          location = context.storage;
+        },
+      },
+    });
+    expect(journal.errors).toEqual([]);
+    expect(journal.status).toBe('passed');
+    expect(journal.backups!.map((backup) => backup.consistentAt!.detail)).toEqual([
+      expect.stringMatching(/^full backup \d{8}-\d{6}F; WAL /),
+      expect.stringMatching(/^incr backup \d{8}-\d{6}F_\d{8}-\d{6}I, based on \d{8}-\d{6}F; WAL /),
+    ]);
+    expect(journal.recovery).toMatchObject({ restored: true, reached: true, backupUsed: 2, point: 'fault' });
+    expect(journal.recovery!.detail).toMatch(/recovery stopping before commit of transaction \d+.*restored incr backup \S+ \(chain \S+F → \S+I\)/);
+    const faultUs = journal.fault!.point.serverTimeUs;
+    expect(journal.ledger!.lost).toBe(ledger.acked.filter((write) => write.serverTimeUs > faultUs).length);
+    expect(journal.ledger!.lostBeforeFault).toBe(0);
+    expect(objective(journal, OBJECTIVE.damageUndone).passed).toBe(true);
+    // The runbook: verify, then a restore that keeps the restored server from archiving.
+    const commands = journal.commands.map((command) => command.command);
+    expect(commands.some((command) => / verify$/.test(command))).toBe(true);
+    expect(commands.find((command) => / restore$/.test(command))).toMatch(/--set=\S+I --archive-mode=off --type=xid --target=\d+ --target-exclusive --target-action=promote restore$/);
+    // Only the source's timeline reached the repository.
+    expect(archived.length).toBeGreaterThan(0);
+    expect(archived.filter((key) => /\/00000002/.test(key))).toEqual([]);
+  });
+
+  it('a damaged backup.manifest in the newest backup, which pgBackRest itself restores past: the checksums catch it, the full backup is restored, and the drill fails', async () => {
+    const { journal, ledger } = await drill(scenario(['kind: corrupt-backup, object: backup.manifest']));
+    expect(journal.errors).toEqual([]);
+    expect(journal.latentFaults![0]!.description).toMatch(/backup\.manifest in "primary" flipped/);
+    expect(journal.recovery).toMatchObject({ restored: true, reached: true, backupUsed: 1, attempts: [{ backup: 2 }] });
+    expect(journal.recovery!.attempts![0]!.defect).toMatch(/^backup file pgbackrest\/backup\/firedrill\/\S+I\/backup\.manifest in "primary" was changed after it was taken: sha256 /);
+    const faultUs = journal.fault!.point.serverTimeUs;
+    expect(journal.ledger!.lost).toBe(ledger.acked.filter((write) => write.serverTimeUs > faultUs).length);
+    expect(objective(journal, OBJECTIVE.backupsIntact)).toMatchObject({ passed: false });
+    expect(journal.status).toBe('failed');
+  });
+});
