@@ -6,9 +6,8 @@ import type { BackgroundProcess, StartedInstance } from '../providers/provider.j
 import { waitUntil } from '../providers/readiness.js';
 import { copyObjectsInto } from '../storage/transfer.js';
 import type { StorageLocation } from '../storage/storage.js';
-import { DrillSetupError } from '../util/errors.js';
 import { BINLOG_SETTINGS, withSession } from './mariadb-tools.js';
-import { sourceAnswers } from './source.js';
+import { serverDirectory, sourceAnswers } from './source.js';
 import type { ArchiveDescription, RecoveryTarget, SourceSetup, StrategyContext } from './strategy.js';
 
 /** Where archived binlogs live in the storage location. */
@@ -25,15 +24,7 @@ interface BinaryLog {
   File_size: string;
 }
 
-function archiveDir(storage: StorageLocation): string {
-  if (!storage.directory) {
-    throw new DrillSetupError(
-      `binlog archiving needs a storage location the streamer can write into; "${storage.name}" (${storage.type}) is not a directory on this machine`,
-      'use a local storage location for the binlog archive',
-    );
-  }
-  return `${storage.directory}/${BINLOG_PREFIX}`;
-}
+const archiveDir = (storage: StorageLocation) => serverDirectory(storage, BINLOG_PREFIX, 'binlog archiving');
 
 /** The binary log on, and the archive directory the streamer (the server's account) writes into. */
 export function binlogArchiveSetup(storage: StorageLocation): SourceSetup {

@@ -1,3 +1,4 @@
+import { barmanStrategy } from './barman.js';
 import { mariabackupBinlog } from './mariabackup-binlog.js';
 import { mariabackup } from './mariabackup.js';
 import { mysqldumpBinlog } from './mysqldump-binlog.js';
@@ -17,6 +18,7 @@ export const strategies = {
   'pg-basebackup': pgBasebackup,
   'pg-basebackup-wal': pgBasebackupWal,
   pgbackrest: pgbackrestStrategy,
+  barman: barmanStrategy,
   mysqldump,
   'mysqldump-binlog': mysqldumpBinlog,
   mariabackup,

@@ -5,40 +5,21 @@ import { formatServerTime } from '../util/time.js';
 import { baseBackupOptions, baseBackupState, takeBaseBackup, unpackBaseBackup } from './pg-basebackup.js';
 import { BackupDefect } from '../storage/transfer.js';
 import { fetchWal, switchAndArchive, WAL_PREFIX, walArchiveSetup, walSegmentOf } from './postgres-wal.js';
+import { faultXid, lastReplayed, postgresTime, recoveryStop, TARGET_NOT_REACHED } from './postgres-recovery.js';
 import { defineStrategy, type RecoverRequest, type RecoveryTarget } from './strategy.js';
-
-export const TARGET_NOT_REACHED = /recovery ended before configured recovery target was reached/;
 
 /** Recovery settings for a target; the fault's transaction id makes "before the fault" exact. */
 function recoverySettings(target: RecoveryTarget, request: RecoverRequest): { settings: Record<string, string>; method: string } {
   if (target.kind === 'latest') return { settings: {}, method: 'replay every archived WAL segment (latest)' };
   if (target.kind === 'time') {
-    // A numeric zone: the server checks this setting before it knows zone abbreviations (not even Z).
-    const time = new Date(target.time).toISOString().replace('T', ' ').replace('Z', '+00');
+    const time = postgresTime(target.time);
     return { settings: { recovery_target_time: time, recovery_target_inclusive: 'false' }, method: `recovery_target_time='${time}'` };
   }
-  const xid = request.faultPoint.transaction;
-  if (!xid) throw new Error('the fault recorded no transaction id, so "before-fault" cannot be targeted exactly');
+  const xid = faultXid(request);
   return {
     settings: { recovery_target_xid: xid, recovery_target_inclusive: 'false' },
     method: `recovery_target_xid=${xid} exclusive (stop just before the fault's commit)`,
   };
-}
-
-/** What the server log says about where recovery stopped. */
-export function recoveryStop(log: string): string | undefined {
-  return /recovery stopping (before|after) [^\n]*/.exec(log)?.[0] ?? /redo done at [0-9A-F]+\/[0-9A-F]+/.exec(log)?.[0];
-}
-
-/** The time of the last transaction recovery replayed (it stays set after promotion), µs since the epoch. */
-export async function lastReplayed(instance: StartedInstance): Promise<number | undefined> {
-  const session = await instance.engine.connect(instance.connection);
-  try {
-    const [row] = await session.query<{ t: string | null }>('SELECT (extract(epoch from pg_last_xact_replay_timestamp()) * 1000000)::bigint::text AS t');
-    return row?.t ? Number(row.t) : undefined;
-  } finally {
-    await session.close();
-  }
 }
 
 export const pgBasebackupWal = defineStrategy({

@@ -4,6 +4,7 @@ import tar from 'tar-stream';
 import { z } from 'zod';
 import type { StoppedInstance } from '../providers/provider.js';
 import { BackupDefect, readVerified, storeOutput } from '../storage/transfer.js';
+import { emptyRestoreTarget } from './postgres-recovery.js';
 import { defineStrategy, type BackupResult, type StrategyContext } from './strategy.js';
 
 // gzip or nothing: pg_basebackup compresses its stdout stream with gzip on every supported version.
@@ -99,11 +100,7 @@ export function baseBackupState(backup: BackupResult): BaseBackupState {
 export async function unpackBaseBackup(context: StrategyContext, backup: BackupResult): Promise<StoppedInstance> {
   const state = baseBackupState(backup);
   const object = backup.objects.find((candidate) => candidate.name === 'base')!;
-  const target = await context.phase('target', async () => {
-    const instance = await context.createInstance('restore');
-    await instance.claim(instance.paths.data);
-    return instance;
-  });
+  const target = await emptyRestoreTarget(context);
   await context.phase('fetch', () =>
     readVerified(context.exec, context.storage, object, (input) =>
       'path' in input

@@ -1,14 +1,12 @@
 import { z } from 'zod';
-import type { RecoveryRecord } from '../journal/types.js';
-import type { InstanceBase, StartedInstance } from '../providers/provider.js';
-import { logTail } from '../providers/readiness.js';
+import type { InstanceBase } from '../providers/provider.js';
 import { recordArchive } from '../storage/archive-record.js';
 import type { StoredObject } from '../storage/storage.js';
 import { BackupDefect, verifyStored } from '../storage/transfer.js';
 import { DrillSetupError } from '../util/errors.js';
-import { formatServerTime } from '../util/time.js';
-import { lastReplayed, recoveryStop, TARGET_NOT_REACHED } from './pg-basebackup-wal.js';
+import { serverDirectory } from './source.js';
 import { switchAndArchive } from './postgres-wal.js';
+import { emptyRestoreTarget, faultXid, postgresTime, startPreparedRestore } from './postgres-recovery.js';
 import { defineStrategy, type BackupResult, type RecoverRequest, type StrategyContext } from './strategy.js';
 
 const STANZA = 'firedrill';
@@ -36,12 +34,7 @@ interface BackupSet {
   stopLsn: string;
 }
 
-function repoPath(context: Pick<StrategyContext, 'storage'>): string {
-  if (!context.storage.directory) {
-    throw new DrillSetupError(`pgBackRest keeps its repository in a directory; storage "${context.storage.name}" (${context.storage.type}) is not one`, 'use a local storage location as primary');
-  }
-  return `${context.storage.directory}/${REPO}`;
-}
+const repoPath = (context: Pick<StrategyContext, 'storage'>) => serverDirectory(context.storage, REPO, 'pgBackRest\'s repository');
 
 /**
  * pgBackRest's configuration beside an instance: the repository in the storage location, the
@@ -104,11 +97,10 @@ function targetArgs(request: RecoverRequest): { args: string[]; method: string }
   const target = request.target;
   if (target.kind === 'latest') return { args: ['--type=default'], method: 'pgbackrest restore --type=default (replay every archived WAL segment)' };
   if (target.kind === 'time') {
-    const time = new Date(target.time).toISOString().replace('T', ' ').replace('Z', '+00');
+    const time = postgresTime(target.time);
     return { args: ['--type=time', `--target=${time}`, '--target-exclusive', '--target-action=promote'], method: `pgbackrest restore --type=time --target='${time}' --target-exclusive` };
   }
-  const xid = request.faultPoint.transaction;
-  if (!xid) throw new Error('the fault recorded no transaction id, so "before-fault" cannot be targeted exactly');
+  const xid = faultXid(request);
   return { args: ['--type=xid', `--target=${xid}`, '--target-exclusive', '--target-action=promote'], method: `pgbackrest restore --type=xid --target=${xid} --target-exclusive (stop just before the fault's commit)` };
 }
 
@@ -174,11 +166,7 @@ export const pgbackrestStrategy = defineStrategy({
 
       async recover(context, request) {
         const set = request.backup.state as unknown as BackupSet;
-        const target = await context.phase('target', async () => {
-          const instance = await context.createInstance('restore');
-          await instance.claim(instance.paths.data);
-          return instance;
-        });
+        const target = await emptyRestoreTarget(context);
         const config = await configure(context, target, tuning);
         const chain = [...set.reference, set.label];
         await context.phase('verify-backup', async () => {
@@ -199,32 +187,11 @@ export const pgbackrestStrategy = defineStrategy({
         // archive-mode=off: the restored server must never push its new timeline into the repository it restores from.
         const restore = (extra: string[]) => target.run('pgbackrest', pgbackrest(config, 'restore', `--set=${set.label}`, '--archive-mode=off', ...extra));
         await context.phase('restore', () => restore(args));
-        let instance: StartedInstance;
-        let reached: boolean | null = true;
-        try {
-          instance = await context.phase('start', () => target.start({ settings: {} }));
-          await context.phase('replay', () => instance.waitWritable());
-        } catch (error) {
-          if (!TARGET_NOT_REACHED.test(logTail(await target.serverLog(), 40))) throw error;
-          // The archive ends before the target: recover as far as it goes, as an operator would.
-          reached = false;
-          await context.phase('restore', () => restore(['--delta', '--type=default']));
-          instance = await context.phase('start', () => target.start({ settings: {} }));
-          await context.phase('replay', () => instance.waitWritable());
-        }
-        const stop = recoveryStop(await instance.serverLog());
-        if (reached && request.target.kind === 'before-fault') reached = stop?.includes(`transaction ${request.faultPoint.transaction}`) ?? false;
-        const stoppedAtUs = await lastReplayed(instance);
-
-        const where = `${stop ?? 'see the server log'}${stoppedAtUs ? `; last replayed commit at ${formatServerTime(stoppedAtUs)}` : ''}`;
-        const record: Omit<RecoveryRecord, 'target'> = {
+        return startPreparedRestore(context, target, request, {
           method,
-          reached,
-          point: request.target.kind === 'before-fault' ? 'fault' : request.target.kind,
-          detail: `${reached === false ? 'recovery stopped before the target: ' : ''}${where}; restored ${set.type} backup ${set.label} (chain ${chain.join(' → ')}), WAL from the repository`,
-          ...(stoppedAtUs ? { stoppedAtUs } : {}),
-        };
-        return { instance, recovery: record };
+          again: async () => void (await restore(['--delta', '--type=default'])),
+          restored: `restored ${set.type} backup ${set.label} (chain ${chain.join(' → ')}), WAL from the repository`,
+        });
       },
     };
   },

@@ -1,9 +1,8 @@
 import type { StartedInstance, StoppedInstance } from '../providers/provider.js';
 import { sleep } from '../util/clock.js';
-import { DrillSetupError } from '../util/errors.js';
 import { copyObjectsInto } from '../storage/transfer.js';
 import type { StorageLocation } from '../storage/storage.js';
-import { sourceAnswers } from './source.js';
+import { serverDirectory, sourceAnswers } from './source.js';
 import type { SourceSetup, StrategyContext } from './strategy.js';
 
 /** Where archived WAL segments live in a storage location. */
@@ -29,15 +28,7 @@ export function nextWalSegment(name: string): string {
 }
 
 /** The archive directory inside a storage location the server's archive_command copies into. */
-function archiveDir(storage: StorageLocation): string {
-  if (!storage.directory) {
-    throw new DrillSetupError(
-      `WAL archiving needs a storage location the server can copy into; "${storage.name}" (${storage.type}) is not a directory on this machine`,
-      'use a local storage location for the WAL archive',
-    );
-  }
-  return `${storage.directory}/${WAL_PREFIX}`;
-}
+const archiveDir = (storage: StorageLocation) => serverDirectory(storage, WAL_PREFIX, 'WAL archiving');
 
 /**
  * archive_mode on, and an archive_command that never overwrites an archived segment

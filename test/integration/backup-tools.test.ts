@@ -59,3 +59,37 @@ describe('pgbackrest (real pgBackRest and PostgreSQL)', () => {
     expect(journal.status).toBe('failed');
   });
 });
+
+/**
+ * Barman on real PostgreSQL: backups with backup_method postgres, WAL streamed by pg_receivewal
+ * through a replication slot, barman recover to just before the fault — then with a backup file
+ * damaged.
+ */
+const withBarman = (latent: string[] = []) =>
+  shopWith('postgres', 'barman', { incident: 'kind: bad-delete, table: orders', latent, backups: '{ count: 2, every: 2s }' }).replace('at: 4s', 'at: 7s');
+
+describe('barman (real Barman and PostgreSQL)', () => {
+  it('recovers to just before the fault from streamed WAL: the DELETE undone, exactly the writes after it lost', async () => {
+    const { journal, ledger } = await drill(withBarman());
+    expect(journal.errors).toEqual([]);
+    expect(journal.status).toBe('passed');
+    expect(journal.backups!.map((backup) => backup.consistentAt!.detail)).toEqual([expect.stringMatching(/^Barman backup \d{8}T\d{6}; WAL [0-9A-F]{24} – [0-9A-F]{24} /), expect.stringMatching(/^Barman backup \d{8}T\d{6}; /)]);
+    expect(journal.recovery).toMatchObject({ restored: true, reached: true, backupUsed: 2, point: 'fault' });
+    expect(journal.recovery!.detail).toMatch(/recovery stopping before commit of transaction \d+.*restored Barman backup \d{8}T\d{6}/);
+    const faultUs = journal.fault!.point.serverTimeUs;
+    expect(journal.ledger!.lost).toBe(ledger.acked.filter((write) => write.serverTimeUs > faultUs).length);
+    expect(objective(journal, OBJECTIVE.damageUndone).passed).toBe(true);
+    expect(journal.commands.map((command) => command.command).find((command) => / recover /.test(command))).toMatch(/recover --target-xid \d+ --exclusive --target-action promote firedrill \d{8}T\d{6} \S+$/);
+  });
+
+  it('a byte flipped in a data file of the newest backup: its checksum catches it, the older backup is recovered to the same point, and the drill fails', async () => {
+    const { journal, ledger } = await drill(withBarman(['kind: corrupt-backup, object: data/global/pg_control']));
+    expect(journal.errors).toEqual([]);
+    expect(journal.recovery).toMatchObject({ restored: true, reached: true, backupUsed: 1, attempts: [{ backup: 2 }] });
+    expect(journal.recovery!.attempts![0]!.defect).toMatch(/^backup file barman\/firedrill\/base\/\d{8}T\d{6}\/data\/global\/pg_control in "primary" was changed after it was taken/);
+    const faultUs = journal.fault!.point.serverTimeUs;
+    expect(journal.ledger!.lost).toBe(ledger.acked.filter((write) => write.serverTimeUs > faultUs).length);
+    expect(objective(journal, OBJECTIVE.backupsIntact)).toMatchObject({ passed: false });
+    expect(journal.status).toBe('failed');
+  });
+});
