@@ -510,6 +510,7 @@ class Drill {
         takenAt: new Date(origin + backup.record.endMs),
         keys: backup.result.objects.map((object) => object.key),
         ...(backup.result.startPosition ? { startPosition: backup.result.startPosition } : {}),
+        ...(backup.result.basedOn !== undefined ? { basedOn: backup.result.basedOn } : {}),
       })),
       policy,
       this.definition.archive,

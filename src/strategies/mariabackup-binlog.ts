@@ -1,5 +1,5 @@
 import { BINLOG_ARCHIVE, BinlogArchive, binlogArchiveSetup, replayBinlogs } from './binlog-archive.js';
-import { mariabackupOptions, restoreMariabackup, takeMariabackup } from './mariabackup.js';
+import { MariabackupChain, mariabackupOptions, restoreMariabackup } from './mariabackup.js';
 import { defineStrategy } from './strategy.js';
 
 export const mariabackupBinlog = defineStrategy({
@@ -13,16 +13,16 @@ export const mariabackupBinlog = defineStrategy({
   options: mariabackupOptions,
   create(options) {
     let archive: BinlogArchive | undefined;
-    let taken = 0;
+    const chain = new MariabackupChain('mariabackup-binlog', options);
     return {
       sourceSetup: ({ storage }) => binlogArchiveSetup(storage),
       async prepare(context) {
         archive = await BinlogArchive.start(context);
       },
-      backup: (context) => takeMariabackup(context, `mariabackup-binlog/backup-${++taken}`, options.parallel),
+      backup: (context) => chain.take(context),
       afterDetection: (context) => archive!.complete(context),
       async recover(context, { backup, target, faultPoint }) {
-        const { instance, position } = await restoreMariabackup(context, backup);
+        const { instance, position } = await restoreMariabackup(context, chain.chainOf(backup));
         if (!position) throw new Error('the backup recorded no binlog coordinates (xtrabackup_info has no binlog_pos), so there is nowhere to start a replay; is the source\'s binary log on?');
         return { instance, recovery: await replayBinlogs(context, instance, position, target, faultPoint) };
       },

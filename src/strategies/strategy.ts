@@ -64,6 +64,8 @@ export interface BackupResult {
   state: Record<string, unknown>;
   /** Where in the archive (WAL, binlog) a restore of this backup starts replaying, for strategies that keep one. */
   startPosition?: string;
+  /** The backup (by its 1-based index in the drill) this one needs to be restored: an incremental's base. */
+  basedOn?: number;
   /** The source as of the backup's instant, when the backup restores to it. */
   capture?: PendingCapture;
 }

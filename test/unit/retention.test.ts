@@ -1,4 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { pruneBackups } from '../../src/retention/prune.js';
+import { LocalDirectoryStorage } from '../../src/storage/local-directory.js';
 import { planRetention } from '../../src/retention/plan.js';
 import { describePolicy, keptBy } from '../../src/retention/policy.js';
 
@@ -56,5 +62,32 @@ describe('retention plan', () => {
     // yesterday's are among them, and the 5 days before add their 18:00.
     expect(plan.policyOutcome.kept).toBe(4 + 5);
     expect(plan.keptAtEnd.slice(-4).map((backup) => backup.at.slice(5, 16))).toEqual(['01-30T06:00', '01-30T12:00', '01-30T18:00', '01-31T00:00']);
+  });
+});
+
+describe('pruning a location', () => {
+  it('deletes what no rule keeps, but never the base an incremental that is kept is restored from', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'firedrill-prune-'));
+    try {
+      const location = new LocalDirectoryStorage('primary', dir, 'home');
+      const catalog = [1, 2, 3, 4].map((index) => ({ index, takenAt: new Date(Date.UTC(2026, 0, 1, 0, index)), keys: [`b/backup-${index}/stream`], ...(index === 2 || index === 3 ? { basedOn: index - 1 } : {}) }));
+      const fill = () => Promise.all(catalog.map((entry) => location.put(entry.keys[0]!, Readable.from([Buffer.from('x')]))));
+      await fill();
+      // Backup 4 is a full one: the newest alone keeps nothing older.
+      expect((await pruneBackups(location, catalog, { last: 1 })).removed.map((removed) => removed.backup)).toEqual([1, 2, 3]);
+      expect(await location.list('b/')).toEqual(['b/backup-4/stream']);
+      await fill();
+      // Backup 3 is an incremental on 2, on 1: keeping it keeps its chain.
+      const result = await pruneBackups(location, catalog, { last: 2 });
+      expect(result.removed).toEqual([]);
+      expect(result.kept).toEqual([
+        { backup: 1, rules: ['base'] },
+        { backup: 2, rules: ['base'] },
+        { backup: 3, rules: ['last'] },
+        { backup: 4, rules: ['last'] },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
