@@ -7,6 +7,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
+import { S3RVER_CREDENTIALS, startS3rver } from '../../scripts/s3rver.js';
 
 /**
  * The proof of the instance seam: every strategy runs in containers with no strategy knowing it.
@@ -26,6 +27,24 @@ describe('drills in containers (docker provider, real containers)', () => {
     expect(journal.instances![0]!.location).toMatch(/^container firedrill-test-source-/);
     expect(journal.commands.find((command) => command.phase === 'backup')!.command).toMatch(/^docker exec -u postgres firedrill-\S+ pg_basebackup -D - /);
     expect(journal.versions.tools.find((tool) => tool.name === 'pg_basebackup')!.version).toMatch(/pg_basebackup \(PostgreSQL\) 15/);
+    expect(await containersOf('test')).toEqual([]);
+  });
+
+  it('pg-dump in containers into an S3 bucket: streamed out of the container into the bucket, and out of it into another container', async () => {
+    const server = await startS3rver();
+    const saved = { ...process.env };
+    Object.assign(process.env, S3RVER_CREDENTIALS);
+    onTestFinished(async () => {
+      for (const key of Object.keys(S3RVER_CREDENTIALS)) if (saved[key] === undefined) delete process.env[key];
+      await server.stop();
+    });
+    const storage = `  primary: { type: s3, bucket: ${server.bucket}, endpoint: "${server.endpoint}", pathStyle: true, checksums: when-required }`;
+    const outcome = await drill(shopWith('postgres', 'pg-dump', { incident: 'kind: bad-delete, table: orders', target: docker, storage }));
+    expect(outcome.journal.provider).toBe('docker');
+    expect(outcome.journal.storage![0]).toMatchObject({ type: 's3' });
+    expect(outcome.journal.recovery).toMatchObject({ restored: true, point: 'backup' });
+    expect(objective(outcome.journal, OBJECTIVE.equalToSource).passed).toBe(true);
+    expect(objective(outcome.journal, OBJECTIVE.backupsIntact).passed).toBe(true);
     expect(await containersOf('test')).toEqual([]);
   });
 
