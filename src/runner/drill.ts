@@ -33,7 +33,7 @@ import { DrillSetupError, errorMessage, InterruptedError } from '../util/errors.
 import { CommandRunner } from '../util/exec.js';
 import { createFileLogger } from '../util/log.js';
 import { makeRunTempDir } from '../util/os-user.js';
-import type { RunRegistry } from '../util/registry.js';
+import { RunRegistry } from '../util/registry.js';
 import { ResourceStack } from '../util/resources.js';
 import { scrubSecrets } from '../util/secrets.js';
 import { firedrillVersion } from '../util/version.js';
@@ -52,7 +52,7 @@ export interface DrillOptions {
   signal?: AbortSignal;
   onPhase?: PhaseListener;
   logLevel?: string;
-  /** The run registry on disk, so a killed firedrill's leftovers can be found (`firedrill cleanup`). */
+  /** The run registry on disk, so a killed firedrill's leftovers can be found (`firedrill cleanup`); one of the drill's own when not given. */
   registry?: RunRegistry;
   /** Steps of your own between detection and restore (break the archive, page someone, ...). */
   hooks?: {
@@ -136,7 +136,13 @@ const BACKUP_PHASE = 'backup';
  * happened (status `error` / `interrupted`) and what to do.
  */
 export async function runDrill(scenario: Scenario, options: DrillOptions): Promise<DrillOutcome> {
-  return new Drill(scenario, options).run();
+  if (options.registry) return new Drill(scenario, options).run();
+  // A caller that keeps no run registry of its own still gets one: if its process dies
+  // mid-drill (killed, a test runner giving up on it), `firedrill cleanup` finds what it left.
+  const registry = new RunRegistry(options.runId);
+  const outcome = await new Drill(scenario, { ...options, registry }).run();
+  registry.close((outcome.journal.kept?.length ?? 0) + (outcome.journal.leftovers?.length ?? 0));
+  return outcome;
 }
 
 class Drill {
