@@ -1,7 +1,8 @@
 import { PassThrough } from 'node:stream';
 import type { StartedInstance } from '../providers/provider.js';
+import { onInstance } from './session.js';
 import { waitUntil } from '../providers/readiness.js';
-import type { Engine, Replication, SqlSession } from './engine.js';
+import type { Engine, Replication } from './engine.js';
 
 const WAIT_MS = 60_000;
 /** Semi-synchronous replication falls back to asynchronous after this timeout: an hour, so it never does so silently in a drill. */
@@ -19,16 +20,8 @@ interface SlaveStatus {
   Last_SQL_Error: string;
 }
 
-async function on<T>(engine: Engine, instance: StartedInstance, fn: (session: SqlSession) => Promise<T>): Promise<T> {
-  const session = await engine.connect(instance.connection);
-  try {
-    return await fn(session);
-  } finally {
-    await session.close();
-  }
-}
 
-const status = (engine: Engine, standby: StartedInstance) => on(engine, standby, async (session) => (await session.query<SlaveStatus>('SHOW SLAVE STATUS'))[0]);
+const status = (engine: Engine, standby: StartedInstance) => onInstance(engine, standby, async (session) => (await session.query<SlaveStatus>('SHOW SLAVE STATUS'))[0]);
 
 /** The GTID just before `gtid` in its domain (`0-1-42` → `0-1-41`). */
 function previousGtid(gtid: string): string {
@@ -68,7 +61,7 @@ export function mariadbReplication(engine: Engine): Replication {
       const change = `SET GLOBAL gtid_slave_pos = '${gtid}';
         CHANGE MASTER TO MASTER_HOST = '${primary.peer.host}', MASTER_PORT = ${primary.peer.port}, MASTER_USER = '${primary.connection.user}', MASTER_PASSWORD = '', MASTER_USE_GTID = slave_pos, MASTER_DELAY = ${Math.round(delayMs / 1000)}`;
       await exec.step(`on the standby: ${change.replace(/\s+/g, ' ')}; START SLAVE`, () =>
-        on(engine, started, async (session) => {
+        onInstance(engine, started, async (session) => {
           if (sync) await session.query('SET GLOBAL rpl_semi_sync_slave_enabled = ON');
           await session.query(change);
           await session.query('START SLAVE');
@@ -78,11 +71,11 @@ export function mariadbReplication(engine: Engine): Replication {
       if (sync) {
         // Only now: with no semi-synchronous standby connected, every commit would wait for the timeout.
         await exec.step(`on the primary: SET GLOBAL rpl_semi_sync_master_timeout = ${SEMI_SYNC_TIMEOUT_MS}, rpl_semi_sync_master_enabled = ON`, () =>
-          on(engine, primary, (session) => session.query(`SET GLOBAL rpl_semi_sync_master_timeout = ${SEMI_SYNC_TIMEOUT_MS}; SET GLOBAL rpl_semi_sync_master_enabled = ON`)),
+          onInstance(engine, primary, (session) => session.query(`SET GLOBAL rpl_semi_sync_master_timeout = ${SEMI_SYNC_TIMEOUT_MS}; SET GLOBAL rpl_semi_sync_master_enabled = ON`)),
         );
         await waitUntil(
           async () => {
-            const [row] = await on(engine, primary, (session) => session.query<{ Value: string }>("SHOW STATUS LIKE 'Rpl_semi_sync_master_clients'"));
+            const [row] = await onInstance(engine, primary, (session) => session.query<{ Value: string }>("SHOW STATUS LIKE 'Rpl_semi_sync_master_clients'"));
             return Number(row?.Value ?? 0) >= 1;
           },
           { timeoutMs: WAIT_MS, what: 'the primary waiting for the standby on every commit (semi-synchronous)' },
@@ -94,7 +87,7 @@ export function mariadbReplication(engine: Engine): Replication {
     async lag(primary, standby) {
       // The standby first: the primary can only have moved on since, so the difference is never negative.
       const slave = await status(engine, standby);
-      const [master] = await on(engine, primary, (session) => session.query<{ File: string; Position: string }>('SHOW MASTER STATUS'));
+      const [master] = await onInstance(engine, primary, (session) => session.query<{ File: string; Position: string }>('SHOW MASTER STATUS'));
       const bytes = master && slave && slave.Relay_Master_Log_File === master.File ? Number(master.Position) - Number(slave.Exec_Master_Log_Pos) : null;
       return { bytes, ms: slave?.Seconds_Behind_Master == null ? null : Number(slave.Seconds_Behind_Master) * 1000 };
     },
@@ -106,17 +99,17 @@ export function mariadbReplication(engine: Engine): Replication {
         // A delayed standby that has not applied the fault yet: apply up to just before it, at once.
         const until = previousGtid(before.transaction);
         await exec.step(`on the standby: STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE UNTIL master_gtid_pos = '${until}'`, () =>
-          on(engine, standby, (session) => session.query(`STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE UNTIL master_gtid_pos = '${until}'`)),
+          onInstance(engine, standby, (session) => session.query(`STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE UNTIL master_gtid_pos = '${until}'`)),
         );
         await waitUntil(async () => (await status(engine, standby))?.Slave_SQL_Running === 'No', { timeoutMs: WAIT_MS, what: 'the standby applying up to just before the fault' });
-        const [row] = await on(engine, standby, (session) => session.query<{ pos: string }>('SELECT @@gtid_slave_pos AS pos'));
+        const [row] = await onInstance(engine, standby, (session) => session.query<{ pos: string }>('SELECT @@gtid_slave_pos AS pos'));
         reached = row!.pos.split(',').map((gtid) => gtid.trim()).includes(until);
         detail = `applied up to GTID ${row!.pos}, just before the fault's ${before.transaction}`;
       } else {
         // Everything received is applied before the standby stops being one. MASTER_DELAY can only
         // be changed by CHANGE MASTER, which would drop the relay log the old primary can no longer
         // send again: a delayed standby applies its last events when their delay is up.
-        await exec.step('on the standby: STOP SLAVE IO_THREAD, wait until the relay log is applied', () => on(engine, standby, (session) => session.query('STOP SLAVE IO_THREAD')));
+        await exec.step('on the standby: STOP SLAVE IO_THREAD, wait until the relay log is applied', () => onInstance(engine, standby, (session) => session.query('STOP SLAVE IO_THREAD')));
         await waitUntil(
           async () => {
             const slave = await status(engine, standby);
@@ -131,7 +124,7 @@ export function mariadbReplication(engine: Engine): Replication {
           : `the standby was promoted with everything it had received${delayMs ? ', once its apply delay had passed' : ''}`;
       }
       await exec.step('on the standby: STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF', () =>
-        on(engine, standby, (session) => session.query('STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF')),
+        onInstance(engine, standby, (session) => session.query('STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF')),
       );
       await standby.waitWritable();
       return { instance: standby, reached, detail };

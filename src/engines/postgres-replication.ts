@@ -1,19 +1,11 @@
-import type { StartedInstance } from '../providers/provider.js';
+import { onInstance } from './session.js';
 import { waitUntil } from '../providers/readiness.js';
-import type { Engine, Replication, SqlSession } from './engine.js';
+import type { Engine, Replication } from './engine.js';
 
 /** The name the standby connects with: how the primary's synchronous_standby_names finds it. */
 const STANDBY_NAME = 'firedrill_standby';
 const WAIT_MS = 60_000;
 
-async function on<T>(engine: Engine, instance: StartedInstance, fn: (session: SqlSession) => Promise<T>): Promise<T> {
-  const session = await engine.connect(instance.connection);
-  try {
-    return await fn(session);
-  } finally {
-    await session.close();
-  }
-}
 
 /** PostgreSQL streaming replication: pg_basebackup from the primary, standby.signal, primary_conninfo; pg_promote. */
 export function postgresReplication(engine: Engine): Replication {
@@ -39,18 +31,18 @@ export function postgresReplication(engine: Engine): Replication {
         // Set once the standby is consistent: delayed from its start, it would not even open
         // until the base copy's own commits were a delay old.
         await exec.step(`on the standby: ALTER SYSTEM SET recovery_min_apply_delay = '${Math.round(delayMs)}ms'; SELECT pg_reload_conf()`, () =>
-          on(engine, started, async (session) => {
+          onInstance(engine, started, async (session) => {
             await session.query(`ALTER SYSTEM SET recovery_min_apply_delay = '${Math.round(delayMs)}ms'`);
             await session.query('SELECT pg_reload_conf()');
           }),
         );
       }
-      const state = () => on(engine, primary, (session) => session.query<{ state: string; sync_state: string }>(`SELECT state, sync_state FROM pg_stat_replication WHERE application_name = '${STANDBY_NAME}'`));
+      const state = () => onInstance(engine, primary, (session) => session.query<{ state: string; sync_state: string }>(`SELECT state, sync_state FROM pg_stat_replication WHERE application_name = '${STANDBY_NAME}'`));
       await waitUntil(async () => (await state())[0]?.state === 'streaming', { timeoutMs: WAIT_MS, what: 'the standby streaming from the primary' });
       if (sync) {
         // Only now: with no standby connected, every commit would wait for one.
         await exec.step(`on the primary: ALTER SYSTEM SET synchronous_standby_names = '${STANDBY_NAME}'; SELECT pg_reload_conf()`, () =>
-          on(engine, primary, async (session) => {
+          onInstance(engine, primary, async (session) => {
             await session.query(`ALTER SYSTEM SET synchronous_standby_names = '${STANDBY_NAME}'`);
             await session.query('SELECT pg_reload_conf()');
           }),
@@ -61,7 +53,7 @@ export function postgresReplication(engine: Engine): Replication {
     },
 
     async lag(primary) {
-      const [row] = await on(engine, primary, (session) =>
+      const [row] = await onInstance(engine, primary, (session) =>
         session.query<{ bytes: string | null; ms: string | null }>(
           `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS bytes, (extract(epoch from replay_lag) * 1000)::text AS ms
              FROM pg_stat_replication WHERE application_name = '${STANDBY_NAME}'`,
@@ -90,7 +82,7 @@ export function postgresReplication(engine: Engine): Replication {
         return { instance, reached: Boolean(stop?.includes(`transaction ${before.transaction}`)), detail: stop ?? 'the standby was promoted without stopping before the fault (had it applied it already?)' };
       }
       // Promotion ends the apply delay: the rest of what it received is replayed at once.
-      await exec.step('on the standby: SELECT pg_promote(wait => true)', () => on(engine, standby, (session) => session.query('SELECT pg_promote(true, 60)')));
+      await exec.step('on the standby: SELECT pg_promote(wait => true)', () => onInstance(engine, standby, (session) => session.query('SELECT pg_promote(true, 60)')));
       await standby.waitWritable();
       return { instance: standby, reached: true, detail: 'the standby was promoted with everything it had received' };
     },
