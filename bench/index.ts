@@ -26,6 +26,10 @@ import { makeOwnedDir, makeRunTempDir, serviceUser } from '../src/util/os-user.j
 import { ResourceStack } from '../src/util/resources.js';
 import { Workload } from '../src/workload/workload.js';
 import { S3RVER_CREDENTIALS, startS3rver } from '../scripts/s3rver.js';
+import { LocalDirectoryStorage } from '../src/storage/local-directory.js';
+import { Replicator } from '../src/storage/replicate.js';
+import { s3Options, S3Storage } from '../src/storage/s3.js';
+import { nextWalSegment, walSegmentOf } from '../src/strategies/postgres-wal.js';
 
 const run = promisify(execFile);
 const log = pino({ enabled: false });
@@ -317,6 +321,82 @@ async function s3Upload(bytes: number, runs: number): Promise<void> {
   }
 }
 
+/**
+ * WAL archiving into S3 under a write burst, the two designs side by side on the same server
+ * build: archive_command running an uploader process per segment, and archive_command copying
+ * into a spool that one long-lived uploader drains (what drills do). Figures: the WAL rate the
+ * burst made, the segments not yet in the bucket when it ended (lost to a region loss at that
+ * moment), and how long after the last segment closed the bucket had it.
+ */
+async function walArchiving(seconds: number, ratesMbPerS: number[]): Promise<void> {
+  const engine = engines.postgres;
+  const server = await startS3rver('bench-wal');
+  const saved = { ...process.env };
+  Object.assign(process.env, S3RVER_CREDENTIALS);
+  try {
+    for (const rate of ratesMbPerS)
+    for (const design of ['command', 'spool'] as const) {
+      await withResources(async (context) => {
+        const spoolDir = join(context.workDir, 'spool');
+        const options = s3Options.parse({ type: 's3', bucket: server.bucket, endpoint: server.endpoint, pathStyle: true, checksums: 'when-required' });
+        const bucket = new S3Storage('bench', options, `wal-${design}-${process.pid}`);
+        await bucket.open();
+        const credentials = Object.entries(S3RVER_CREDENTIALS).map(([key, value]) => `${key}=${value}`).join(' ');
+        const archiveCommand =
+          design === 'spool'
+            ? `cp %p ${spoolDir}/pg-wal/%f.partial && mv ${spoolDir}/pg-wal/%f.partial ${spoolDir}/pg-wal/%f`
+            : `${credentials} ${process.execPath} ${join(import.meta.dirname, 'archive-push.js')} ${server.endpoint} ${server.bucket} ${bucket.root} %p %f`;
+        const instance = await localProvider.create(
+          { name: `bench-wal-${design}`, engine, settings: { archive_mode: 'on', archive_command: archiveCommand, wal_level: 'replica', max_wal_size: '2GB' }, shared: [spoolDir], writable: [join(spoolDir, 'pg-wal')] },
+          context,
+        );
+        await instance.initialize();
+        const started = await instance.start();
+        const clock = new DrillClock();
+        const uploader = design === 'spool' ? new Replicator(new LocalDirectoryStorage('spool', spoolDir, 'home'), bucket, 500, () => clock.now(), log) : undefined;
+        uploader?.start();
+        const session = await engine.connect(started.connection);
+        const lsn = async () => (await session.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0]!.lsn;
+        const inBucket = async () => new Set((await bucket.list('pg-wal')).map((key) => key.slice(key.lastIndexOf('/') + 1)));
+        await session.query('CREATE TABLE burst (id bigint, pad text)');
+        const from = await lsn();
+        const began = performance.now();
+        // Batches of ~1 MB of WAL, paced to the rate: a busy server, not a disk benchmark.
+        for (let batch = 1; performance.now() - began < seconds * 1000; batch++) {
+          await session.query("INSERT INTO burst SELECT g, repeat('x', 500) FROM generate_series(1, 1600) g");
+          const due = began + (batch * 1000) / rate;
+          if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+        }
+        const burstSeconds = (performance.now() - began) / 1000;
+        const to = await lsn();
+        // Every segment the burst closed, and how many the bucket already had as it ended.
+        const closed: string[] = [];
+        for (let segment = walSegmentOf(from); segment < walSegmentOf(to); segment = nextWalSegment(segment)) closed.push(segment);
+        const present = await inBucket();
+        const behind = closed.filter((segment) => !present.has(segment)).length;
+        const [{ last }] = (await session.query<{ last: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS last')) as [{ last: string }];
+        const switched = performance.now();
+        while (!(await inBucket()).has(last)) {
+          if (performance.now() - switched > 120_000) throw new Error(`WAL segment ${last} did not reach the bucket within 120 s (${design}); see ${context.workDir}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const caughtUp = performance.now() - switched;
+        await session.close();
+        await uploader?.stop(true);
+        await bucket.destroy();
+        const walMb = (Number(BigInt(`0x${to.replace('/', '').padStart(16, '0')}`)) - Number(BigInt(`0x${from.replace('/', '').padStart(16, '0')}`))) / 1024 / 1024;
+        const name = design === 'spool' ? 'spool + one uploader (firedrill)' : 'archive_command uploading each segment';
+        rows.push({ figure: `WAL archiving into S3 at ${rate} MB/s, ${name}: measured`, value: `${(walMb / burstSeconds).toFixed(1)} MB/s`, target: '', met: null });
+        rows.push({ figure: `  segments not yet in the bucket as the ${burstSeconds.toFixed(0)} s burst ended`, value: `${behind} of ${closed.length}`, target: '', met: null });
+        rows.push({ figure: '  last segment in the bucket after it closed', value: formatDuration(caughtUp), target: '', met: null });
+      });
+    }
+  } finally {
+    for (const key of Object.keys(S3RVER_CREDENTIALS)) if (saved[key] === undefined) delete process.env[key];
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const only = process.argv[2];
   const sections: Array<[string, () => Promise<void>]> = [
@@ -329,6 +409,7 @@ async function main(): Promise<void> {
     ['workload', () => workloadVsPgbench(10, 4)],
     ['drill', canonicalDrill],
     ['s3', () => s3Upload(1024 * 1024 * 1024, 3)],
+    ['archiving', () => walArchiving(20, [16, 48])],
   ];
   for (const [name, section] of sections) {
     if (only && only !== name) continue;

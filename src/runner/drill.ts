@@ -20,8 +20,8 @@ import type { Provider, ProviderContext, StartedInstance, StoppedInstance } from
 import { resolveProvider } from '../providers/index.js';
 import type { Scenario } from '../scenario/loader.js';
 import { RELATIVE_TARGET } from '../scenario/schema.js';
-import { createLocation, type LocationOptions } from '../storage/index.js';
-import { Replicator } from '../storage/replicate.js';
+import { createLocation, createSpool, serverWrites, SPOOL, type LocationOptions } from '../storage/index.js';
+import { Replicator, type CopyReport } from '../storage/replicate.js';
 import type { StorageLocation } from '../storage/storage.js';
 import { checkArchive, recordArchive } from '../storage/archive-record.js';
 import { BackupDefect } from '../storage/transfer.js';
@@ -311,6 +311,9 @@ class Drill {
       storage.set(name, createLocation(name, options as LocationOptions, { workDir, drillId: this.drillId }));
     }
     const primary = storage.get('primary')!;
+    const spooled = this.definition.archive && !serverWrites(scenario.storage.primary as LocationOptions);
+    const archive = spooled ? createSpool(scenario.target.region, { workDir, drillId: this.drillId }) : primary;
+    if (spooled) storage.set(SPOOL, archive);
     const providerContext: ProviderContext = {
       exec,
       resources,
@@ -323,7 +326,7 @@ class Drill {
     const provider = await resolveProvider({ name: scenario.target.provider, engine, version: scenario.target.version, image: scenario.target.image });
     this.journal.provider = provider.name;
     const shared = [...storage.values()].flatMap((location) => (location.directory ? [location.directory] : []));
-    const setup = this.strategy.sourceSetup?.({ storage: primary, engine }) ?? {};
+    const setup = this.strategy.sourceSetup?.({ storage: primary, archive, engine }) ?? {};
     const source = await this.phase('provision', async () => {
       for (const location of storage.values()) {
         await location.open();
@@ -359,6 +362,7 @@ class Drill {
       providerContext,
       source,
       storage: primary,
+      archive,
       exec,
       log,
       workDir,
@@ -452,7 +456,14 @@ class Drill {
     const { context, source, storage } = provisioned;
     if (strategy.prepare) await this.phase('prepare', () => strategy.prepare!(context));
 
+    // The spool's uploader first: off-site copies of primary copy what it uploaded.
+    const spool = storage.get(SPOOL);
     const replicators: Replicator[] = [];
+    if (spool) {
+      const uploader = new Replicator(spool, storage.get('primary')!, (scenario.storage.primary as LocationOptions).spool.every, () => clock.now(), this.log);
+      uploader.start();
+      replicators.push(uploader);
+    }
     for (const [name, options] of Object.entries(scenario.storage) as Array<[string, LocationOptions]>) {
       if (!options.copy) continue;
       const replicator = new Replicator(storage.get(options.copy.from)!, storage.get(name)!, options.copy.every, () => clock.now(), this.log);
@@ -587,6 +598,8 @@ class Drill {
 
     // The standby's lag as the fault strikes: what an asynchronous one will lose.
     await backedUp.stopSampling();
+    // What each copy's origin holds as the fault strikes: a lost origin's un-copied files are named.
+    for (const replicator of backedUp.replicators) await replicator.census();
     const source = context.source;
     const session = await engine.connect({ ...source.connection, database: engine.databaseName });
     const faultContext: FaultContext = {
@@ -618,8 +631,6 @@ class Drill {
       context.source = fault.source.instance;
       this.track(fault.source.instance);
     }
-    // What a lost region held is no longer copied anywhere.
-    const lostRegion = (fault.destroyedLocations?.length ?? 0) > 0;
     journal.fault = {
       kind: scenario.fault.kind,
       description: fault.description,
@@ -647,7 +658,14 @@ class Drill {
       await this.openCapture('latest', context.source, { exact: false });
     }
     if (this.strategy.afterDetection) await this.phase('archive', () => this.strategy.afterDetection!(context));
-    const copies = await Promise.all(backedUp.replicators.map((replicator) => replicator.stop(!lostRegion)));
+    // The last uploads and copies, in order (a copy's last pass copies what the spool's last
+    // upload brought), from every origin that survived: the operator waits for them.
+    const destroyed = new Set(fault.destroyedLocations ?? []);
+    const copies: CopyReport[] = [];
+    const stopCopies = async () => {
+      for (const replicator of backedUp.replicators) copies.push(await replicator.stop(!destroyed.has(replicator.from.name)));
+    };
+    if (backedUp.replicators.length > 0) await this.phase('upload', stopCopies);
     for (const copy of copies) {
       const record = journal.storage?.find((location) => location.name === copy.to);
       if (record) record.copy = { from: copy.from, everyMs: copy.everyMs, objects: copy.objects, bytes: copy.bytes, maxLagMs: copy.maxLagMs, behind: copy.behind };

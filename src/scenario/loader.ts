@@ -8,7 +8,7 @@ import type { FaultApplicability, FaultDefinition, IncidentDefinition } from '..
 import { faults, type FaultKind } from '../faults/index.js';
 import { providers, type ProviderName } from '../providers/index.js';
 import type { Provider } from '../providers/provider.js';
-import { serverWrites, storageTypes, type LocationOptions } from '../storage/index.js';
+import { serverWrites, SPOOL, storageTypes, type LocationOptions } from '../storage/index.js';
 import { strategies, type StrategyName } from '../strategies/index.js';
 import { nearest } from '../util/suggest.js';
 import { scenarioSchema, type ParsedScenario } from './schema.js';
@@ -326,7 +326,7 @@ export function withStrategyNames(scenario: Scenario, names: readonly string[]):
 
 /** Why a strategy cannot run here: where the objection points (its name, the recovery target, a fault) and what to do. */
 interface StrategyObjection {
-  at: 'name' | 'recovery.target' | 'recovery.method' | 'backups' | 'storage.primary.type' | 'storage.primary.encryption' | { fault: number | undefined };
+  at: 'name' | 'recovery.target' | 'recovery.method' | 'backups' | `storage.${string}` | { fault: number | undefined };
   message: string;
   hint?: string;
 }
@@ -376,9 +376,14 @@ function strategyObjections(name: string, drill: DrillShape, faultSet: Pick<Faul
     objections.push({ at: 'backups', message: `strategy "${definition.name}" keeps its own catalog of backups, which deleting its files from outside would break`, hint: 'leave backups.retention out: the backup tool expires its own backups' });
   }
   const primary = drill.storage.primary as LocationOptions | undefined;
-  const written = definition.serverWrites ?? (definition.archive ? `each ${definition.archive.file}` : undefined);
-  if (written && primary && !serverWrites(primary)) {
-    const writable = Object.keys(storageTypes).filter((type) => serverWrites({ type } as LocationOptions));
+  // An archive (WAL, binlogs) goes through a spool where primary cannot take it; a tool's own repository cannot.
+  const written = definition.serverWrites;
+  if (definition.archive && primary && !serverWrites(primary) && drill.storage[SPOOL]) {
+    objections.push({ at: `storage.${SPOOL}`, message: `storage "${SPOOL}" is the name of the spool the server archives into before its files are uploaded to "primary" (${primary.type})`, hint: 'give this location another name' });
+  }
+  const native = primary && !primary.encryption && definition.nativeStorage?.includes(primary.type);
+  if (written && primary && !serverWrites(primary) && !native) {
+    const writable = [...Object.keys(storageTypes).filter((type) => serverWrites({ type } as LocationOptions)), ...(definition.nativeStorage ?? [])];
     const what = primary.encryption ? `${primary.type}, encrypted` : primary.type;
     objections.push({
       at: primary.encryption ? 'storage.primary.encryption' : 'storage.primary.type',

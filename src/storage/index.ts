@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { EncryptedStorage } from './encrypted.js';
-import { localStorage } from './local-directory.js';
+import { join } from 'node:path';
+import { LocalDirectoryStorage, localStorage } from './local-directory.js';
 import { s3Storage } from './s3.js';
 
 import type { StorageLocation } from './storage.js';
@@ -27,3 +28,14 @@ export function createLocation(name: string, options: LocationOptions, context: 
 
 /** Whether a server's own archiving can write its files straight into the location: encrypted objects are not what it wrote. */
 export const serverWrites = (options: LocationOptions) => !options.encryption && storageTypes[options.type].serverWrites(options as never);
+
+/** The spool's name among a drill's locations; the loader keeps scenarios from taking it. */
+export const SPOOL = 'spool';
+
+/**
+ * Where the server's own archiving writes when primary cannot take its files (see
+ * `serverWrites`): a directory on the source's host, in its region, that an uploader drains
+ * into primary — the asynchronous archiving of wal-g and pgBackRest. A segment is archived for
+ * the server once it is in the spool; a region loss takes what was not yet uploaded.
+ */
+export const createSpool = (region: string, context: StorageCreateContext): StorageLocation => new LocalDirectoryStorage(SPOOL, join(context.workDir, SPOOL), region);

@@ -35,6 +35,8 @@ export class Replicator {
   private readonly seen = new Map<string, { sizeBytes: number; atMs: number }>();
   private readonly errors: string[] = [];
   private running = false;
+  // Wakes the loop from its wait when copying stops: a long interval must not hold the drill.
+  private readonly stopped = new AbortController();
   private loop: Promise<void> | undefined;
   private lastBehind: string[] = [];
 
@@ -51,28 +53,45 @@ export class Replicator {
     this.loop = (async () => {
       while (this.running) {
         await this.sync();
-        await sleep(this.everyMs).catch(() => undefined);
+        await sleep(this.everyMs, this.stopped.signal).catch(() => undefined);
       }
     })();
   }
 
+  /**
+   * Notes what the origin holds now, without copying: taken as a fault strikes, so what a lost
+   * origin held and the copy never got can be named, however long the interval.
+   */
+  async census(): Promise<void> {
+    await this.look().catch((error: unknown) => this.errors.push(errorMessage(error)));
+  }
+
+  /** The origin's objects and sizes, each noted with when it was first seen at that size. */
+  private async look(): Promise<Array<[string, number]>> {
+    const found: Array<[string, number]> = [];
+    for (const key of await this.from.list('')) {
+      const size = (await this.from.stat(key))?.sizeBytes;
+      if (size === undefined) continue;
+      const seen = this.seen.get(key);
+      if (!seen || seen.sizeBytes !== size) this.seen.set(key, { sizeBytes: size, atMs: this.now() });
+      found.push([key, size]);
+    }
+    return found;
+  }
+
   /** One pass: copy every object whose size differs from the copy's. */
   async sync(): Promise<void> {
-    let keys: string[];
+    let found: Array<[string, number]>;
     try {
-      keys = await this.from.list('');
+      found = await this.look();
     } catch (error) {
       this.errors.push(errorMessage(error));
       return;
     }
     const behind: string[] = [];
-    for (const key of keys) {
+    for (const [key, size] of found) {
+      if (this.copied.get(key)?.sizeBytes === size) continue;
       try {
-        const size = (await this.from.stat(key))?.sizeBytes;
-        if (size === undefined) continue;
-        const seen = this.seen.get(key);
-        if (!seen || seen.sizeBytes !== size) this.seen.set(key, { sizeBytes: size, atMs: this.now() });
-        if (this.copied.get(key)?.sizeBytes === size) continue;
         await this.to.put(key, await this.from.get(key));
         this.copied.set(key, { sizeBytes: size, seenAtMs: this.seen.get(key)!.atMs, copiedAtMs: this.now() });
       } catch (error) {
@@ -87,6 +106,7 @@ export class Replicator {
   /** Stops copying; with `final`, one last pass first (the origin is still there). */
   async stop(final: boolean): Promise<CopyReport> {
     this.running = false;
+    this.stopped.abort();
     await this.loop;
     if (final) await this.sync();
     let behind = this.lastBehind;

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -29,6 +31,7 @@ export const s3Options = z.strictObject({
     .enum(['when-supported', 'when-required'])
     .default('when-supported')
     .describe('When the SDK adds request checksums and validates response ones: when-required for servers that store aws-chunked bodies as data'),
+  caFile: z.string().optional().describe('A CA certificate (PEM) to trust for the endpoint: an S3 server with a certificate of its own (a private MinIO)'),
   profile: z.string().optional().describe('A profile of the shared AWS config and credentials files; default: the standard chain (environment, AWS_PROFILE, files, instance role)'),
   attempts: z.int().min(1).max(20).default(6).describe('Attempts per request, with backoff, on 5xx answers, throttling and dropped connections'),
   partSize: z
@@ -40,6 +43,16 @@ export const s3Options = z.strictObject({
 });
 
 type S3Options = z.output<typeof s3Options>;
+
+export interface S3Access {
+  bucket: string;
+  root: string;
+  region: string;
+  endpoint: URL;
+  pathStyle: boolean;
+  caFile?: string;
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
 
 const trimSlashes = (value: string) => value.replace(/^\/+|\/+$/g, '');
 
@@ -83,8 +96,29 @@ export class S3Storage implements StorageLocation {
       responseChecksumValidation: options.checksums === 'when-required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       ...(options.profile ? { profile: options.profile } : {}),
+      ...(options.caFile ? { requestHandler: { httpsAgent: new Agent({ ca: readFileSync(options.caFile) }) } } : {}),
     };
     this.client = new S3Client(config);
+  }
+
+  /**
+   * What a backup tool with an S3 client of its own (pgBackRest) needs to reach this location:
+   * the endpoint's parts and the credentials the AWS chain resolves to — for its configuration,
+   * never for a journal.
+   */
+  async access(): Promise<S3Access> {
+    const region = await this.client.config.region();
+    const endpoint = new URL(this.options.endpoint ?? `https://s3.${region}.amazonaws.com`);
+    const { accessKeyId, secretAccessKey, sessionToken } = await this.client.config.credentials();
+    return {
+      bucket: this.options.bucket,
+      root: this.root,
+      region,
+      endpoint,
+      pathStyle: this.options.pathStyle,
+      ...(this.options.caFile ? { caFile: this.options.caFile } : {}),
+      credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+    };
   }
 
   get address(): string {

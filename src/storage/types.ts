@@ -17,6 +17,12 @@ export const locationBase = {
     .optional()
     .describe('Make this location an off-site copy of another: every backup and archived WAL/binlog is copied here'),
   encryption: encryptionOptions.optional(),
+  spool: z
+    .strictObject({
+      every: duration.prefault('1s').describe('How often the uploader sends what the server archived into the spool on to this location (a duration)'),
+    })
+    .prefault({})
+    .describe('When the server\'s own archiving (WAL, binlogs) cannot write into this location (an object store, an encrypted location), it writes into a spool on the source\'s host and an uploader drains that here; what the spool still holds when the source\'s region is lost is lost: that lag is part of the RPO'),
 };
 
 export interface StorageCreateContext {

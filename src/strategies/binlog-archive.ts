@@ -46,13 +46,13 @@ export class BinlogArchive {
 
   /** Streams from `from` on into the archive; resolves once that file is arriving. */
   private static async stream(context: StrategyContext, from: string): Promise<BackgroundProcess> {
-    const { source, engine, storage } = context;
+    const { source, engine, archive } = context;
     const streamer = await source.spawn(
       'mariadb-binlog',
-      [...engine.clientArgs(source.localConnection), '--read-from-remote-server', '--raw', '--stop-never', `--stop-never-slave-server-id=${STREAMER_SERVER_ID}`, `--result-file=${archiveDir(storage)}/`, from],
+      [...engine.clientArgs(source.localConnection), '--read-from-remote-server', '--raw', '--stop-never', `--stop-never-slave-server-id=${STREAMER_SERVER_ID}`, `--result-file=${archiveDir(archive)}/`, from],
       { logFile: `${source.paths.scratch}/binlog-stream.log`, env: engine.clientEnv(source.localConnection) },
     );
-    await waitUntil(async () => (await sizeIn(storage, from)) > 0, {
+    await waitUntil(async () => (await sizeIn(archive, from)) > 0, {
       timeoutMs: CATCH_UP_MS,
       what: 'the binlog archive receiving its first file',
       failFast: async () => ((await streamer.isRunning()) ? undefined : `mariadb-binlog exited (see ${source.paths.scratch}/binlog-stream.log)`),
@@ -78,7 +78,7 @@ export class BinlogArchive {
       // A streamer loses its server when the server restarts (a damaged page found on a
       // restart): as a binlog server would, it reconnects, from the newest file it has.
       if (!(await this.streamer.isRunning())) {
-        const names = (await context.storage.list(BINLOG_PREFIX)).map((key) => key.slice(key.lastIndexOf('/') + 1)).filter((name) => !Number.isNaN(sequenceOf(name)));
+        const names = (await context.archive.list(BINLOG_PREFIX)).map((key) => key.slice(key.lastIndexOf('/') + 1)).filter((name) => !Number.isNaN(sequenceOf(name)));
         const newest = names.sort((a, b) => sequenceOf(a) - sequenceOf(b)).at(-1);
         if (newest) this.streamer = await BinlogArchive.stream(context, newest);
       }
@@ -90,7 +90,7 @@ export class BinlogArchive {
       );
       await waitUntil(
         async () => {
-          for (const log of logs.slice(0, -1)) if ((await sizeIn(context.storage, log.Log_name)) !== Number(log.File_size)) return false;
+          for (const log of logs.slice(0, -1)) if ((await sizeIn(context.archive, log.Log_name)) !== Number(log.File_size)) return false;
           return true;
         },
         { timeoutMs: CATCH_UP_MS, what: 'the binlog archive catching up with the source', failFast: async () => ((await this.streamer.isRunning()) ? undefined : 'mariadb-binlog exited'), signal: context.providerContext.signal },

@@ -15,7 +15,7 @@ export const mariabackupBinlog = defineStrategy({
     let archive: BinlogArchive | undefined;
     const chain = new MariabackupChain('mariabackup-binlog', options);
     return {
-      sourceSetup: ({ storage }) => binlogArchiveSetup(storage),
+      sourceSetup: ({ archive }) => binlogArchiveSetup(archive),
       async prepare(context) {
         archive = await BinlogArchive.start(context);
       },

@@ -16,7 +16,7 @@ export const mysqldumpBinlog = defineStrategy({
     let archive: BinlogArchive | undefined;
     let taken = 0;
     return {
-      sourceSetup: ({ storage }) => binlogArchiveSetup(storage),
+      sourceSetup: ({ archive }) => binlogArchiveSetup(archive),
       async prepare(context) {
         await createDumpUser(context);
         archive = await BinlogArchive.start(context);

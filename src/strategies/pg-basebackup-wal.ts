@@ -34,7 +34,7 @@ export const pgBasebackupWal = defineStrategy({
   create(options) {
     let taken = 0;
     return {
-      sourceSetup: ({ storage }) => walArchiveSetup(storage),
+      sourceSetup: ({ archive }) => walArchiveSetup(archive),
       // The WAL comes from the archive, like every later segment.
       backup: (context) => takeBaseBackup(context, `pg-basebackup-wal/backup-${++taken}/base`, options.compression, 'none'),
       afterDetection: switchAndArchive,

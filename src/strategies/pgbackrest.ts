@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { InstanceBase } from '../providers/provider.js';
 import { recordArchive } from '../storage/archive-record.js';
-import type { StoredObject } from '../storage/storage.js';
+import { S3Storage } from '../storage/s3.js';
+import type { StorageLocation, StoredObject } from '../storage/storage.js';
 import { BackupDefect, verifyStored } from '../storage/transfer.js';
 import { DrillSetupError } from '../util/errors.js';
 import { serverDirectory } from './source.js';
@@ -34,7 +35,44 @@ interface BackupSet {
   stopLsn: string;
 }
 
-const repoPath = (context: Pick<StrategyContext, 'storage'>) => serverDirectory(context.storage, REPO, 'pgBackRest\'s repository');
+/** pgBackRest's repository settings for a storage location, and the same without secrets for the runbook. */
+interface Repository {
+  lines: string[];
+  shown: string;
+}
+
+/**
+ * The repository in the storage location: a directory the server's account writes into, or an
+ * S3 prefix that pgBackRest's own client writes (over HTTPS only; credentials resolved from the
+ * AWS chain into the private configuration file, never onto a command line or into the journal).
+ */
+async function repository(storage: StorageLocation): Promise<Repository> {
+  if (!(storage instanceof S3Storage)) {
+    const path = serverDirectory(storage, REPO, "pgBackRest's repository");
+    return { lines: [`repo1-path=${path}`], shown: `repo1-path=${path}` };
+  }
+  const access = await storage.access();
+  if (access.endpoint.protocol !== 'https:') {
+    throw new DrillSetupError(`pgBackRest reaches S3 over HTTPS only, and storage "${storage.name}" is at ${access.endpoint.origin}`, 'give the endpoint as https://… (with caFile for a certificate of its own), or keep the repository in a local location');
+  }
+  const where = [
+    'repo1-type=s3',
+    `repo1-path=/${access.root}/${REPO}`,
+    `repo1-s3-bucket=${access.bucket}`,
+    `repo1-s3-endpoint=${access.endpoint.hostname}`,
+    ...(access.endpoint.port ? [`repo1-storage-port=${access.endpoint.port}`] : []),
+    `repo1-s3-region=${access.region}`,
+    `repo1-s3-uri-style=${access.pathStyle ? 'path' : 'host'}`,
+    ...(access.caFile ? [`repo1-storage-ca-file=${access.caFile}`] : []),
+    // Small files bundled into a few objects: a request per file is what makes object stores slow.
+    'repo1-bundle=y',
+  ];
+  const { accessKeyId, secretAccessKey, sessionToken } = access.credentials;
+  return {
+    lines: [...where, `repo1-s3-key=${accessKeyId}`, `repo1-s3-key-secret=${secretAccessKey}`, ...(sessionToken ? [`repo1-s3-token=${sessionToken}`] : [])],
+    shown: `${where.join(' ')} repo1-s3-key=… repo1-s3-key-secret=… (from the AWS credential chain)`,
+  };
+}
 
 /**
  * pgBackRest's configuration beside an instance: the repository in the storage location, the
@@ -45,9 +83,10 @@ async function configure(context: StrategyContext, instance: InstanceBase, tunin
   const dir = `${instance.paths.scratch}/pgbackrest`;
   await instance.claim(dir);
   const config = `${dir}/pgbackrest.conf`;
+  const repo = await repository(context.storage);
   const lines = [
     '[global]',
-    `repo1-path=${repoPath(context)}`,
+    ...repo.lines,
     // Retention is the drill's to decide (backups.retention); pgBackRest expires nothing here.
     'repo1-retention-full=9999999',
     `log-path=${dir}`,
@@ -64,7 +103,8 @@ async function configure(context: StrategyContext, instance: InstanceBase, tunin
     ...(port ? [`pg1-port=${port}`] : []),
     '',
   ];
-  await context.exec.step(`write ${config}: [global] repo1-path=${repoPath(context)} … [${STANZA}] pg1-path=${instance.paths.data}`, () => instance.writeFile(config, lines.join('\n')));
+  // The file is in the instance's private scratch directory (mode 0700): it may hold the repository's credentials.
+  await context.exec.step(`write ${config}: [global] ${repo.shown} … [${STANZA}] pg1-path=${instance.paths.data}`, () => instance.writeFile(config, lines.join('\n')));
   return config;
 }
 
@@ -111,6 +151,7 @@ export const pgbackrestStrategy = defineStrategy({
   pointInTime: true,
   keeps: 'backups',
   serverWrites: 'its pgBackRest repository',
+  nativeStorage: ['s3'],
   ownCatalog: true,
   tools: [{ program: 'pgbackrest', versionArgs: ['version'], install: 'apt-get install -y pgbackrest' }],
   logical: false,
@@ -123,7 +164,7 @@ export const pgbackrestStrategy = defineStrategy({
     const stored = new Map<string, StoredObject[]>();
     return {
       // archive_mode needs a restart, the command only a reload: it is set once pgBackRest is configured.
-      sourceSetup: (context) => ({ settings: { archive_mode: 'on', wal_level: 'replica' }, writable: [repoPath(context)] }),
+      sourceSetup: ({ storage }) => ({ settings: { archive_mode: 'on', wal_level: 'replica' }, writable: storage.directory ? [serverDirectory(storage, REPO, "pgBackRest's repository")] : [] }),
 
       async prepare(context) {
         const found = await context.source.run('pgbackrest', ['version'], { allowFailure: true, quiet: true }).catch((error: unknown) => ({ exitCode: 127, stderr: String(error) }));

@@ -22,6 +22,12 @@ export interface StrategyContext {
    * survived the fault (a region loss leaves only the off-site copy).
    */
   storage: StorageLocation;
+  /**
+   * Where the server's own archiving (archive_command, a binlog streamer) writes its files: the
+   * primary location when a server can write into it, else a spool on the source's host that
+   * the drill drains into primary (and whose lag it measures). Restores read `storage`.
+   */
+  archive: StorageLocation;
   exec: CommandRunner;
   log: Logger;
   /** A scratch directory of the drill's own on this machine. */
@@ -89,7 +95,7 @@ export interface Strategy {
    * What the source needs before it starts: server settings (WAL archiving, binary log) and
    * directories of this machine its account must be able to write (an archive directory).
    */
-  sourceSetup?(context: Pick<StrategyContext, 'storage' | 'engine'>): SourceSetup;
+  sourceSetup?(context: Pick<StrategyContext, 'storage' | 'archive' | 'engine'>): SourceSetup;
   /** Runs before the workload starts (archive streams, stanzas, dump accounts, ...). */
   prepare?(context: StrategyContext): Promise<void>;
   /** Takes one backup while the workload runs (the first, or a scheduled later one). */
@@ -130,6 +136,8 @@ export interface StrategyDefinition<Options extends z.ZodObject = z.ZodObject> {
    * the server can write files into. Derived from `archive` when there is one.
    */
   serverWrites?: string;
+  /** Storage types the tool's own client writes its repository into (pgBackRest's S3), though the server cannot write files there. */
+  nativeStorage?: readonly string[];
   /** The backup tool keeps its own catalog of backups (pgBackRest's backup.info): retention from outside would break it. */
   ownCatalog?: boolean;
   /** Programs it needs beyond the engine's own, and how to get them (for `firedrill doctor`). */

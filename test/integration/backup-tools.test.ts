@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { Agent } from 'node:https';
+import { paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3RVER_CREDENTIALS, startS3rver, type S3Server } from '../../scripts/s3rver.js';
 import { OBJECTIVE } from '../../src/measure/verdict.js';
 import type { StorageLocation } from '../../src/storage/storage.js';
 import { drill, objective, shopWith } from '../support/drills.js';
@@ -8,7 +12,7 @@ import { drill, objective, shopWith } from '../support/drills.js';
  * every WAL segment pushed by archive-push, pgbackrest verify before the restore, and a restore
  * through the chain to just before the fault — then with the newest backup damaged.
  */
-const scenario = (latent: string[] = []) =>
+const scenario = (latent: string[] = []): string =>
   shopWith('postgres', '{ name: pgbackrest, schedule: [full, incr] }', { incident: 'kind: bad-delete, table: orders', latent, backups: '{ count: 2, every: 2s }' }).replace('at: 4s', 'at: 6s');
 
 describe('pgbackrest (real pgBackRest and PostgreSQL)', () => {
@@ -57,6 +61,81 @@ describe('pgbackrest (real pgBackRest and PostgreSQL)', () => {
     expect(journal.ledger!.lost).toBe(ledger.acked.filter((write) => write.serverTimeUs > faultUs).length);
     expect(objective(journal, OBJECTIVE.backupsIntact)).toMatchObject({ passed: false });
     expect(journal.status).toBe('failed');
+  });
+});
+
+/**
+ * pgBackRest writing its repository into an S3 bucket with its own client: s3rver over HTTPS
+ * with a certificate of its own, trusted through the location's caFile.
+ */
+describe('pgbackrest with its repository in S3 (real pgBackRest, an S3 server over HTTPS)', () => {
+  let server: S3Server;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    server = await startS3rver('firedrill', { tls: true });
+    Object.assign(process.env, S3RVER_CREDENTIALS);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    for (const key of Object.keys(S3RVER_CREDENTIALS)) if (saved[key] === undefined) delete process.env[key];
+  });
+  const inBucket = (latent: string[] = []) => scenario(latent).replace('strategy:', `storage:\n  primary: { type: s3, bucket: firedrill, prefix: rest, endpoint: "${server.endpoint}", pathStyle: true, checksums: when-required, caFile: "${server.caFile}" }\nstrategy:`);
+  const keys = async () => {
+    const client = new S3Client({ region: 'us-east-1', endpoint: server.endpoint, forcePathStyle: true, requestHandler: { httpsAgent: new Agent({ ca: await readFile(server.caFile!) }) } });
+    const found: string[] = [];
+    for await (const page of paginateListObjectsV2({ client }, { Bucket: server.bucket, Prefix: 'rest/' })) found.push(...(page.Contents ?? []).map((object) => object.Key!));
+    return found;
+  };
+
+  it('point-in-time recovery through pgBackRest from S3: full + incremental restored, exactly the writes after the fault lost, nothing left in the bucket', async () => {
+    let stored: string[] = [];
+    const { journal, ledger } = await drill(inBucket(), {
+      hooks: {
+        beforeRestore: async () => {
+          stored = await keys();
+        },
+      },
+    });
+    expect(journal.errors).toEqual([]);
+    expect(journal.status).toBe('passed');
+    expect(journal.recovery).toMatchObject({ restored: true, reached: true, backupUsed: 2, point: 'fault' });
+    const faultUs = journal.fault!.point.serverTimeUs;
+    expect(journal.ledger!.lost).toBe(ledger.acked.filter((write) => write.serverTimeUs > faultUs).length);
+    expect(journal.ledger!.lost).toBeGreaterThan(100);
+    expect(journal.ledger!.lostBeforeFault).toBe(0);
+    expect(objective(journal, OBJECTIVE.damageUndone).passed).toBe(true);
+    // pgBackRest wrote the repository into the bucket itself: backup sets and the WAL archive.
+    expect(stored.some((key) => /\/pgbackrest\/backup\/firedrill\/\d{8}-\d{6}F_\d{8}-\d{6}I\/backup\.manifest$/.test(key))).toBe(true);
+    // Bundled: a few objects per set, not one per data file.
+    expect(stored.some((key) => /\/pgbackrest\/backup\/firedrill\/\d{8}-\d{6}F\/bundle\/1$/.test(key))).toBe(true);
+    expect(stored.some((key) => /\/pgbackrest\/archive\/firedrill\/15-1\/0000000100000000\/[0-9A-F]{24}-[0-9a-f]{40}\.lz4$/.test(key))).toBe(true);
+    // The credentials reached pgBackRest's private configuration only.
+    expect(JSON.stringify(journal)).not.toContain('S3RVER');
+    expect(journal.commands.find((command) => /write \S+pgbackrest\.conf/.test(command.command))!.command).toMatch(/repo1-type=s3 .*repo1-s3-uri-style=path repo1-storage-ca-file=\S+ repo1-bundle=y repo1-s3-key=… repo1-s3-key-secret=… /);
+    expect(await keys()).toEqual([]);
+  });
+
+  it('a damaged backup.manifest in the bucket: the checksums catch it, the full backup is restored, and the drill fails', async () => {
+    const { journal } = await drill(inBucket(['kind: corrupt-backup, object: backup.manifest']));
+    expect(journal.errors).toEqual([]);
+    expect(journal.recovery).toMatchObject({ restored: true, backupUsed: 1, attempts: [{ backup: 2 }] });
+    expect(journal.recovery!.attempts![0]!.defect).toMatch(/backup\.manifest in "primary" was changed after it was taken: sha256 /);
+    expect(objective(journal, OBJECTIVE.backupsIntact)).toMatchObject({ passed: false });
+    expect(journal.status).toBe('failed');
+    expect(await keys()).toEqual([]);
+  });
+
+  it('an S3 endpoint over plain HTTP is refused before a backup is taken, saying what to do', async () => {
+    const plain = await startS3rver();
+    try {
+      const { journal } = await drill(inBucket().replace(server.endpoint, plain.endpoint));
+      expect(journal.status).toBe('error');
+      expect(journal.errors[0]!.message).toMatch(/^pgBackRest reaches S3 over HTTPS only, and storage "primary" is at http:\/\/127\.0\.0\.1:\d+/);
+      expect(journal.errors[0]!.hint).toMatch(/https:\/\/… \(with caFile/);
+      expect(journal.backups ?? []).toEqual([]);
+    } finally {
+      await plain.stop();
+    }
   });
 });
 

@@ -10,7 +10,7 @@ import { s3Options, S3Storage } from '../../src/storage/s3.js';
 import { ObjectNotFoundError, StorageError } from '../../src/storage/storage.js';
 import { loadScenario } from '../../src/scenario/loader.js';
 import { runDrill } from '../../src/runner/drill.js';
-import { cli, drill, objective, privateTmp, shopWith } from '../support/drills.js';
+import { cli, drill, expectPitrLoss, objective, privateTmp, shopWith } from '../support/drills.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3Server } from '../../scripts/s3rver.js';
 import { startFaultyProxy, type FaultyProxy } from '../support/s3.js';
 
@@ -164,6 +164,65 @@ describe('drills keeping their backups in S3', () => {
     expect(await keysUnder('offsite/')).toEqual([]);
   });
 
+  it('WAL archived into the bucket through the spool: point-in-time recovery from S3 loses exactly the writes after the fault', async () => {
+    let archived: string[] = [];
+    const outcome = await drill(shopWith('postgres', 'pg-basebackup-wal', { incident: 'kind: bad-delete, table: orders', storage: `${s3Primary(() => server.endpoint, 'walpitr')}` }), {
+      hooks: {
+        beforeRestore: async () => {
+          archived = await keysUnder('walpitr/');
+        },
+      },
+    });
+    expectPitrLoss(outcome);
+    const { journal } = outcome;
+    // The server archived into the spool on its host; every segment reached the bucket.
+    expect(journal.storage!.map((location) => [location.name, location.type])).toEqual([
+      ['primary', 's3'],
+      ['spool', 'local'],
+    ]);
+    const upload = journal.storage![0]!.copy!;
+    expect(upload).toMatchObject({ from: 'spool', everyMs: 1000, behind: [] });
+    expect(upload.objects).toBeGreaterThan(0);
+    expect(upload.maxLagMs).toBeGreaterThanOrEqual(1000);
+    expect(archived.filter((key) => key.includes('/pg-wal/')).length).toBe(upload.objects);
+    expect(archived.filter((key) => /\/pg-wal\/[0-9A-F]{24}$/.test(key)).length).toBeGreaterThan(0);
+    expect(journal.phases.map((phase) => phase.name)).toContain('upload');
+    expect(await keysUnder('walpitr/')).toEqual([]);
+  });
+
+  it('binlogs streamed into an encrypted bucket through the spool: the PITR restore decrypts them and loses exactly the writes after the fault', async () => {
+    const key = 'FIREDRILL_IT_BINLOG_KEY';
+    process.env[key] = randomBytes(32).toString('hex');
+    try {
+      const storage = `  primary: { type: s3, bucket: firedrill, prefix: sealedlog, endpoint: "${server.endpoint}", pathStyle: true, checksums: when-required, encryption: { keyEnv: ${key} }, spool: { every: 300ms } }`;
+      const outcome = await drill(shopWith('mariadb', 'mysqldump-binlog', { incident: 'kind: bad-delete, table: orders', storage }));
+      expectPitrLoss(outcome);
+      expect(outcome.journal.storage![0]!.copy).toMatchObject({ from: 'spool', everyMs: 300, behind: [] });
+      expect(outcome.journal.storage![0]!.copy!.objects).toBeGreaterThan(0);
+    } finally {
+      delete process.env[key];
+    }
+  });
+
+  it('region lost before the spool was uploaded: the base backup\'s WAL never reached the bucket, and the drill fails saying so', async () => {
+    const outcome = await drill(
+      shopWith('postgres', 'pg-basebackup-wal', {
+        incident: 'kind: region-loss',
+        target: 'settings: { archive_timeout: 1s }',
+        storage: `  primary: { type: s3, region: us, bucket: firedrill, prefix: slowspool, endpoint: "${server.endpoint}", pathStyle: true, checksums: when-required, spool: { every: 10m } }`,
+      }),
+    );
+    const { journal } = outcome;
+    expect(journal.errors).toEqual([]);
+    expect(journal.status).toBe('failed');
+    expect(journal.fault!.destroyedLocations).toEqual(['spool']);
+    // What the spool held is named as never uploaded.
+    expect(journal.storage![0]!.copy!.behind.some((name) => /^pg-wal\/[0-9A-F]{24}$/.test(name))).toBe(true);
+    expect(objective(journal, OBJECTIVE.restored)).toMatchObject({ passed: false });
+    expect(objective(journal, OBJECTIVE.restored).reason).toMatch(/WAL segment [0-9A-F]{24}, which base backup .* needs to be consistent, is missing from archive "primary"/);
+    expect(await keysUnder('slowspool/')).toEqual([]);
+  });
+
   it('encrypted in the bucket: no plaintext canary is stored, the restore decrypts and passes; another key fails the drill in words', async () => {
     const key = 'FIREDRILL_IT_S3_KEY';
     process.env[key] = randomBytes(32).toString('hex');
@@ -201,7 +260,7 @@ describe('drills keeping their backups in S3', () => {
     expect(await keysUnder('sealed/')).toEqual([]);
   });
 
-  it.each(['pg-region-loss-s3-offsite', 'mariadb-s3-encrypted'])('the shipped scenario %s runs as its comments say, with the endpoint from the environment', async (name) => {
+  it.each(['pg-region-loss-s3-offsite', 'mariadb-s3-encrypted', 'pg-wal-archive-s3'])('the shipped scenario %s runs as its comments say, with the endpoint from the environment', async (name) => {
     const env = { AWS_ENDPOINT_URL_S3: server.endpoint, FIREDRILL_BACKUP_KEY: randomBytes(32).toString('hex') };
     Object.assign(process.env, env);
     const runDir = await mkdtemp(join(tmpdir(), 'firedrill-test-reports-'));
@@ -210,7 +269,8 @@ describe('drills keeping their backups in S3', () => {
       const { journal } = await runDrill(scenario, { runId: 'test', runDir });
       expect(journal.errors).toEqual([]);
       expect(journal.status).toBe('passed');
-      expect(journal.storage!.find((location) => location.type === 's3')!.address).toMatch(/^s3:\/\/firedrill\/.+ \(encrypted, AES-256-GCM\)$/);
+      const bucket = journal.storage!.find((location) => location.type === 's3')!;
+      expect(bucket.address).toMatch(name === 'pg-wal-archive-s3' ? /^s3:\/\/firedrill\/wal-archive\/.+ at http:/ : /^s3:\/\/firedrill\/.+ \(encrypted, AES-256-GCM\)$/);
       expect(await keysUnder('')).toEqual([]);
     } finally {
       for (const key of Object.keys(env)) delete process.env[key];

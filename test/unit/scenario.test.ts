@@ -148,18 +148,19 @@ recovery: { method: restart }
     await expect(parseScenario(`${restarted}recovery: { method: restore }\n`, 'scenarios/x.yaml')).resolves.toMatchObject({ latentFaults: [{ kind: 'wal-gap' }] });
   });
 
-  it('refuses a server-written archive in a bucket, and takes the bucket as the off-site copy', async () => {
-    const archive = (storage: string) => `name: t\ntarget: { engine: postgres }\nstrategy: pg-basebackup-wal\nstorage:\n${storage}fault: { kind: bad-delete, table: orders }\n`;
-    expect(await problemsOf(archive('  primary: { type: s3, bucket: drills }\n'))).toEqual([
-      'scenarios/x.yaml:5:20: storage.primary.type: strategy "pg-basebackup-wal" has the server write each WAL segment into storage "primary" itself, and "primary" (s3) is not a place a server can write files into\n  hint: make primary a plain local location (the archive host), and keep the off-site copy in s3: storage.offsite: { type: s3, ..., copy: { from: primary } }',
-    ]);
-    await expect(parseScenario(archive('  primary: { type: local }\n  offsite: { type: s3, bucket: drills, region: us, copy: { from: primary } }\n'), 'scenarios/x.yaml')).resolves.toMatchObject({
-      storage: { offsite: { type: 's3', bucket: 'drills', prefix: 'firedrill', pathStyle: false, checksums: 'when-supported', attempts: 6 } },
+  it('spools a server-written archive bound for a bucket, and refuses a tool\'s own repository there', async () => {
+    const archive = (storage: string, strategy = 'pg-basebackup-wal') => `name: t\ntarget: { engine: postgres }\nstrategy: ${strategy}\nstorage:\n${storage}fault: { kind: bad-delete, table: orders }\n`;
+    await expect(parseScenario(archive('  primary: { type: s3, bucket: drills, spool: { every: 500ms } }\n'), 'scenarios/x.yaml')).resolves.toMatchObject({
+      storage: { primary: { type: 's3', bucket: 'drills', prefix: 'firedrill', pathStyle: false, checksums: 'when-supported', attempts: 6, spool: { every: 500 } } },
     });
-    await expect(parseScenario(archive('  primary: { type: s3, bucket: drills }\n').replace('pg-basebackup-wal', 'pg-dump'), 'scenarios/x.yaml')).resolves.toMatchObject({ storage: { primary: { type: 's3' } } });
-    expect(await problemsOf(archive('  primary: { type: local, encryption: { keyEnv: KEY } }\n'))).toEqual([
-      'scenarios/x.yaml:5:39: storage.primary.encryption: strategy "pg-basebackup-wal" has the server write each WAL segment into storage "primary" itself, and "primary" (local, encrypted) is not a place a server can write files into\n  hint: make primary a plain local location (the archive host), and keep the off-site copy encrypted: storage.offsite: { type: local, ..., copy: { from: primary } }',
+    await expect(parseScenario(archive('  primary: { type: local, encryption: { keyEnv: KEY } }\n'), 'scenarios/x.yaml')).resolves.toMatchObject({ storage: { primary: { spool: { every: 1000 } } } });
+    expect(await problemsOf(archive('  primary: { type: s3, bucket: drills }\n  spool: { type: local }\n'))).toEqual([
+      'scenarios/x.yaml:6:10: storage.spool: storage "spool" is the name of the spool the server archives into before its files are uploaded to "primary" (s3)\n  hint: give this location another name',
     ]);
+    expect(await problemsOf(archive('  primary: { type: local, encryption: { keyEnv: KEY } }\n', 'pgbackrest'))).toEqual([
+      'scenarios/x.yaml:5:39: storage.primary.encryption: strategy "pgbackrest" has the server write its pgBackRest repository into storage "primary" itself, and "primary" (local, encrypted) is not a place a server can write files into\n  hint: make primary a plain local or s3 location (the archive host), and keep the off-site copy encrypted: storage.offsite: { type: local, ..., copy: { from: primary } }',
+    ]);
+    await expect(parseScenario(archive('  primary: { type: s3, bucket: drills }\n', 'pgbackrest'), 'scenarios/x.yaml')).resolves.toMatchObject({ storage: { primary: { type: 's3' } } });
     expect((await problemsOf(archive('  primary: { type: local, encryption: { keyEnv: KEY, keyFile: k } }\n').replace('pg-basebackup-wal', 'pg-dump')))[0]).toMatch(/storage\.primary\.encryption: give exactly one of keyEnv and keyFile/);
   });
 
