@@ -23,12 +23,15 @@ interface BarmanBackup {
 
 const homeOf = (context: Pick<StrategyContext, 'storage'>) => serverDirectory(context.storage, HOME, 'Barman\'s catalog');
 
+/** How WAL reaches Barman: streamed by pg_receivewal (a segment as it is written), or pushed by archive_command (a segment once it is closed). */
+type WalMethod = 'streaming' | 'archive';
+
 /**
  * Barman's configuration beside an instance, as a file of its own (`barman -c`): its home in
  * the storage location, the source reached over its socket for backups (pg_basebackup) and WAL
  * (pg_receivewal through a replication slot), the PostgreSQL programs of the source's version.
  */
-async function configure(context: StrategyContext, instance: InstanceBase, source: { socket: string; port: number; bin: string }): Promise<string> {
+async function configure(context: StrategyContext, instance: InstanceBase, source: { socket: string; port: number; bin: string }, wal: WalMethod): Promise<string> {
   const dir = `${instance.paths.scratch}/barman`;
   await instance.claim(dir);
   const config = `${dir}/barman.conf`;
@@ -48,13 +51,14 @@ async function configure(context: StrategyContext, instance: InstanceBase, sourc
     `conninfo = ${conninfo}`,
     `streaming_conninfo = ${conninfo}`,
     'backup_method = postgres',
-    'streaming_archiver = on',
-    'archiver = off',
-    'slot_name = barman',
+    `streaming_archiver = ${wal === 'streaming' ? 'on' : 'off'}`,
+    `archiver = ${wal === 'archive' ? 'on' : 'off'}`,
+    ...(wal === 'streaming' ? ['slot_name = barman'] : []),
     `path_prefix = ${source.bin}`,
     '',
   ].join('\n');
-  await context.exec.step(`write ${config}: barman_home = ${homeOf(context)}, [${SERVER}] backup_method = postgres, streaming_archiver = on`, () => instance.writeFile(config, text));
+  const archiving = wal === 'streaming' ? 'streaming_archiver = on' : 'archiver = on';
+  await context.exec.step(`write ${config}: barman_home = ${homeOf(context)}, [${SERVER}] backup_method = postgres, ${archiving}`, () => instance.writeFile(config, text));
   return config;
 }
 
@@ -116,7 +120,7 @@ function targetArgs(request: RecoverRequest): { args: string[]; method: string }
 
 export const barmanStrategy = defineStrategy({
   name: 'barman',
-  summary: 'Barman: backups with pg_basebackup (backup_method postgres), WAL streamed by pg_receivewal through a slot, barman recover to just before the fault',
+  summary: 'Barman: backups with pg_basebackup (backup_method postgres), WAL streamed by pg_receivewal through a slot or pushed by archive_command, barman recover to just before the fault',
   engines: ['postgres'],
   pointInTime: true,
   keeps: 'backups',
@@ -124,21 +128,39 @@ export const barmanStrategy = defineStrategy({
   ownCatalog: true,
   tools: [{ program: 'barman', versionArgs: ['--version'], install: 'apt-get install -y barman' }],
   logical: false,
-  options: z.strictObject({}),
-  create() {
+  options: z.strictObject({
+    wal: z
+      .enum(['streaming', 'archive'])
+      .default('streaming')
+      .describe('How WAL reaches Barman: streaming (pg_receivewal through a slot: the open segment too) or archive (archive_command copies each closed segment into Barman\'s incoming directory)'),
+  }),
+  create({ wal }) {
     let config: string | undefined;
     let streamer: BackgroundProcess | undefined;
     let source: { socket: string; port: number; bin: string } | undefined;
     const stored = new Map<string, StoredObject[]>();
     return {
-      sourceSetup: (context) => ({ settings: { wal_level: 'replica', max_wal_senders: '10', max_replication_slots: '10' }, writable: [homeOf(context)] }),
+      sourceSetup: (context) => {
+        const settings = { wal_level: 'replica', max_wal_senders: '10', max_replication_slots: '10' };
+        if (wal === 'streaming') return { settings, writable: [homeOf(context)] };
+        // Barman's incoming directory, which it moves segments out of into its catalog (archive-wal).
+        const incoming = `${homeOf(context)}/${SERVER}/incoming`;
+        return {
+          settings: { ...settings, archive_mode: 'on', archive_command: `test ! -f ${incoming}/%f && cp %p ${incoming}/%f.partial && mv ${incoming}/%f.partial ${incoming}/%f` },
+          writable: [homeOf(context), `${homeOf(context)}/${SERVER}`, incoming],
+        };
+      },
 
       async prepare(context) {
         const found = await context.source.run('barman', ['--version'], { allowFailure: true, quiet: true }).catch((error: unknown) => ({ exitCode: 127, stderr: String(error) }));
         if (found.exitCode !== 0) throw new DrillSetupError('Barman is not installed beside the source (barman --version failed)', 'apt-get install -y barman on this machine');
         const bin = (await context.source.run('pg_config', ['--bindir'], { quiet: true })).stdout.trim();
         source = { socket: context.source.paths.scratch, port: context.source.localConnection.port, bin };
-        config = await configure(context, context.source, source);
+        config = await configure(context, context.source, source, wal);
+        if (wal === 'archive') {
+          await switchAndCollect(context, config);
+          return;
+        }
         await context.source.run('barman', barman(config, 'receive-wal', '--create-slot', SERVER));
         // WAL streams from now on, as Barman's cron would keep it streaming.
         streamer = await context.source.spawn('barman', barman(config, 'receive-wal', SERVER), { logFile: `${context.source.paths.scratch}/barman/receive-wal.log` });
@@ -178,7 +200,7 @@ export const barmanStrategy = defineStrategy({
       async recover(context, request) {
         const backup = request.backup.state as unknown as BarmanBackup;
         const target = await emptyRestoreTarget(context);
-        const restoreConfig = await configure(context, target, source!);
+        const restoreConfig = await configure(context, target, source!, wal);
         await context.phase('verify-backup', async () => {
           await context.exec.step(`sha256sum every file of Barman backup ${backup.id}: compared with the checksums recorded at backup time`, () => verifyStored(context.storage, stored.get(backup.id) ?? []));
           // The WAL the backup needs to be consistent, in Barman's catalog.

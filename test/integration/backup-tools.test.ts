@@ -161,6 +161,31 @@ describe('barman (real Barman and PostgreSQL)', () => {
     expect(journal.commands.map((command) => command.command).find((command) => / recover /.test(command))).toMatch(/recover --target-xid \d+ --exclusive --target-action promote firedrill \d{8}T\d{6} \S+$/);
   });
 
+  it('with WAL pushed by archive_command instead: the DELETE undone the same way, from segments Barman moved out of its incoming directory', async () => {
+    const { journal, ledger } = await drill(withBarman().replace('strategy: barman', 'strategy: { name: barman, wal: archive }'));
+    expect(journal.errors).toEqual([]);
+    expect(journal.status).toBe('passed');
+    expect(journal.recovery).toMatchObject({ restored: true, reached: true, backupUsed: 2, point: 'fault' });
+    const faultUs = journal.fault!.point.serverTimeUs;
+    expect(journal.ledger!.lost).toBe(ledger.acked.filter((write) => write.serverTimeUs > faultUs).length);
+    expect(objective(journal, OBJECTIVE.damageUndone).passed).toBe(true);
+    expect(journal.commands.some((command) => /archiver = on/.test(command.command))).toBe(true);
+  });
+
+  it('archive_command ships only closed segments: a lost disk takes the open one, and the drill reports the writes it held as lost', async () => {
+    const { journal, ledger } = await drill(
+      shopWith('postgres', '{ name: barman, wal: archive }', { incident: 'kind: disk-loss', extra: 'objectives: { rpo: 1s }\n' }).replace('at: 4s', 'at: 6s'),
+    );
+    expect(journal.errors).toEqual([]);
+    expect(journal.recovery).toMatchObject({ restored: true });
+    // Writes acknowledged before the disk went, in the segment no archive had: lost, and counted.
+    expect(journal.ledger!.lostBeforeFault).toBeGreaterThan(0);
+    const faultUs = journal.fault!.point.serverTimeUs;
+    expect(journal.ledger!.lost).toBeGreaterThan(ledger.acked.filter((write) => write.serverTimeUs > faultUs).length);
+    expect(objective(journal, OBJECTIVE.dataLoss)).toMatchObject({ passed: false });
+    expect(journal.status).toBe('failed');
+  });
+
   it('a byte flipped in a data file of the newest backup: its checksum catches it, the older backup is recovered to the same point, and the drill fails', async () => {
     const { journal, ledger } = await drill(withBarman(['kind: corrupt-backup, object: data/global/pg_control']));
     expect(journal.errors).toEqual([]);
