@@ -80,8 +80,16 @@ export const COMPARISON_METRICS = [
     label: 'Backup size',
     unit: 'bytes',
     better: 'lower',
-    description: 'the base backup as stored (WAL or binlog archived after it is not counted)',
+    description: 'the newest backup as stored (WAL or binlog archived after it is not counted)',
     value: (journal) => journal.backup?.sizeBytes ?? null,
+  },
+  {
+    key: 'keptBytes',
+    label: 'Backups kept',
+    unit: 'bytes',
+    better: 'lower',
+    description: 'every backup of the schedule still stored when the fault struck (those retention pruned left out): what the schedule costs in storage',
+    value: (journal) => (journal.backups?.length ? journal.backups.filter((backup) => !backup.pruned).reduce((sum, backup) => sum + backup.sizeBytes, 0) : null),
   },
   {
     key: 'restoreDurationMs',
@@ -158,6 +166,29 @@ export interface Comparison {
    * of the medians may then be noise, and more runs would tell. False for a single run.
    */
   overlapping: Record<MetricKey, boolean>;
+}
+
+/** The figures that break a tie between entries that passed (or failed) alike, in order: the objectives' own. */
+const RANKING_FIGURES = ['rtoVerifiedMs', 'dataLossMs', 'lostWrites'] as const satisfies readonly MetricKey[];
+
+/**
+ * The entries best first: by verdict (the share of runs that passed; an error counts against),
+ * then by the objectives' figures (RTO verified, data loss, lost writes; unmeasured last). A
+ * strategy that failed its objectives never ranks above one that met them, however many
+ * columns it is quickest in.
+ */
+export function rankEntries(comparison: Pick<Comparison, 'entries'>): ComparedEntry[] {
+  const passed = (entry: ComparedEntry) => entry.statuses.filter((status) => status === 'passed').length / Math.max(1, entry.statuses.length);
+  const errored = (entry: ComparedEntry) => entry.statuses.filter((status) => status === 'error').length;
+  return [...comparison.entries].sort((a, b) => {
+    const verdict = passed(b) - passed(a) || errored(a) - errored(b);
+    if (verdict !== 0) return verdict;
+    for (const key of RANKING_FIGURES) {
+      const [x, y] = [a.stats[key].median ?? Infinity, b.stats[key].median ?? Infinity];
+      if (x !== y) return x - y;
+    }
+    return a.index - b.index;
+  });
 }
 
 /** The median of measured values (mean of the middle two for an even count), or null if there are none. */

@@ -2,7 +2,7 @@ import { buildComparisons, COMPARISON_METRICS } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
 import type { PhaseListener } from '../runner/timeline.js';
-import { VERDICT_LABEL, formatMetric, strategyLabel } from './format.js';
+import { VERDICT_LABEL, comparisonHeadline, formatMetric, strategyLabel } from './format.js';
 
 
 /** One line per phase; on a terminal, a spinner while the phase runs. */
@@ -80,7 +80,7 @@ export function renderConsoleComparison(journals: readonly Journal[]): string {
         ]);
       }
       const figures = comparison.repetitions > 1 ? `medians of ${comparison.repetitions} runs; * best in its column, *~ best but its range overlaps another's` : 'one run each; * best in its column';
-      return `comparison: ${comparison.scenario} (${figures})\n${table(rows)}\n`;
+      return `comparison: ${comparison.scenario} (${figures})\n${table(rows)}\n${comparisonHeadline(comparison)}\n`;
     })
     .join('\n');
 }

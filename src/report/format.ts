@@ -1,4 +1,4 @@
-import type { MetricStats, MetricUnit } from '../compare/comparison.js';
+import { COMPARISON_METRICS, rankEntries, type ComparedEntry, type Comparison, type MetricStats, type MetricUnit } from '../compare/comparison.js';
 import type { CheckResult, DamageResult, DrillStatus, Journal, ObjectiveResult } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
 
@@ -208,4 +208,30 @@ export function summarizeDrill(journal: Journal): DrillSummary {
     lostWrites: formatCount(measurements.lostWrites),
     objectivesMet: `${objectives.passed}/${objectives.total}`,
   };
+}
+
+/**
+ * `Ranked by verdict, then RTO (verified), data loss and lost writes: 1. pg-basebackup-wal
+ * (passed 3 of 3), 2. pg-dump (failed 3 of 3). By column: pg-dump is best in 6 of 10; …`
+ */
+export function comparisonHeadline(comparison: Comparison): string {
+  if (comparison.entries.length < 2) return 'One strategy: nothing to compare it with.';
+  const verdict = (entry: ComparedEntry) => {
+    const passed = entry.statuses.filter((status) => status === 'passed').length;
+    const errors = entry.statuses.filter((status) => status === 'error').length;
+    const runs = entry.statuses.length;
+    if (passed === runs) return `passed${runs > 1 ? ` ${runs} of ${runs}` : ''}`;
+    const failed = runs - passed - errors;
+    return [passed ? `passed ${passed}` : '', failed ? `failed ${failed}` : '', errors ? `could not run ${errors}` : ''].filter(Boolean).join(', ') + (runs > 1 ? ` of ${runs}` : '');
+  };
+  const ranked = rankEntries(comparison).map((entry, place) => `${place + 1}. ${entry.label} (${verdict(entry)})`);
+  const wins = comparison.entries
+    .map((entry) => ({ label: entry.label, count: COMPARISON_METRICS.filter((metric) => comparison.winners[metric.key].includes(entry.label)).length }))
+    .filter((entry) => entry.count > 0)
+    .sort((a, b) => b.count - a.count);
+  const [first, ...rest] = wins;
+  const columns = first
+    ? ` By column: ${first.label} is best in ${first.count} of ${COMPARISON_METRICS.length}${rest.length > 0 ? `; ${rest.map((entry) => `${entry.label} in ${formatCount(entry.count)}`).join(', ')}` : ''}.`
+    : '';
+  return `Ranked by verdict, then RTO (verified), data loss and lost writes: ${ranked.join(', ')}.${columns}`;
 }

@@ -1,6 +1,6 @@
 import { COMPARISON_METRICS, type ComparedEntry, type Comparison, type MetricDefinition, type MetricStats, type MetricUnit } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
-import { NOT_MEASURED, VERDICT_LABEL, formatCount, formatMetric, formatSpread, formatWallTime, runHeadline } from './format.js';
+import { NOT_MEASURED, VERDICT_LABEL, comparisonHeadline, formatCount, formatMetric, formatSpread, formatWallTime, runHeadline } from './format.js';
 import { CHART_THEME, type ChartTheme } from './html-charts.js';
 import { clientScript } from './html-client.js';
 import { chartFigure, chartJsSource, measuredCell, metaItem, section } from './html.js';
@@ -216,18 +216,6 @@ function heading(comparison: Comparison, withRun: boolean): string {
   return withRun ? `${comparison.scenario} (run ${comparison.runId})` : comparison.scenario;
 }
 
-/** `pg-dump is best in 3 of 9 columns; pg-basebackup-wal in 6.` */
-function winsHeadline(comparison: Comparison): string {
-  const wins = comparison.entries
-    .map((entry) => ({ label: entry.label, count: COMPARISON_METRICS.filter((metric) => comparison.winners[metric.key].includes(entry.label)).length }))
-    .filter((entry) => entry.count > 0)
-    .sort((a, b) => b.count - a.count);
-  if (wins.length === 0) return comparison.entries.length < 2 ? 'One strategy: nothing to compare it with.' : 'No strategy is best in any column.';
-  const [first, ...rest] = wins;
-  const others = rest.map((entry) => `${entry.label} in ${formatCount(entry.count)}`);
-  return `${first!.label} is best in ${first!.count} of ${COMPARISON_METRICS.length} columns${others.length > 0 ? `; ${others.join(', ')}` : ''}.`;
-}
-
 function comparisonSections(
   journals: readonly Journal[],
   comparison: Comparison,
@@ -240,7 +228,7 @@ function comparisonSections(
   const id = (name: string) => `${name}-${position}`;
   const repeated = comparison.repetitions > 1;
   const overlapping = COMPARISON_METRICS.filter((metric) => comparison.overlapping[metric.key]).map((metric) => metric.label);
-  const summary = html`<p class="headline">${winsHeadline(comparison)}</p>
+  const summary = html`<p class="headline">${comparisonHeadline(comparison)}</p>
 <p class="muted">${
     repeated
       ? `Each strategy ran ${comparison.repetitions} times on the same drill: every figure is the median of its runs, with the range (min – max) below it.`

@@ -68,6 +68,7 @@ function drill(entry: (typeof ENTRIES)[number], index: number, run: number, repe
   };
   journal.ledger = { ...journal.ledger!, lost: Math.round(f.lostWrites * scale), lostBeforeFault: Math.round(f.lostBeforeFault * scale) };
   journal.backup = { ...journal.backup!, durationMs: Math.round(f.backupMs * scale), sizeBytes: f.sizeBytes + run * 4096, throughputBefore: 200, throughputDuring: f.throughputDuring };
+  journal.backups = [journal.backup];
   journal.events = journal.events.map((event) => (event.name === 'service-restored' ? { ...event, atMs: detected + Math.round(f.restoreMs * scale) } : event));
   return journal;
 }
