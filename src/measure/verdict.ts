@@ -36,6 +36,44 @@ export interface RecoveryFacts {
   recovery: { reached: boolean | null; reason?: string } | undefined;
   /** The comparison with the source; undefined when the scenario does not ask for it, null when it could not be made. */
   equality: { differences: string[] } | { notCompared: string } | undefined;
+  /** What to do next when the RTO or the RPO is breached, in words the drill can back (see `breachAdvice`). */
+  advice?: { rto?: string; rpo?: string };
+}
+
+/** What the drill knows that says why an objective was breached. */
+export interface BreachContext {
+  strategy: string;
+  /** Restores to an arbitrary point; otherwise to the backup's instant. */
+  pointInTime: boolean;
+  keeps: 'backups' | 'standby';
+  /** Point-in-time strategies for the engine, to name as the way out. */
+  pointInTimeStrategies: string[];
+  backups: { count: number; everyMs: number };
+  detectAfterMs: number;
+  lost: number;
+  lostToDetection: number;
+  /** The counted phases of the recovery and their time. */
+  breakdown: Record<string, number>;
+}
+
+/** A sentence per breached figure, saying what bounds it and what would move it. */
+export function breachAdvice(context: BreachContext): { rto: string; rpo: string } {
+  const slowest = Object.entries(context.breakdown).sort((a, b) => b[1] - a[1])[0];
+  const rto = slowest
+    ? `the longest part of the recovery was ${slowest[0]} (${formatDuration(slowest[1])}); ${slowest[0] === 'detect' ? 'detect sooner (alerting on the fault)' : 'a smaller or more recent backup, a faster restore path or a standby shortens it'}`
+    : 'no phase of the recovery was recorded';
+  let rpo: string;
+  if (context.keeps === 'standby') {
+    rpo = `${context.strategy} fails over to its standby: what it loses is what had not reached the standby when the fault struck, and a delayed or asynchronous one lags by design; a synchronous standby (replica-sync) loses no acknowledged write`;
+  } else if (!context.pointInTime) {
+    const interval = context.backups.count > 1 ? `every ${formatDuration(context.backups.everyMs)}` : 'once before the fault';
+    rpo = `${context.strategy} restores to its backup's instant: the loss is bounded by how often it backs up (here ${interval}); use point-in-time recovery (${context.pointInTimeStrategies.join(', ') || 'none for this engine yet'}) or back up more often`;
+  } else if (context.lost > 0 && context.lostToDetection >= context.lost / 2) {
+    rpo = `${context.lostToDetection} of the ${context.lost} writes lost were acknowledged between the fault and its detection ${formatDuration(context.detectAfterMs)} later: recovering to before the fault undoes them with the damage; detect sooner to lose fewer`;
+  } else {
+    rpo = 'writes acknowledged before the fault were not in the archive the restore replayed: archive more often (archive_timeout, a shorter spool or copy interval) or stream it, and see where recovery stopped';
+  }
+  return { rto, rpo };
 }
 
 function limit(name: string, target: number | undefined, measured: number | null, unit: 'ms' | 'rows'): ObjectiveResult | undefined {
@@ -74,12 +112,15 @@ export function judge(targets: ObjectiveTargets, measurements: Measurements, che
     if ('notCompared' in equality) objectives.push({ ...fact(OBJECTIVE.equalToSource, false, 'not measured', equality.notCompared, 'no difference'), measuredValue: null });
     else objectives.push(fact(OBJECTIVE.equalToSource, equality.differences.length === 0, equality.differences.length === 0 ? 'no difference' : `${equality.differences.length} difference${equality.differences.length === 1 ? '' : 's'}`, equality.differences.slice(0, 5).join('; ') + (equality.differences.length > 5 ? `; and ${equality.differences.length - 5} more` : ''), 'no difference'));
   }
+  // A breach (not a figure that could not be measured) gets the advice for its kind.
+  const advised = (objective: ObjectiveResult | undefined, advice: string | undefined) =>
+    objective && !objective.passed && objective.measuredValue !== null && advice ? { ...objective, reason: advice } : objective;
   objectives.push(
     ...[
-      limit(OBJECTIVE.rtoService, targets.rtoServiceMs, measurements.rtoServiceMs, 'ms'),
-      limit(OBJECTIVE.rtoVerified, targets.rtoVerifiedMs, measurements.rtoVerifiedMs, 'ms'),
-      limit(OBJECTIVE.dataLoss, targets.dataLossMs, measurements.dataLossMs, 'ms'),
-      limit(OBJECTIVE.lostWrites, targets.lostWrites, measurements.lostWrites, 'rows'),
+      advised(limit(OBJECTIVE.rtoService, targets.rtoServiceMs, measurements.rtoServiceMs, 'ms'), facts.advice?.rto),
+      advised(limit(OBJECTIVE.rtoVerified, targets.rtoVerifiedMs, measurements.rtoVerifiedMs, 'ms'), facts.advice?.rto),
+      advised(limit(OBJECTIVE.dataLoss, targets.dataLossMs, measurements.dataLossMs, 'ms'), facts.advice?.rpo),
+      advised(limit(OBJECTIVE.lostWrites, targets.lostWrites, measurements.lostWrites, 'rows'), facts.advice?.rpo),
     ].filter((objective): objective is ObjectiveResult => objective !== undefined),
   );
   if (targets.damageUndone) {

@@ -2,7 +2,7 @@ import { buildComparisons, COMPARISON_METRICS } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
 import type { PhaseListener } from '../runner/timeline.js';
-import { VERDICT_LABEL, comparisonHeadline, formatMetric, strategyLabel } from './format.js';
+import { VERDICT_LABEL, comparisonHeadline, formatMetric, lostToDetection, strategyLabel } from './format.js';
 
 
 /** One line per phase; on a terminal, a spinner while the phase runs. */
@@ -51,7 +51,7 @@ export function renderConsoleSummary(journals: readonly Journal[]): string {
       formatDuration(m.rtoVerifiedMs),
       formatDuration(m.dataLossMs),
       m.lostWrites === null ? '—' : String(m.lostWrites),
-      m.lostToDetection === null ? '—' : String(m.lostToDetection),
+      m.lostToDetection === null ? '—' : lostToDetection(journal),
       m.damageUndone === null ? '—' : m.damageUndone ? 'yes' : 'no',
     ]);
   }

@@ -235,3 +235,15 @@ export function comparisonHeadline(comparison: Comparison): string {
     : '';
   return `Ranked by verdict, then RTO (verified), data loss and lost writes: ${ranked.join(', ')}.${columns}`;
 }
+
+/**
+ * Traffic lost to detection as time and writes, `3.00 s / 604`: how long the fault went
+ * unnoticed (fault → detected, as the drill timed it) and the writes acknowledged meanwhile.
+ */
+export function lostToDetection(journal: Journal): string {
+  const writes = journal.measurements.lostToDetection;
+  if (writes === null) return NOT_MEASURED;
+  const fault = journal.fault;
+  const unnoticed = fault?.detectedAtMs !== undefined ? fault.detectedAtMs - fault.atMs : undefined;
+  return unnoticed === undefined ? formatCount(writes) : `${formatDuration(unnoticed)} / ${formatCount(writes)}`;
+}

@@ -87,16 +87,23 @@ export function pill(text: string, tone: Tone): SafeHtml {
 export interface Column<T> {
   header: string;
   cell: (row: T) => HtmlValue;
-  /** Right-aligned with tabular figures. */
+  /** Right-aligned with tabular figures; on one line unless the cell's text is long. */
   numeric?: boolean;
 }
+
+// Beyond this many characters a figure is words, which may wrap.
+const LONG_FIGURE = 24;
 
 /** A data table; `caption` is read by screen readers and shown above the table. */
 export function table<T>(rows: readonly T[], columns: readonly Column<T>[], caption?: string): SafeHtml {
   const cls = (column: Column<T>) => (column.numeric ? ' class="num"' : '');
   return html`<div class="table-wrap"><table>${caption ? html`<caption>${caption}</caption>` : ''}
 <thead><tr>${columns.map((column) => html`<th scope="col"${trustedHtml(cls(column))}>${column.header}</th>`)}</tr></thead>
-<tbody>${rows.map((row) => html`<tr>${columns.map((column) => html`<td${trustedHtml(cls(column))}>${column.cell(row)}</td>`)}</tr>`)}</tbody>
+<tbody>${rows.map((row) => html`<tr>${columns.map((column) => {
+    const cell = column.cell(row);
+    const long = column.numeric && typeof cell === 'string' && cell.length > LONG_FIGURE;
+    return html`<td${trustedHtml(long ? ' class="num long"' : cls(column))}>${cell}</td>`;
+  })}</tr>`)}</tbody>
 </table></div>`;
 }
 
@@ -166,7 +173,7 @@ code, pre, .mono { font-family: var(--mono); font-size: 12.5px; }
 .card { background: var(--surface); border: 1px solid var(--border); border-radius: 10px; padding: 20px 22px; margin-bottom: 16px; }
 .verdict { border-top: 6px solid var(--tone); }
 .verdict-head { display: flex; gap: 18px; align-items: center; margin-bottom: 16px; }
-.badge { display: inline-block; min-width: 116px; text-align: center; padding: 10px 18px; border-radius: 8px; background: var(--tone); color: #fff; font-size: 26px; font-weight: 750; letter-spacing: .06em; }
+.badge { display: inline-block; flex: none; white-space: nowrap; min-width: 116px; text-align: center; padding: 10px 18px; border-radius: 8px; background: var(--tone); color: #fff; font-size: 26px; font-weight: 750; letter-spacing: .06em; }
 .headline { font-size: 17px; font-weight: 600; margin: 0 0 2px; overflow-wrap: anywhere; }
 .tone-pass { --tone: var(--pass); } .tone-fail { --tone: var(--fail); } .tone-error { --tone: var(--error); }
 .tone-interrupted { --tone: var(--interrupted); } .tone-neutral { --tone: var(--neutral); } .tone-info { --tone: var(--info); }
@@ -181,10 +188,13 @@ code, pre, .mono { font-family: var(--mono); font-size: 12.5px; }
 .table-wrap { overflow-x: auto; }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
 caption { text-align: left; color: var(--muted); font-size: 12.5px; padding-bottom: 6px; }
-th { text-align: left; font-size: 11.5px; font-weight: 650; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); border-bottom: 1px solid var(--border); padding: 6px 10px 6px 0; }
+th { text-align: left; overflow-wrap: normal; word-break: normal; hyphens: none; font-size: 11.5px; font-weight: 650; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); border-bottom: 1px solid var(--border); padding: 6px 10px 6px 0; }
 td { border-bottom: 1px solid var(--grid); padding: 7px 10px 7px 0; vertical-align: top; overflow-wrap: anywhere; }
 tr:last-child td { border-bottom: 0; }
 .num { text-align: right; white-space: nowrap; }
+/* A figure too long for one line (a measured value in words) wraps instead of pushing the columns after it out of view. */
+.num.long { white-space: normal; overflow-wrap: anywhere; min-width: 12em; }
+.callout .message, .note-text { white-space: pre-line; }
 .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 12px; }
 .figure { border: 1px solid var(--border); border-radius: 8px; padding: 12px 14px; background: var(--surface); }
 .figure .label { font-size: 12px; color: var(--muted); font-weight: 600; }

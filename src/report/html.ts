@@ -21,6 +21,7 @@ import {
   runHeadline,
   strategyLabel,
   summarizeDrill,
+  lostToDetection,
   verdictHeadline,
 } from './format.js';
 import { BACKUP_SHADE, OUTAGE_SHADE, chartModel, historyPoints, phaseColor, seriesRows, type ChartModel, type SampleUnit, type SeriesRow } from './html-charts.js';
@@ -244,6 +245,18 @@ function resultPill(passed: boolean, brokenTone: Tone): SafeHtml {
   return passed ? pill('PASS', 'pass') : pill('FAIL', brokenTone);
 }
 
+/** What the scenario as run declared, in words, for a drill that never got to judge it. */
+function declaredObjectives(journal: Journal): string[] {
+  const declared = (journal.scenario.spec as { objectives?: { rto?: unknown; rpo?: unknown; damageUndone?: boolean; equalToSource?: boolean; checks?: Array<{ name: string }> } }).objectives ?? {};
+  return [
+    ...(declared.rto !== undefined ? ['an RTO'] : []),
+    ...(declared.rpo !== undefined ? ['an RPO'] : []),
+    ...(declared.damageUndone ? ['the damage undone'] : []),
+    ...(declared.equalToSource ? ['equality with the source'] : []),
+    ...(declared.checks ?? []).map((check) => `check "${check.name}"`),
+  ];
+}
+
 function verdictSection(journal: Journal): SafeHtml {
   const tone = STATUS_TONE[journal.status];
   const firstError = journal.errors[0];
@@ -254,9 +267,11 @@ function verdictSection(journal: Journal): SafeHtml {
         { header: 'Objective', cell: (o) => html`<strong>${o.name}</strong>` },
         { header: 'Target', cell: (o) => o.target, numeric: true },
         { header: 'Measured', cell: (o) => o.measured, numeric: true },
-        { header: 'Note', cell: (o) => o.reason ?? o.detail ?? (o.passed ? 'within target' : 'outside target') },
+        { header: 'Note', cell: (o) => html`<span class="note-text">${o.reason ?? o.detail ?? (o.passed ? 'within target' : 'outside target')}</span>` },
       ])
-    : html`<p class="note">The scenario declares no objectives.</p>`;
+    : notRun && declaredObjectives(journal).length > 0
+      ? html`<p class="note">No objective was judged: the drill did not run to the end. The scenario declares ${declaredObjectives(journal).join(', ')}; each counts as not met.</p>`
+      : html`<p class="note">The scenario declares no objectives.</p>`;
   return html`<section id="verdict" class="card verdict tone-${tone}" aria-labelledby="verdict-title">
   <h2 id="verdict-title" class="muted">Verdict</h2>
   <div class="verdict-head">
@@ -268,7 +283,7 @@ function verdictSection(journal: Journal): SafeHtml {
   </div>
   ${
     notRun && firstError
-      ? html`<div class="callout"><strong>${firstError.phase}: ${firstError.message}</strong>${firstError.hint ? html`<span>What to do: ${firstError.hint}</span>` : ''}</div>`
+      ? html`<div class="callout"><strong class="message">${firstError.phase}: ${firstError.message}</strong>${firstError.hint ? html`<span>What to do: ${firstError.hint}</span>` : ''}</div>`
       : ''
   }
   ${objectives}
@@ -297,7 +312,7 @@ function figuresSection(journal: Journal): SafeHtml {
   ${figure('RTO (verified)', formatMs(m.rtoVerifiedMs), `fault → every check passed${resolution}`)}
   ${figure('Data loss', formatMs(m.dataLossMs), 'last write acked before the fault → newest surviving')}
   ${figure('Lost writes', formatCount(m.lostWrites), journal.ledger ? `of ${formatCount(journal.ledger.acked)} acknowledged` : 'acknowledged, then missing')}
-  ${figure('Lost to detection', formatCount(m.lostToDetection), journal.fault ? `acked in the ${formatDuration(journal.fault.detectAfterMs)} before detection` : 'acked between fault and detection')}
+  ${figure('Lost to detection', lostToDetection(journal), 'unnoticed / writes acknowledged between the fault and its detection')}
   ${figure('Damage undone', damageValue, damageSub, m.damageUndone === null ? undefined : m.damageUndone ? 'pass' : 'fail')}
 </div>`,
   );

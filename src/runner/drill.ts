@@ -15,7 +15,7 @@ import { assessDamage } from '../measure/damage.js';
 import { compareWithSource, type SourceCapture } from '../measure/equality.js';
 import { compareLedger, missingWrites } from '../measure/ledger.js';
 import { measureRto, throughputBetween } from '../measure/rto.js';
-import { judge, meetsExpectation, type RecoveryFacts } from '../measure/verdict.js';
+import { breachAdvice, judge, meetsExpectation, type RecoveryFacts } from '../measure/verdict.js';
 import type { Provider, ProviderContext, StartedInstance, StoppedInstance } from '../providers/provider.js';
 import { resolveProvider } from '../providers/index.js';
 import type { Scenario } from '../scenario/loader.js';
@@ -898,6 +898,19 @@ class Drill {
       backups: { defects: recovered.defects },
       recovery: { reached: recovery.reached, ...(recovery.reached === true ? {} : { reason: this.notReachedReason(recovery, ledgerResult) }) },
       equality: equality ? (equality.notCompared ? { notCompared: equality.notCompared } : { differences: equality.differences.map((difference) => difference.message) }) : undefined,
+      advice: breachAdvice({
+        strategy: scenario.strategy.name,
+        pointInTime: this.definition.pointInTime,
+        keeps: this.definition.keeps,
+        pointInTimeStrategies: Object.values(strategies)
+          .filter((candidate) => candidate.pointInTime && candidate.keeps === 'backups' && (candidate.engines as readonly string[]).includes(scenario.target.engine))
+          .map((candidate) => candidate.name),
+        backups: { count: scenario.backups.count, everyMs: scenario.backups.every },
+        detectAfterMs: scenario.fault.detectAfter,
+        lost: ledgerResult.lost,
+        lostToDetection: ledgerResult.lostToDetection,
+        breakdown: rto.breakdown,
+      }),
     };
     const { objectives, passed } = judge(objectiveTargets(scenario, Boolean(fault.damage)), journal.measurements, journal.checks, facts);
     journal.objectives = objectives;

@@ -94,13 +94,57 @@ describe('HTML report in a real browser', () => {
     }
   }, 30_000);
 
+  it('keeps every column of the verdict table in view at a laptop width and on an A4 page: long values wrap, line breaks stay', async () => {
+    const journal = load('breached');
+    const long = `3 differences: ${'table order_items: 41 rows missing, digest 6f1c… instead of 09ab…; '.repeat(2)}`.trim();
+    journal.objectives[0] = { ...journal.objectives[0]!, measured: long, reason: 'first line of what the tool said\nsecond line of what the tool said' };
+    const { page } = await open('verdict-columns.html', renderDrillHtml(journal), { width: 1280, height: 800 });
+    try {
+      const overflowing = () =>
+        page.evaluate(() => {
+          const card = document.querySelector('#verdict')!.getBoundingClientRect();
+          const cells = [...document.querySelectorAll('#verdict table th, #verdict table td')];
+          return {
+            cells: cells.length,
+            outside: cells.filter((cell) => cell.getBoundingClientRect().right > card.right + 0.5 || cell.getBoundingClientRect().width < 4).map((cell) => cell.textContent),
+            // A header broken inside a word shows as a line narrower than the word.
+            brokenHeaders: [...document.querySelectorAll('#verdict table th')].filter((th) => th.scrollWidth > th.clientWidth + 0.5).map((th) => th.textContent),
+          };
+        });
+      const screen = await overflowing();
+      expect(screen.cells).toBe(5 * (journal.objectives.length + 1));
+      expect(screen.outside).toEqual([]);
+      expect(screen.brokenHeaders).toEqual([]);
+      expect(await page.locator('#verdict .note-text').first().evaluate((element) => (element as HTMLElement).innerText)).toBe('first line of what the tool said\nsecond line of what the tool said');
+      await page.screenshot({ path: join(ARTIFACTS, 'verdict-laptop.png') });
+      // An A4 page's printable width at 96 dpi, in print styles.
+      await page.emulateMedia({ media: 'print' });
+      await page.setViewportSize({ width: 700, height: 1000 });
+      const print = await overflowing();
+      expect(print.outside).toEqual([]);
+      expect(print.brokenHeaders).toEqual([]);
+      await page.screenshot({ path: join(ARTIFACTS, 'verdict-print.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+
   it('renders a drill that could not run with notes instead of charts', async () => {
-    const { page, outside, problems } = await open('error.html', renderDrillHtml(load('error')));
+    const journal = load('error');
+    // A tool's message over several lines, long enough to crowd the badge beside the headline.
+    const message = `${journal.errors[0]!.message}\npsql: error: connection to server on socket failed: ${'No such file or directory. '.repeat(6)}\n\tIs the server running locally?`;
+    journal.errors[0] = { ...journal.errors[0]!, message };
+    const { page, outside, problems } = await open('error.html', renderDrillHtml(journal), { width: 1024, height: 800 });
     try {
       expect(outside).toEqual([]);
       expect(problems).toEqual([]);
-      expect(await page.locator('#verdict .badge').textContent()).toBe('ERROR');
+      const badge = page.locator('#verdict .badge');
+      expect(await badge.textContent()).toBe('ERROR');
+      // The whole word, not clipped by a long headline beside it.
+      expect(await badge.evaluate((element) => element.scrollWidth <= element.clientWidth)).toBe(true);
+      expect(await page.locator('#verdict p.note').textContent()).toBe('No objective was judged: the drill did not run to the end. The scenario declares check "invoices are back"; each counts as not met.');
       expect(await page.locator('#verdict .callout').isVisible()).toBe(true);
+      expect(await page.locator('#verdict .callout .message').evaluate((element) => (element as HTMLElement).innerText.split('\n').length)).toBe(3);
       expect(await page.locator('#timeline .note').textContent()).toContain('not measured');
       expect(await page.locator('#rpo .note').textContent()).toContain('not measured');
       expect(await page.locator('canvas').count()).toBe(1); // the phase waterfall still has phases

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assessDamage } from '../../src/measure/damage.js';
 import { compareLedger } from '../../src/measure/ledger.js';
 import { measureRto, throughputBetween } from '../../src/measure/rto.js';
-import { judge, meetsExpectation, OBJECTIVE, type RecoveryFacts } from '../../src/measure/verdict.js';
+import { breachAdvice, judge, meetsExpectation, OBJECTIVE, type BreachContext, type RecoveryFacts } from '../../src/measure/verdict.js';
 import { parseDuration, formatDuration } from '../../src/util/duration.js';
 import type { Measurements } from '../../src/journal/types.js';
 
@@ -159,6 +159,36 @@ describe('judge', () => {
     expect(notCompared.objectives.find((o) => o.name === OBJECTIVE.equalToSource)).toMatchObject({ measured: 'not measured', measuredValue: null });
     const different = judge({}, measurements, [], { ...good, equality: { differences: ['column public.orders.total is numeric(12,3), was numeric(12,2)'] } });
     expect(different.objectives.find((o) => o.name === OBJECTIVE.equalToSource)).toMatchObject({ passed: false, reason: 'column public.orders.total is numeric(12,3), was numeric(12,2)' });
+  });
+
+  it('says what to do next on a breached RTO or RPO, and leaves an unmeasured figure as such', () => {
+    const context: BreachContext = {
+      strategy: 'pg-dump',
+      pointInTime: false,
+      keeps: 'backups',
+      pointInTimeStrategies: ['pg-basebackup-wal', 'pgbackrest'],
+      backups: { count: 1, everyMs: 5000 },
+      detectAfterMs: 3000,
+      lost: 900,
+      lostToDetection: 600,
+      breakdown: { restore: 2100, fetch: 400, start: 300 },
+    };
+    const advice = breachAdvice(context);
+    expect(advice.rpo).toBe("pg-dump restores to its backup's instant: the loss is bounded by how often it backs up (here once before the fault); use point-in-time recovery (pg-basebackup-wal, pgbackrest) or back up more often");
+    expect(advice.rto).toBe('the longest part of the recovery was restore (2.10 s); a smaller or more recent backup, a faster restore path or a standby shortens it');
+    expect(breachAdvice({ ...context, pointInTime: true, strategy: 'pg-basebackup-wal' }).rpo).toBe(
+      '600 of the 900 writes lost were acknowledged between the fault and its detection 3.00 s later: recovering to before the fault undoes them with the damage; detect sooner to lose fewer',
+    );
+    expect(breachAdvice({ ...context, pointInTime: true, lostToDetection: 100 }).rpo).toMatch(/^writes acknowledged before the fault were not in the archive/);
+    expect(breachAdvice({ ...context, keeps: 'standby', strategy: 'replica-async' }).rpo).toMatch(/^replica-async fails over to its standby: .* a synchronous standby \(replica-sync\) loses no acknowledged write$/);
+
+    const { objectives } = judge({ rtoServiceMs: 1000, rtoVerifiedMs: 60_000, dataLossMs: 1000 }, { ...measurements, dataLossMs: 4000 }, [], { ...good, advice });
+    expect(objectives.find((o) => o.name === OBJECTIVE.rtoService)).toMatchObject({ passed: false, reason: advice.rto });
+    expect(objectives.find((o) => o.name === OBJECTIVE.rtoVerified)).toMatchObject({ passed: true });
+    expect(objectives.find((o) => o.name === OBJECTIVE.rtoVerified)!.reason).toBeUndefined();
+    expect(objectives.find((o) => o.name === OBJECTIVE.dataLoss)).toMatchObject({ passed: false, reason: advice.rpo });
+    const unmeasured = judge({ rtoServiceMs: 1000 }, { ...measurements, rtoServiceMs: null }, [], { ...good, advice });
+    expect(unmeasured.objectives.find((o) => o.name === OBJECTIVE.rtoService)).toMatchObject({ reason: 'could not be measured' });
   });
 
   it('compares check values', () => {

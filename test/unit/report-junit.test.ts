@@ -90,7 +90,8 @@ describe('renderJUnit', () => {
     const failures = all(suite(1), 'failure');
     expect(failures).toHaveLength(failing.length);
     const rto = failing.find((objective) => objective.name === 'RTO (service)')!;
-    expect(failures.map((failure) => failure.attributes.message)).toContain(`RTO (service) breached: ${rto.measured} (target ${rto.target})`);
+    expect(failures.map((failure) => failure.attributes.message)).toContain(`RTO (service) breached: ${rto.measured} (target ${rto.target}): ${rto.reason}`);
+    expect(rto.reason).toMatch(/^the longest part of the recovery was /);
     expect(failures.map((failure) => failure.attributes.message)).toContain(`the newest orders are back: expected > 0, got 0`);
     expect(suite(1).attributes.failures).toBe(String(failing.length));
     expect(suite(1).attributes.errors).toBe('0');
