@@ -1,5 +1,5 @@
 import type { Journal } from '../journal/types.js';
-import { CHECK_PREFIX } from '../measure/verdict.js';
+import { CHECK_PREFIX, OBJECTIVE } from '../measure/verdict.js';
 import { checkOutcome, drillTitle, objectiveOutcome, summarizeDrill, verdictHeadline } from './format.js';
 
 /**
@@ -15,6 +15,24 @@ interface TestCase {
   outcome: Outcome;
   message?: string;
   body?: string;
+  /** The drill's time spent establishing it, in ms. */
+  timeMs: number;
+}
+
+/**
+ * How long the drill took to establish an objective: an RTO is the time it measures; whether a
+ * database came back and from which backup, the restore path (restore started → service); what
+ * the restored database holds (checks, data loss, equality, damage), the verification.
+ */
+function caseTimeMs(journal: Journal, name: string): number {
+  if (name === OBJECTIVE.rtoService) return journal.measurements.rtoServiceMs ?? 0;
+  if (name === OBJECTIVE.rtoVerified) return journal.measurements.rtoVerifiedMs ?? 0;
+  const at = (event: string) => journal.events.find((candidate) => candidate.name === event)?.atMs;
+  const [restoreStart, service] = [at('restore-start'), at('service-restored')];
+  if (name === OBJECTIVE.restored || name === OBJECTIVE.backupsIntact || name === OBJECTIVE.recoveryReached) {
+    return restoreStart !== undefined && service !== undefined ? service - restoreStart : 0;
+  }
+  return journal.phases.filter((phase) => phase.name === 'verify').reduce((sum, phase) => sum + phase.durationMs, 0);
 }
 
 // XML 1.0 cannot carry most control characters, even escaped; a stray byte from a server
@@ -54,6 +72,7 @@ function testCases(journal: Journal): TestCase[] {
       outcome: objective.passed ? 'passed' : broken,
       message: check ? `${check.name}: ${checkOutcome(check)}` : `${objective.name} ${objective.passed ? 'met' : objective.measuredValue === null ? 'not met' : 'breached'}: ${objectiveOutcome(objective)}`,
       ...(check?.sql ? { body: check.sql } : {}),
+      timeMs: caseTimeMs(journal, objective.name),
     };
   });
   // A drill that could not run says why in a case of its own; and a drill that did not
@@ -64,13 +83,14 @@ function testCases(journal: Journal): TestCase[] {
       outcome: broken,
       message: verdictHeadline(journal),
       body: journal.errors.map((error) => `${error.phase}: ${error.message}${error.hint ? `\nWhat to do: ${error.hint}` : ''}`).join('\n\n'),
+      timeMs: journal.durationMs,
     });
   }
   return cases;
 }
 
 function renderCase(testCase: TestCase, classname: string): string {
-  const head = `    <testcase${attrs({ classname, name: testCase.name, time: '0.000' })}`;
+  const head = `    <testcase${attrs({ classname, name: testCase.name, time: seconds(testCase.timeMs) })}`;
   if (testCase.outcome === 'passed') return `${head}/>\n`;
   const element = testCase.outcome;
   const body = testCase.body ? xmlText(testCase.body) : '';
@@ -84,6 +104,9 @@ interface Suite {
   errors: number;
   durationMs: number;
 }
+
+const numeric = (values: Record<string, number | null>): Record<string, number> =>
+  Object.fromEntries(Object.entries(values).filter((entry): entry is [string, number] => entry[1] !== null).map(([name, value]) => [name, Math.round(value)]));
 
 function renderSuite(journal: Journal, id: number): Suite {
   const cases = testCases(journal);
@@ -99,10 +122,15 @@ function renderSuite(journal: Journal, id: number): Suite {
     'firedrill.provider': journal.provider,
     'firedrill.fault': journal.faultKind,
     'firedrill.scenario.hash': journal.scenario.hash,
-    'firedrill.rto.service': summary.rtoService,
-    'firedrill.rto.verified': summary.rtoVerified,
-    'firedrill.data-loss': summary.dataLoss,
-    'firedrill.lost-writes': summary.lostWrites,
+    // Numbers a CI can chart; a figure the drill could not measure is left out, never 0.
+    ...numeric({
+      'firedrill.rto.service.ms': journal.measurements.rtoServiceMs,
+      'firedrill.rto.verified.ms': journal.measurements.rtoVerifiedMs,
+      'firedrill.data-loss.ms': journal.measurements.dataLossMs,
+      'firedrill.lost-writes': journal.measurements.lostWrites,
+      'firedrill.lost-to-detection': journal.measurements.lostToDetection,
+      'firedrill.duration.ms': journal.durationMs,
+    }),
   };
   const out = [
     `${summary.verdict} ${summary.title}: ${verdictHeadline(journal)}`,

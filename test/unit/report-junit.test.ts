@@ -115,6 +115,24 @@ describe('renderJUnit', () => {
     expect(suite(0).attributes.timestamp).toBe(journals[0]!.startedAt.slice(0, 19));
   });
 
+  it('times each case by what established it, and gives the figures as numbers', () => {
+    const journal = journals[0]!;
+    const cases = all(suite(0), 'testcase');
+    const time = (name: string) => Number(cases.find((testCase) => testCase.attributes.name === name)!.attributes.time);
+    expect(time('objective: RTO (verified)')).toBe(Number((journal.measurements.rtoVerifiedMs! / 1000).toFixed(3)));
+    const at = (event: string) => journal.events.find((candidate) => candidate.name === event)!.atMs;
+    expect(time('objective: restored')).toBe(Number(((at('service-restored') - at('restore-start')) / 1000).toFixed(3)));
+    const verify = journal.phases.filter((phase) => phase.name === 'verify').reduce((sum, phase) => sum + phase.durationMs, 0);
+    expect(verify).toBeGreaterThan(0);
+    expect(time('objective: RPO (data loss)')).toBe(Number((verify / 1000).toFixed(3)));
+    const properties = Object.fromEntries(all(suite(0), 'property').map((property) => [property.attributes.name, property.attributes.value]));
+    expect(properties['firedrill.rto.verified.ms']).toBe(String(Math.round(journal.measurements.rtoVerifiedMs!)));
+    expect(properties['firedrill.lost-writes']).toBe(String(journal.measurements.lostWrites));
+    for (const name of ['firedrill.rto.service.ms', 'firedrill.data-loss.ms', 'firedrill.lost-to-detection', 'firedrill.duration.ms']) expect(properties[name], name).toMatch(/^\d+$/);
+    // The drill that could not run measured no RTO: the property is absent, not 0.
+    expect(all(suite(2), 'property').map((property) => property.attributes.name)).not.toContain('firedrill.rto.service.ms');
+  });
+
   it('escapes journal text and drops characters XML cannot carry', () => {
     const journal = load('breached');
     const hostile: Journal = {
