@@ -195,6 +195,7 @@ tr:last-child td { border-bottom: 0; }
 /* A figure too long for one line (a measured value in words) wraps instead of pushing the columns after it out of view. */
 .num.long { white-space: normal; overflow-wrap: anywhere; min-width: 12em; }
 .callout .message, .note-text { white-space: pre-line; }
+.sha-full { display: none; }
 .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 12px; }
 .figure { border: 1px solid var(--border); border-radius: 8px; padding: 12px 14px; background: var(--surface); }
 .figure .label { font-size: 12px; color: var(--muted); font-weight: 600; }
@@ -260,6 +261,8 @@ a.pill:hover { text-decoration: none; filter: brightness(0.92); }
   .chart-grid { grid-template-columns: 1fr 1fr; }
   .chart-box canvas { max-width: 100% !important; height: auto !important; }
   .cmd pre { user-select: text; }
+  .sha-short { display: none; }
+  .sha-full { display: inline; font-size: 7.5pt; overflow-wrap: anywhere; }
   a { color: inherit; }
 }
 `;

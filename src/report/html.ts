@@ -475,8 +475,9 @@ ${sample}`,
   );
 }
 
+/** A checksum shortened on screen (the whole in its tooltip) and whole in print, where there are no tooltips. */
 function shortSha(sha: string | undefined): SafeHtml | string {
-  return sha ? html`<span class="sha" title="${sha}">${sha.slice(0, 12)}…</span>` : '—';
+  return sha ? html`<span class="sha" title="${sha}"><span class="sha-short">${sha.slice(0, 12)}…</span><span class="sha-full">${sha}</span></span>` : '—';
 }
 
 /** Artifacts listed in the open; the rest of a long list is folded under them. */

@@ -124,6 +124,16 @@ describe('HTML report in a real browser', () => {
       expect(print.outside).toEqual([]);
       expect(print.brokenHeaders).toEqual([]);
       await page.screenshot({ path: join(ARTIFACTS, 'verdict-print.png'), fullPage: true });
+      // In print a checksum is whole, and inside its table: there are no tooltips on paper.
+      const backup = journal.artifacts.find((artifact) => artifact.sha256)!;
+      const shown = page.locator('#backup .sha').first();
+      expect(await shown.evaluate((element) => (element as HTMLElement).innerText)).toBe(backup.sha256);
+      expect(await page.evaluate(() => {
+        const cell = document.querySelector('#backup .sha')!.closest('td')!.getBoundingClientRect();
+        return cell.right <= document.querySelector('#backup')!.getBoundingClientRect().right + 0.5;
+      })).toBe(true);
+      await page.emulateMedia({ media: 'screen' });
+      expect(await shown.evaluate((element) => (element as HTMLElement).innerText)).toBe(`${backup.sha256!.slice(0, 12)}…`);
     } finally {
       await page.close();
     }
