@@ -6,8 +6,8 @@ import { faults } from '../faults/index.js';
 import { consolePhaseListener, renderConsoleComparison, renderConsoleSummary } from '../report/console.js';
 import { renderDrillHtml } from '../report/html.js';
 import { comparisonJson, readJournals, writeReports } from '../report/index.js';
-import { exitCodeOf, loadAll, runScenarios, type PlanOptions } from '../runner/run.js';
-import { formatProblem, withStrategyNames, type Scenario } from '../scenario/loader.js';
+import { exitCodeOf, loadAll, runScenarios, type PlanOptions, type Selection } from '../runner/run.js';
+import { formatProblem, parseOverride, withStrategyNames, type Override, type Scenario } from '../scenario/loader.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { strategies } from '../strategies/index.js';
 import { ExitCode, InterruptedError } from '../util/errors.js';
@@ -23,11 +23,38 @@ const err = (text: string) => process.stderr.write(text.endsWith('\n') ? text : 
 /** The incident and the faults in the backups after it: `bad-delete + wal-gap`. */
 const faultKinds = (scenario: Scenario) => [scenario.fault, ...scenario.latentFaults].map((fault) => fault.kind).join(' + ');
 
-interface RunCommandOptions {
+/** `--grep` and `--set`, on every command that loads scenarios. */
+interface SelectOptions {
+  grep?: RegExp;
+  set?: Override[];
+}
+
+interface RunCommandOptions extends SelectOptions {
   out: string;
   keep?: boolean;
   json?: boolean;
   quiet?: boolean;
+  /** `run --strategy`: this strategy instead of the scenario's. */
+  strategy?: string;
+  logLevel?: string;
+  verbose?: boolean;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
+
+/** `--verbose`, else `--log-level`, else FIREDRILL_LOG_LEVEL, else info. */
+function logLevelOf(options: RunCommandOptions): string | { problem: string } {
+  const level = options.verbose ? 'debug' : (options.logLevel ?? process.env.FIREDRILL_LOG_LEVEL ?? 'info');
+  return LOG_LEVELS.includes(level) ? level : { problem: `FIREDRILL_LOG_LEVEL=${level} is not a log level: use one of ${LOG_LEVELS.join(', ')}` };
+}
+
+const selection = (options: SelectOptions): Selection => ({ ...(options.grep ? { grep: options.grep } : {}), ...(options.set ? { overrides: options.set } : {}) });
+
+/** Nothing matched `--grep`: say so, with the names there are. */
+async function nothingMatched(paths: readonly string[], grep: RegExp): Promise<number> {
+  const all = (await loadAll(paths)).scenarios.map((scenario) => scenario.name);
+  err(`no scenario matches --grep ${grep.source} in ${paths.join(', ')}${all.length > 0 ? ` (there are: ${all.join(', ')})` : ''}`);
+  return ExitCode.couldNotRun;
 }
 
 /** What `compare` adds to `run`: strategies from the command line instead of the scenario's. */
@@ -36,8 +63,8 @@ interface ComparePlan extends PlanOptions {
 }
 
 /** Applies `--strategies` to every scenario; any problem means nothing runs. */
-function applyStrategyNames(scenarios: readonly Scenario[], names: readonly string[]): { scenarios: Scenario[]; problems: string[] } {
-  const results = scenarios.map((scenario) => ({ file: scenario.file, ...withStrategyNames(scenario, names) }));
+function applyStrategyNames(scenarios: readonly Scenario[], names: readonly string[], flag?: string): { scenarios: Scenario[]; problems: string[] } {
+  const results = scenarios.map((scenario) => ({ file: scenario.file, ...withStrategyNames(scenario, names, flag) }));
   return {
     scenarios: results.flatMap((result) => (result.scenario ? [result.scenario] : [])),
     problems: results.flatMap((result) => result.problems.map((problem) => `${result.file}: ${problem}`)),
@@ -45,7 +72,12 @@ function applyStrategyNames(scenarios: readonly Scenario[], names: readonly stri
 }
 
 async function runCommand(paths: string[], options: RunCommandOptions, plan: ComparePlan = {}): Promise<number> {
-  const loaded = await loadAll(paths);
+  const logLevel = logLevelOf(options);
+  if (typeof logLevel !== 'string') {
+    err(logLevel.problem);
+    return ExitCode.couldNotRun;
+  }
+  const loaded = await loadAll(paths, selection(options));
   const { problems } = loaded;
   if (problems.length > 0) {
     err(problems.map(formatProblem).join('\n'));
@@ -53,10 +85,21 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
     return ExitCode.couldNotRun;
   }
   if (loaded.scenarios.length === 0) {
+    if (options.grep) return nothingMatched(paths, options.grep);
     err(`no scenario files in ${paths.join(', ')} (looked for .yaml, .yml, .json)`);
     return ExitCode.couldNotRun;
   }
   let scenarios = loaded.scenarios;
+  if (options.strategy) {
+    const replaced = applyStrategyNames(scenarios, [options.strategy], '--strategy');
+    if (replaced.problems.length > 0) {
+      err(replaced.problems.join('\n'));
+      err('\nnothing was run. Check the names with `firedrill list`.');
+      return ExitCode.couldNotRun;
+    }
+    // One strategy: a drill, not a comparison.
+    scenarios = replaced.scenarios.map(({ strategies: _compared, ...scenario }) => scenario);
+  }
   if (plan.strategies) {
     const replaced = applyStrategyNames(scenarios, plan.strategies);
     if (replaced.problems.length > 0) {
@@ -93,6 +136,7 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
     const { runDir, outcomes, warnings } = await runScenarios(scenarios, {
       outDir: options.out,
       keep: options.keep,
+      logLevel,
       signal: controller.signal,
       compare: plan.compare,
       repeat: plan.repeat,
@@ -119,6 +163,7 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
       if (comparisons) err(comparisons);
       for (const outcome of outcomes) {
         err(`journal: ${outcome.dir}/journal.json`);
+        err(`log:     ${outcome.dir}/firedrill.log (${logLevel}; --verbose or --log-level for more)`);
         if (reports.files.includes(join(outcome.dir, 'report.html'))) err(`report:  ${outcome.dir}/report.html`);
         if (outcome.journal.kept?.length) err(renderKept(outcome.journal.kept));
         if (outcome.journal.leftovers?.length) err(`teardown could not remove:\n${outcome.journal.leftovers.map((left) => `  ${left.where}: ${left.message}`).join('\n')}\nrun \`firedrill cleanup\` to remove them`);
@@ -160,8 +205,9 @@ async function reportCommand(path: string): Promise<number> {
   return reports.errors.length > 0 ? ExitCode.couldNotRun : ExitCode.passed;
 }
 
-async function validateCommand(paths: string[]): Promise<number> {
-  const { scenarios, problems } = await loadAll(paths);
+async function validateCommand(paths: string[], options: SelectOptions): Promise<number> {
+  const { scenarios, problems } = await loadAll(paths, selection(options));
+  if (options.grep && scenarios.length === 0 && problems.length === 0) return nothingMatched(paths, options.grep);
   for (const scenario of scenarios) {
     const strategies = scenario.strategies?.map((entry) => entry.label).join(' vs ') ?? scenario.strategy.name;
     out(`ok  ${scenario.file}  (${scenario.target.engine}, ${strategies}, ${faultKinds(scenario)})`);
@@ -218,6 +264,58 @@ function parseStrategyNames(value: string): string[] {
   return value.split(',').map((name) => name.trim()).filter((name) => name !== '');
 }
 
+function parseGrep(value: string): RegExp {
+  try {
+    return new RegExp(value, 'i');
+  } catch (error) {
+    throw new InvalidArgumentError(`not a regular expression (${(error as Error).message}); a plain word matches names that contain it.`);
+  }
+}
+
+/** `--set` may be given again and again; each adds one override. */
+function collectOverride(value: string, previous: Override[] = []): Override[] {
+  try {
+    return [...previous, parseOverride(value)];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+/** The options of the commands that run drills. */
+function running(command: Command): Command {
+  return selectable(command)
+    .option('--keep', 'leave instances and temp dirs running for inspection and print where they are')
+    .option('--json', 'print the machine-readable result on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .addOption(new Option('--log-level <level>', 'how much the drill log (firedrill.log beside the journal) records; default: FIREDRILL_LOG_LEVEL, else info').choices(LOG_LEVELS))
+    .option('-v, --verbose', 'the same as --log-level debug');
+}
+
+/** The options every command that loads scenarios has. */
+function selectable(command: Command): Command {
+  return command
+    .option('-g, --grep <pattern>', 'only scenarios whose name or file matches (a regular expression, case-insensitive)', parseGrep)
+    .option('--set <path=value>', 'set a scenario field, e.g. --set workload.rate=50 --set fault.at=10s (repeatable; the value is read as YAML)', collectOverride);
+}
+
+const EXIT_CODES = `
+Exit codes:
+  0  every drill passed (validate: every scenario is valid)
+  1  a drill ran to the end and breached an objective or check
+  2  could not run: a scenario error, a missing tool, a crash (nothing is left behind)
+  130  interrupted (Ctrl-C, SIGTERM); cleanup ran`;
+
+const EXAMPLES = `
+Examples:
+  firedrill run scenarios/demo.yaml                      one drill, reports in ./reports
+  firedrill run scenarios/ --grep pitr                   every scenario whose name or file says pitr
+  firedrill run scenarios/pg-dump-bad-delete.yaml --strategy pg-basebackup-wal
+  firedrill run scenarios/demo.yaml --set workload.rate=50 --set fault.at=10s
+  firedrill compare scenarios/pg-compare.yaml --repeat 3  medians and ranges of 3 runs each
+  firedrill validate scenarios/                          check every file, run nothing
+  firedrill doctor                                       what this machine can drill
+  firedrill cleanup                                      remove what a killed run left`;
+
 function parseRepeat(value: string): number {
   const count = Number(value);
   if (!Number.isInteger(count) || count < 1) throw new InvalidArgumentError('give a whole number of runs per strategy, 1 or more (e.g. --repeat 3).');
@@ -233,38 +331,32 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: err, writeOut: out });
 
-  program
-    .command('run')
+  program.addHelpText('after', `${EXAMPLES}\n${EXIT_CODES}`);
+
+  running(program.command('run'))
     .description('run drills from scenario files or directories of them (a scenario with a strategies: list runs each, and gets compare.html)')
     .argument('<paths...>', 'scenario files (.yaml, .yml, .json) or directories')
+    .option('--strategy <name>', 'run this strategy (with its default options) instead of the scenario\'s')
     .addOption(new Option('-o, --out <dir>', 'reports folder').default('reports'))
-    .option('--keep', 'leave instances and temp dirs running for inspection and print where they are')
-    .option('--json', 'print the machine-readable result on stdout')
-    .option('-q, --quiet', 'no progress output')
     .action(async (paths: string[], options) => {
       code = await runCommand(paths, options);
     });
 
-  program
-    .command('compare')
+  running(program.command('compare'))
     .description('run a scenario once per strategy (same data, load and fault) and compare them in compare.html')
     .argument('<paths...>', 'scenario files or directories')
     .option('-s, --strategies <names>', 'strategies to compare, separated by commas (default: the scenario\'s strategies: list)', parseStrategyNames)
     .addOption(new Option('-r, --repeat <n>', 'run each strategy n times and compare medians and ranges').default(1).argParser(parseRepeat))
     .addOption(new Option('-o, --out <dir>', 'reports folder').default('reports'))
-    .option('--keep', 'leave instances and temp dirs running for inspection and print where they are')
-    .option('--json', 'print the machine-readable result on stdout')
-    .option('-q, --quiet', 'no progress output')
     .action(async (paths: string[], options: RunCommandOptions & { strategies?: string[]; repeat: number }) => {
       code = await runCommand(paths, options, { compare: true, strategies: options.strategies, repeat: options.repeat });
     });
 
-  program
-    .command('validate')
+  selectable(program.command('validate'))
     .description('check scenario files without running anything')
     .argument('<paths...>', 'scenario files or directories')
-    .action(async (paths: string[]) => {
-      code = await validateCommand(paths);
+    .action(async (paths: string[], options: SelectOptions) => {
+      code = await validateCommand(paths, options);
     });
 
   program

@@ -2,7 +2,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { historyEntry, historyFor } from '../journal/history.js';
 import type { ComparisonEntryRecord, Journal } from '../journal/types.js';
-import { loadScenario, ScenarioError, withStrategy, type Scenario, type ScenarioProblem } from '../scenario/loader.js';
+import { loadScenario, ScenarioError, withStrategy, type Override, type Scenario, type ScenarioProblem } from '../scenario/loader.js';
 import { errorMessage, ExitCode } from '../util/errors.js';
 import { RunRegistry } from '../util/registry.js';
 import { runDrill, type DrillOptions, type DrillOutcome } from './drill.js';
@@ -26,15 +26,24 @@ export async function expandScenarioPaths(paths: readonly string[]): Promise<str
 }
 
 /** Loads every scenario before anything runs: one bad file means nothing is provisioned. */
-export async function loadAll(paths: readonly string[]): Promise<{ scenarios: Scenario[]; problems: ScenarioProblem[] }> {
+/** What picks and changes the scenarios a command loads: `--grep` and `--set`. */
+export interface Selection {
+  /** Keeps scenarios whose name or file matches (a file that does not parse, by its path). */
+  grep?: RegExp;
+  overrides?: readonly Override[];
+}
+
+export async function loadAll(paths: readonly string[], selection: Selection = {}): Promise<{ scenarios: Scenario[]; problems: ScenarioProblem[] }> {
   const scenarios: Scenario[] = [];
   const problems: ScenarioProblem[] = [];
+  const { grep } = selection;
   for (const file of await expandScenarioPaths(paths)) {
     try {
-      scenarios.push(await loadScenario(file));
+      const scenario = await loadScenario(file, selection.overrides);
+      if (!grep || grep.test(scenario.name) || grep.test(file)) scenarios.push(scenario);
     } catch (error) {
-      if (error instanceof ScenarioError) problems.push(...error.problems);
-      else throw error;
+      if (!(error instanceof ScenarioError)) throw error;
+      problems.push(...error.problems.filter((problem) => !grep || grep.test(problem.file) || grep.test(file)));
     }
   }
   return { scenarios, problems };

@@ -77,6 +77,7 @@ class Locator {
     private readonly file: string,
     private readonly doc: Document,
     private readonly lines: LineCounter,
+    private readonly overrides: readonly Override[] = [],
   ) {}
 
   /** The deepest node along `path` that exists; `key` points at the key instead of the value. */
@@ -102,7 +103,10 @@ class Locator {
   }
 
   problem(path: Path, message: string, hint?: string, key?: string): ScenarioProblem {
-    return { file: this.file, ...this.at(path, { key }), field: [...path, ...(key ? [key] : [])].join('.'), message, ...(hint ? { hint } : {}) };
+    const field = [...path, ...(key ? [key] : [])];
+    // A value from the command line has no place in the file: the message names the flag.
+    const set = this.overrides.find((override) => override.path.every((segment, index) => String(field[index]) === String(segment)));
+    return { file: this.file, ...this.at(path, { key }), field: field.join('.'), message: set ? `${message} (from --set ${set.text})` : message, ...(hint ? { hint } : {}) };
   }
 }
 
@@ -180,13 +184,40 @@ function knownKeys(path: Path, locator: Locator): string[] | undefined {
   return shapeOf(schema);
 }
 
-/** Parses and validates scenario text; `file` is used in messages and to resolve dataset paths. */
-export async function parseScenario(text: string, file: string): Promise<Scenario> {
+/** A field set from the command line (`--set workload.rate=50`): its path in the scenario, and the value as YAML reads it. */
+export interface Override {
+  path: Array<string | number>;
+  value: unknown;
+  /** As typed, for messages. */
+  text: string;
+}
+
+/**
+ * `workload.rate=50`, `fault.at=10s`, `strategy={ name: pgbackrest, schedule: [full, incr] }`:
+ * the path is dot-separated (a number indexes a list), the value is read as YAML, so a number
+ * stays a number and a flow mapping or list is one.
+ */
+export function parseOverride(text: string): Override {
+  const at = text.indexOf('=');
+  const path = at > 0 ? text.slice(0, at).split('.') : [];
+  if (at <= 0 || path.some((part) => !/^[\w-]+$/.test(part))) {
+    throw new Error(`--set ${text}: write it as path=value, the path's fields separated by dots (workload.rate=50, fault.at=10s, backups.count=3)`);
+  }
+  const doc = parseDocument(text.slice(at + 1));
+  if (doc.errors.length > 0) throw new Error(`--set ${text}: the value is not valid YAML (${doc.errors[0]!.message.split('\n')[0]}); quote it if it is text`);
+  return { path: path.map((part) => (/^\d+$/.test(part) ? Number(part) : part)), value: doc.toJS() as unknown, text };
+}
+
+/**
+ * Parses and validates scenario text; `file` is used in messages and to resolve dataset paths.
+ * `overrides` are set into it first, and validated with the rest.
+ */
+export async function parseScenario(text: string, file: string, overrides: readonly Override[] = []): Promise<Scenario> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const fromHere = relative(process.cwd(), file);
   const displayFile = isAbsolute(file) && !fromHere.startsWith('..') ? fromHere || file : file;
-  const locator = new Locator(displayFile, doc, lines);
+  const locator = new Locator(displayFile, doc, lines, overrides);
   // Warnings count too: `expect: != 0` parses as a YAML tag and would silently become "0".
   if (doc.errors.length > 0 || doc.warnings.length > 0) {
     throw new ScenarioError(
@@ -198,6 +229,7 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
       }),
     );
   }
+  for (const override of overrides) doc.setIn(override.path, override.value);
   const raw = doc.toJS() as unknown;
   const result = scenarioSchema.safeParse(raw);
   if (!result.success) throw new ScenarioError(result.error.issues.flatMap((issue) => issueProblems(issue, locator)));
@@ -305,21 +337,21 @@ export function withStrategy(scenario: Scenario, choice: StrategyChoice): Scenar
  * able to reach its recovery target. Options stay at their defaults; options per entry go in
  * the file's `strategies:` list. Problems are messages for the command line.
  */
-export function withStrategyNames(scenario: Scenario, names: readonly string[]): { scenario?: Scenario; problems: string[] } {
+export function withStrategyNames(scenario: Scenario, names: readonly string[], flag = '--strategies'): { scenario?: Scenario; problems: string[] } {
   const problems: string[] = [];
   const choices: StrategyChoice[] = [];
   for (const name of names) {
     const objections = strategyObjections(name, scenario, scenario);
-    problems.push(...objections.map((objection) => `--strategies: ${objection.message}${objection.hint ? `\n  hint: ${objection.hint}` : ''}`));
+    problems.push(...objections.map((objection) => `${flag}: ${objection.message}${objection.hint ? `\n  hint: ${objection.hint}` : ''}`));
     const defaults = objections.length === 0 ? strategies[name as StrategyName].options.safeParse({}) : undefined;
     if (defaults?.success) choices.push({ name: name as StrategyName, options: defaults.data as Record<string, unknown> });
-    else if (defaults) problems.push(`--strategies: strategy "${name}" needs options\n  hint: list it with its options in the scenario's strategies: list instead`);
+    else if (defaults) problems.push(`${flag}: strategy "${name}" needs options\n  hint: list it with its options in the scenario's strategies: list instead`);
   }
-  if (names.length === 0) problems.push('--strategies: no strategy named; list them separated by commas, e.g. --strategies pg-dump,pg-basebackup-wal');
+  if (names.length === 0) problems.push(`${flag}: no strategy named; list them separated by commas, e.g. ${flag} pg-dump,pg-basebackup-wal`);
   if (problems.length > 0) return { problems };
   const labelled = labelStrategies(choices);
   if (labelled.duplicate !== undefined) {
-    return { problems: [`--strategies: ${names[labelled.duplicate]} is listed twice\n  hint: use --repeat N to run a strategy several times`] };
+    return { problems: [`${flag}: ${names[labelled.duplicate]} is listed twice\n  hint: use --repeat N to run a strategy several times`] };
   }
   return { scenario: { ...withStrategy(scenario, choices[0]!), strategies: labelled.entries }, problems: [] };
 }
@@ -499,12 +531,12 @@ function labelStrategies(choices: readonly StrategyChoice[]): { entries: Strateg
 }
 
 /** Reads and validates one scenario file. */
-export async function loadScenario(file: string): Promise<Scenario> {
+export async function loadScenario(file: string, overrides: readonly Override[] = []): Promise<Scenario> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: `cannot read the scenario: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, hint: 'check the path' }]);
   }
-  return parseScenario(text, file);
+  return parseScenario(text, file, overrides);
 }

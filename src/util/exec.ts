@@ -242,6 +242,8 @@ export class CommandRunner {
       record.durationMs = this.options.now() - started;
       if (!options.quiet) this.records.push(record);
       this.options.log?.info({ phase: record.phase, command: record.command, exitCode: code, durationMs: record.durationMs }, 'command');
+      // What the tool said, for --verbose: the tail of each stream, redacted like the command line.
+      if (this.options.log?.isLevelEnabled('debug')) this.options.log.debug({ command: record.command, stdout: this.redact(stdout.slice(-TAIL_BYTES)), stderr: this.redact(stderr) }, 'command output');
       if (code !== 0 && !options.allowFailure) throw new CommandFailedError(record, this.redact(stderr), this.redact(stdout.slice(-TAIL_BYTES)));
       return { exitCode: code, stdout, stderr: this.redact(stderr), durationMs: record.durationMs };
     } catch (error) {

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,7 +37,7 @@ async function onlyJournal(out: string): Promise<Journal> {
 describe('the firedrill command (built CLI, real PostgreSQL)', () => {
   it('exits 1 when a drill breaches an objective, and leaves nothing behind', async () => {
     const { tmp, file, out } = await setup(scenario('  rto: { service: 1ms }'));
-    const result = await cli(['run', file, '--out', out, '--json'], { tmp });
+    const result = await cli(['run', file, '--out', out, '--json', '--strategy', 'pg-dump'], { tmp });
     expect(result.code).toBe(1);
     const parsed = JSON.parse(result.stdout) as { exitCode: number; drills: Array<{ status: string; dir: string; objectives: Array<{ name: string; passed: boolean }> }> };
     expect(parsed.exitCode).toBe(1);
@@ -45,6 +46,7 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     const journalFile = join(parsed.drills[0]!.dir, 'journal.json');
     const journal = JSON.parse(await readFile(journalFile, 'utf8'));
     expect(journal.status).toBe('failed');
+    expect(journal.strategy).toBe('pg-dump');
     // A journal renders again on its own, into its drill's folder and nowhere else.
     const index = await stat(join(parsed.drills[0]!.dir, '..', 'index.html'));
     const again = await cli(['report', journalFile], { tmp });
@@ -57,10 +59,18 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
 
   it('exits 0 when every objective is met, even with a PGPASSWORD and a PGHOST of someone else\'s in the environment', async () => {
     const { tmp, file, out } = await setup(scenario('  rto: 2m\n  damageUndone: true'));
-    const result = await cli(['run', file, '--out', out], { tmp, env: { PGPASSWORD: 'not-the-throwaway-one', PGHOST: '192.0.2.1', PGUSER: 'someone' } });
+    // --set changes the scenario as run; --verbose the drill log's level, whose path is printed.
+    const result = await cli(['run', file, '--out', out, '--set', 'workload.rate=60', '--set', 'fault={ kind: truncate, table: order_items, at: 2s, detectAfter: 1s }', '--verbose'], {
+      tmp,
+      env: { PGPASSWORD: 'not-the-throwaway-one', PGHOST: '192.0.2.1', PGUSER: 'someone' },
+    });
     expect(result.stderr).toMatch(/cli-drill +pg-basebackup +PASS /);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/journal: .*journal\.json/);
+    const journal = await onlyJournal(out);
+    expect(journal.scenario.spec).toMatchObject({ workload: { rate: 60 }, fault: { at: 2000 } });
+    const log = /log: +(\S+firedrill\.log) \(debug;/.exec(result.stderr)![1]!;
+    expect((await readFile(log, 'utf8')).split('\n').some((line) => line.includes('"level":20'))).toBe(true);
   });
 
   it('exits 2 on an invalid scenario, names file:line:column, and provisions nothing', async () => {
@@ -176,6 +186,44 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     const cleanup = await cli(['cleanup'], { tmp });
     expect(cleanup.code).toBe(0);
     expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+  });
+
+  it('--grep picks scenarios by name or file, --set and --strategy are checked like the file, and --help shows examples and exit codes', async () => {
+    const tmp = await privateTmp();
+    const picked = await cli(['validate', 'scenarios', '--grep', 'S3'], { tmp });
+    expect(picked.code).toBe(0);
+    expect(picked.stdout.trim().split('\n').map((line) => line.split(/\s+/)[1])).toEqual(['scenarios/mariadb-s3-encrypted.yaml', 'scenarios/pg-region-loss-s3-offsite.yaml', 'scenarios/pg-wal-archive-s3.yaml']);
+    const none = await cli(['run', 'scenarios', '--grep', 'no-such-drill'], { tmp });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^no scenario matches --grep no-such-drill in scenarios \(there are: demo-bad-delete-pitr, /);
+    const badValue = await cli(['run', 'scenarios/demo.yaml', '--set', 'workload.rate=fast'], { tmp });
+    expect(badValue.code).toBe(2);
+    expect(badValue.stderr).toContain('scenarios/demo.yaml:15:9: workload.rate: "fast": expected a number of writes per second, or "max" for as fast as possible (from --set workload.rate=fast)');
+    expect(badValue.stderr).toContain('nothing was run');
+    const badPath = await cli(['run', 'scenarios/demo.yaml', '--set', 'workload'], { tmp });
+    expect(badPath).toMatchObject({ code: 2, stderr: expect.stringContaining('--set workload: write it as path=value') });
+    const wrongEngine = await cli(['run', 'scenarios/mariadb-s3-encrypted.yaml', '--strategy', 'pg-dump'], { tmp });
+    expect(wrongEngine.code).toBe(2);
+    expect(wrongEngine.stderr).toContain('--strategy: strategy "pg-dump" does not work with mariadb');
+    expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+    const help = await cli(['--help'], { tmp });
+    expect(help.stdout).toContain('firedrill run scenarios/ --grep pitr');
+    expect(help.stdout).toMatch(/Exit codes:\n {2}0 {2}every drill passed[^\n]*\n {2}1 {2}a drill ran to the end and breached[^\n]*\n {2}2 {2}could not run[^\n]*\n {2}130 {2}interrupted/);
+  });
+
+  it('from a checkout that was never built, says what to run instead of a stack trace', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'firedrill-unbuilt-'));
+    onTestFinished(() => removeDir(work));
+    await mkdir(join(work, 'bin'));
+    await copyFile('bin/firedrill.js', join(work, 'bin', 'firedrill.js'));
+    await writeFile(join(work, 'package.json'), '{ "type": "module" }');
+    const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [join(work, 'bin', 'firedrill.js'), 'list'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => done({ code, stderr }));
+    });
+    expect(result).toEqual({ code: 2, stderr: `firedrill is not built yet: run \`npm run build\` in ${work}/ (npm run demo builds it too)\n` });
   });
 
   it('validate checks every shipped scenario; list and doctor answer', async () => {
