@@ -13,6 +13,7 @@ import { strategies } from '../strategies/index.js';
 import { ExitCode, InterruptedError } from '../util/errors.js';
 import { firedrillVersion } from '../util/version.js';
 import { doctor } from './doctor.js';
+import { initCommand } from './init.js';
 import { parse, retentionPlanCommand, type RetentionPlanOptions } from './retention.js';
 import { findLeftovers, removeLeftovers } from '../runner/cleanup.js';
 import type { Journal } from '../journal/types.js';
@@ -312,6 +313,7 @@ Examples:
   firedrill run scenarios/pg-dump-bad-delete.yaml --strategy pg-basebackup-wal
   firedrill run scenarios/demo.yaml --set workload.rate=50 --set fault.at=10s
   firedrill compare scenarios/pg-compare.yaml --repeat 3  medians and ranges of 3 runs each
+  firedrill init drill.yaml --engine mariadb             a commented scenario to start from
   firedrill validate scenarios/                          check every file, run nothing
   firedrill doctor                                       what this machine can drill
   firedrill cleanup                                      remove what a killed run left`;
@@ -400,6 +402,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--html <file>', 'also write the plan as an HTML page with a chart')
     .action(async (options: RetentionPlanOptions) => {
       code = await retentionPlanCommand(options, out, err);
+    });
+
+  program
+    .command('init')
+    .description('write a commented scenario to start from, for the engine, strategy and fault you name (valid as written)')
+    .argument('[file]', 'where to write it', 'drill.yaml')
+    .addOption(new Option('-e, --engine <engine>', 'database engine').choices(Object.keys(engines)).default('postgres'))
+    .option('-s, --strategy <name>', 'backup strategy (default: the engine\'s point-in-time one)')
+    .option('-f, --fault <kind>', 'what goes wrong (default: bad-delete; kill-primary for your own SQL without --table)')
+    .option('--dataset <files>', 'your own SQL files, separated by commas (default: the built-in shop dataset)', parseStrategyNames)
+    .option('--table <name>', 'the table a table fault damages (default: orders of the shop dataset)')
+    .option('--force', 'replace the file if it exists')
+    .action(async (file: string, options: { engine: string; strategy?: string; fault?: string; dataset?: string[]; table?: string; force?: boolean }) => {
+      const { dataset, ...rest } = options;
+      code = await initCommand(file, { ...rest, ...(dataset ? { files: dataset } : {}) }, out, err);
     });
 
   program.command('schema').description('print the JSON Schema of scenario files (for editor completion)').action(() => {

@@ -226,6 +226,33 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(result).toEqual({ code: 2, stderr: `firedrill is not built yet: run \`npm run build\` in ${work}/ (npm run demo builds it too)\n` });
   });
 
+  it('init writes a commented scenario that validates and runs, for each engine, and never over a file', async () => {
+    const tmp = await privateTmp();
+    const work = await mkdtemp(join(tmpdir(), 'firedrill-init-'));
+    onTestFinished(() => removeDir(work));
+    const file = join(work, 'nightly.yaml');
+    const made = await cli(['init', file], { tmp });
+    expect(made).toMatchObject({ code: 0, stdout: `wrote ${file}\nnext: firedrill validate ${file}\n      firedrill run ${file}\n` });
+    const text = await readFile(file, 'utf8');
+    expect(text).toMatch(/^# yaml-language-server: \$schema=\S+schema\/scenario\.schema\.json\n/);
+    expect(text).toMatch(/\n {2}writers: 4 +# connections writing rows the drill keeps a ledger of\n/);
+    expect(text).toContain('strategy: pg-basebackup-wal');
+    const again = await cli(['init', file], { tmp });
+    expect(again).toMatchObject({ code: 2, stderr: expect.stringContaining('exists; nothing was written') });
+    expect(await readFile(file, 'utf8')).toBe(text);
+    // Run as written, only smaller and sooner.
+    const out = join(work, 'reports');
+    const run = await cli(['run', file, '--out', out, '--set', 'target.dataset.scale=0.1', '--set', 'workload.warmup=1s', '--set', 'fault.at=3s', '--set', 'fault.detectAfter=1s'], { tmp });
+    expect(run.stderr).toMatch(/nightly +pg-basebackup-wal +PASS /);
+    expect(run.code).toBe(0);
+    const maria = join(work, 'maria.yaml');
+    expect((await cli(['init', maria, '--engine', 'mariadb', '--fault', 'disk-loss'], { tmp })).code).toBe(0);
+    expect(await cli(['validate', maria], { tmp })).toMatchObject({ code: 0, stdout: `ok  ${maria}  (mariadb, mysqldump-binlog, disk-loss)\n` });
+    const wrong = await cli(['init', join(work, 'x.yaml'), '--engine', 'mariadb', '--strategy', 'pgbackrest'], { tmp });
+    expect(wrong).toMatchObject({ code: 2, stderr: expect.stringContaining('strategy "pgbackrest" does not work with mariadb') });
+    expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+  });
+
   it('validate checks every shipped scenario; list and doctor answer', async () => {
     const tmp = await privateTmp();
     const validate = await cli(['validate', 'scenarios'], { tmp });
