@@ -1,7 +1,19 @@
+import { open } from 'node:fs/promises';
 import { workloadId, type Dataset, type LoadContext } from './dataset.js';
 
+/** A file's first bytes, which say what kind of dump it is. */
+async function head(file: string): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(16), 0, 16, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
- * A user's own schema and data as SQL files, loaded with the engine's client. The workload
+ * A user's own schema and data as SQL files (or a PostgreSQL custom-format dump), loaded with the engine's client. The workload
  * writes the ledger, plus the scenario's `workload.statements` templates if given:
  * `{id}` (unique per write; use it as the leading key of rows you insert, so damage to them
  * can be matched with lost writes), `{writer}`, `{seq}`, `{random}` (0 – 999,999,999, seeded).
@@ -16,11 +28,13 @@ export class SqlFilesDataset implements Dataset {
     return `SQL files: ${this.files.join(', ')}`;
   }
 
-  /** Each file through the engine's own client beside the server, stopping at the first error. */
+  /** Each file through the engine's own client beside the server (a SQL client, or the restore tool of a dump), stopping at the first error. */
   async load({ engine, instance }: LoadContext): Promise<void> {
     const connection = { ...instance.localConnection, database: engine.databaseName };
-    const client = engine.sqlClient(connection);
-    for (const file of this.files) await instance.run(client.program, client.args, { stdin: { file }, env: engine.clientEnv(connection) });
+    for (const file of this.files) {
+      const client = engine.datasetClient(connection, await head(file));
+      await instance.run(client.program, client.args, { stdin: { file }, env: engine.clientEnv(connection) });
+    }
   }
 
   write(writer: number, seq: number, random: () => number) {

@@ -134,6 +134,12 @@ export interface Engine {
   uri(connection: ConnectionInfo): string;
   /** The SQL client reading statements from stdin, stopping at the first error (psql, mariadb). */
   sqlClient(connection: ConnectionInfo): ServerCommand;
+  /**
+   * The client that loads one dataset file from stdin, stopping at the first error: SQL text
+   * through the SQL client, a dump in the engine's own archive format through its restore tool
+   * (`head` is the file's first bytes, which tell them apart).
+   */
+  datasetClient(connection: ConnectionInfo, head: Buffer): ServerCommand;
 
   connect(connection: ConnectionInfo, options?: { queryTimeoutMs?: number }): Promise<SqlSession>;
   quoteIdent(name: string): string;

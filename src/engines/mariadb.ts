@@ -213,6 +213,8 @@ export const mariadb: Engine = {
   clientEnv: (connection) => (connection.password ? { MYSQL_PWD: connection.password } : ({} as Record<string, string>)),
   uri: (connection) => `mysql://${encodeURIComponent(connection.user)}@${connection.host}:${connection.port}/${encodeURIComponent(connection.database)}`,
   sqlClient: (connection) => ({ program: 'mariadb', args: [...mariadb.clientArgs(connection), `--database=${connection.database}`] }),
+  // mariadb-dump and mysqldump write SQL text.
+  datasetClient: (connection) => mariadb.sqlClient(connection),
 
   async connect(connection, options = {}) {
     let client: Connection;

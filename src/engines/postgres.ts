@@ -91,6 +91,12 @@ export const postgres: Engine = {
     program: 'psql',
     args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...postgres.clientArgs(connection), '-d', connection.database],
   }),
+  // pg_dump --format=custom starts with "PGDMP": pg_restore reads it from stdin, in one
+  // transaction, leaving out the dumped database's owners and grants (no such roles here).
+  datasetClient: (connection, head) =>
+    head.subarray(0, 5).toString('latin1') === 'PGDMP'
+      ? { program: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...postgres.clientArgs(connection), '-d', connection.database] }
+      : postgres.sqlClient(connection),
 
   async connect(connection: ConnectionInfo, options = {}): Promise<SqlSession> {
     const client = new pg.Client({

@@ -1,5 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { OBJECTIVE } from '../../src/measure/verdict.js';
 import { drill, expectDumpLoss, expectEqualToSource, expectPitrLoss, objective, shopScenario } from '../support/drills.js';
@@ -76,8 +79,19 @@ objectives:
     - { name: payments, sql: "SELECT count(*) FROM payment", expect: 16049 }
 `;
 
+  // The custom-format dump that drill took, for the next test to load as a dataset.
+  let customDump: string | undefined;
+
   it('pg-dump restores every object and row of Sakila, as the inventory and the digests prove', async () => {
-    const { journal, ledger } = await drill(sakila('pg-dump'));
+    const { journal, ledger } = await drill(sakila('pg-dump'), {
+      hooks: {
+        beforeRestore: async (context) => {
+          const key = (await context.storage.list('pg-dump')).find((name) => name.endsWith('.dump'))!;
+          customDump = join(await mkdtemp(join(tmpdir(), 'firedrill-sakila-dump-')), 'sakila.dump');
+          await pipeline(await context.storage.get(key), createWriteStream(customDump));
+        },
+      },
+    });
     expect(journal.errors).toEqual([]);
     expectEqualToSource(journal, 'exact');
     // Every kind of object was inventoried and compared, not just counted.
@@ -89,6 +103,21 @@ objectives:
     const afterDump = ledger.acked.filter((write) => write.serverTimeUs > journal.backup!.consistentAt!.serverTimeUs!).length;
     expect(journal.ledger!.lost).toBe(afterDump);
     expect(journal.status).toBe('passed');
+  });
+
+  it('a dataset given as a pg_dump custom-format file is loaded with pg_restore, and the drill runs on it', async () => {
+    expect(customDump, 'the pg-dump drill above keeps its dump').toBeDefined();
+    try {
+      const text = sakila('pg-basebackup-wal').replace(/ {4}files: \[[^\]]+\]/, `    files: [${customDump}]`);
+      const { journal } = await drill(text);
+      expect(journal.errors).toEqual([]);
+      expect(journal.commands.find((command) => command.phase === 'seed' && /\/pg_restore /.test(command.command))!.command).toMatch(/pg_restore --exit-on-error --single-transaction --no-owner --no-privileges .* < \S+sakila\.dump$/);
+      expect(journal.checks.find((check) => check.name === 'payments')).toMatchObject({ passed: true, value: '16049' });
+      expect(journal.equality!.inventory).toMatchObject({ domain: 1, type: 1, 'materialized view': 1 });
+      expect(journal.status).toBe('passed');
+    } finally {
+      await rm(dirname(customDump!), { recursive: true, force: true });
+    }
   });
 
   it('pg-basebackup-wal brings Sakila back exactly as it was just before the fault', async () => {
