@@ -10,10 +10,11 @@ import { exitCodeOf, loadAll, runScenarios, type PlanOptions, type Selection } f
 import { formatProblem, parseOverride, withStrategyNames, type Override, type Scenario } from '../scenario/loader.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { strategies } from '../strategies/index.js';
-import { ExitCode, InterruptedError } from '../util/errors.js';
+import { DrillSetupError, ExitCode, InterruptedError } from '../util/errors.js';
 import { firedrillVersion } from '../util/version.js';
 import { doctor } from './doctor.js';
 import { initCommand } from './init.js';
+import { RESULT_FORMAT_VERSION, resultJson, resultJsonSchema } from './result.js';
 import { parse, retentionPlanCommand, type RetentionPlanOptions } from './retention.js';
 import { findLeftovers, removeLeftovers } from '../runner/cleanup.js';
 import type { Journal } from '../journal/types.js';
@@ -81,6 +82,7 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
   const loaded = await loadAll(paths, selection(options));
   const { problems } = loaded;
   if (problems.length > 0) {
+    if (options.json) out(resultJson({ formatVersion: RESULT_FORMAT_VERSION, exitCode: ExitCode.couldNotRun, command: plan.compare ? 'compare' : 'run', drills: [], comparisons: [], problems }));
     err(problems.map(formatProblem).join('\n'));
     err(`\n${problems.length} problem(s); nothing was run. Fix the scenario and run \`firedrill validate\` to check.`);
     return ExitCode.couldNotRun;
@@ -156,7 +158,8 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
     for (const failure of reports.errors) err(`report ${failure.reporter} failed: ${failure.message}`);
     if (options.json) {
       const drills = journals.map((journal, index) => ({ dir: drillDirs[index]!, status: journal.status, scenario: journal.scenario.name, strategy: journal.strategy, ...(journal.comparison ? { comparison: journal.comparison } : {}), measurements: journal.measurements, objectives: journal.objectives, errors: journal.errors }));
-      out(JSON.stringify({ runDir, exitCode: exitCodeOf(journals), drills, comparisons: comparisonJson(journals, runDir, drillDirs).comparisons }, null, 2));
+      const exitCode = controller.signal.aborted ? ExitCode.interrupted : exitCodeOf(journals);
+      out(resultJson({ formatVersion: RESULT_FORMAT_VERSION, exitCode, command: plan.compare ? 'compare' : 'run', runDir, drills, comparisons: comparisonJson(journals, runDir, drillDirs).comparisons }));
     } else {
       err('');
       err(renderConsoleSummary(journals));
@@ -190,25 +193,43 @@ function renderKept(kept: NonNullable<Journal['kept']>): string {
   return lines.join('\n');
 }
 
-async function reportCommand(path: string): Promise<number> {
+async function reportCommand(path: string, options: { json?: boolean }): Promise<number> {
   const found = await readJournals(path);
+  let reports: { files: string[]; errors: Array<{ reporter: string; message: string }> };
   if (!(await stat(path)).isDirectory()) {
     // One journal: render that drill's own report. The run's index, comparison and summaries
     // describe every drill of the run, so one journal must not overwrite them.
     const file = join(found[0]!.dir, 'report.html');
     await writeFile(file, renderDrillHtml(found[0]!.journal));
-    out(file);
-    return ExitCode.passed;
+    reports = { files: [file], errors: [] };
+  } else {
+    reports = await writeReports(found.map((entry) => entry.journal), resolve(path), found.map((entry) => entry.dir));
   }
-  const reports = await writeReports(found.map((entry) => entry.journal), resolve(path), found.map((entry) => entry.dir));
+  const exitCode = reports.errors.length > 0 ? ExitCode.couldNotRun : ExitCode.passed;
+  if (options.json) {
+    out(resultJson({ formatVersion: RESULT_FORMAT_VERSION, exitCode, command: 'report', files: reports.files, errors: reports.errors.map(({ reporter, message }) => ({ reporter, message })) }));
+    return exitCode;
+  }
   for (const file of reports.files) out(file);
   for (const failure of reports.errors) err(`report ${failure.reporter} failed: ${failure.message}`);
-  return reports.errors.length > 0 ? ExitCode.couldNotRun : ExitCode.passed;
+  return exitCode;
 }
 
-async function validateCommand(paths: string[], options: SelectOptions): Promise<number> {
+async function validateCommand(paths: string[], options: SelectOptions & { json?: boolean }): Promise<number> {
   const { scenarios, problems } = await loadAll(paths, selection(options));
   if (options.grep && scenarios.length === 0 && problems.length === 0) return nothingMatched(paths, options.grep);
+  if (options.json) {
+    const exitCode = problems.length > 0 || scenarios.length === 0 ? ExitCode.couldNotRun : ExitCode.passed;
+    const listed = scenarios.map((scenario) => ({
+      file: scenario.file,
+      name: scenario.name,
+      engine: scenario.target.engine,
+      strategies: scenario.strategies?.map((entry) => entry.label) ?? [scenario.strategy.name],
+      faults: [scenario.fault, ...scenario.latentFaults].map((fault) => fault.kind),
+    }));
+    out(resultJson({ formatVersion: RESULT_FORMAT_VERSION, exitCode, command: 'validate', scenarios: listed, problems }));
+    return exitCode;
+  }
   for (const scenario of scenarios) {
     const strategies = scenario.strategies?.map((entry) => entry.label).join(' vs ') ?? scenario.strategy.name;
     out(`ok  ${scenario.file}  (${scenario.target.engine}, ${strategies}, ${faultKinds(scenario)})`);
@@ -221,7 +242,20 @@ async function validateCommand(paths: string[], options: SelectOptions): Promise
   return problems.length > 0 ? ExitCode.couldNotRun : ExitCode.passed;
 }
 
-function listCommand(): number {
+function listCommand(options: { json?: boolean }): number {
+  if (options.json) {
+    out(
+      resultJson({
+        formatVersion: RESULT_FORMAT_VERSION,
+        exitCode: ExitCode.passed,
+        command: 'list',
+        strategies: Object.values(strategies).map((strategy) => ({ name: strategy.name, summary: strategy.summary, engines: [...strategy.engines], pointInTime: strategy.pointInTime, keeps: strategy.keeps })),
+        faults: Object.values(faults).map((fault) => ({ kind: fault.kind, summary: fault.summary, role: fault.role })),
+        engines: Object.keys(engines),
+      }),
+    );
+    return ExitCode.passed;
+  }
   out('Strategies:');
   for (const strategy of Object.values(strategies)) {
     out(`  ${strategy.name.padEnd(20)} ${strategy.summary} [${strategy.engines.join(', ')}${strategy.pointInTime ? ', point-in-time' : ''}]`);
@@ -232,8 +266,15 @@ function listCommand(): number {
   return ExitCode.passed;
 }
 
-async function doctorCommand(): Promise<number> {
+async function doctorCommand(options: { json?: boolean }): Promise<number> {
   const report = await doctor();
+  if (options.json) {
+    const { leftovers } = await findLeftovers();
+    const exitCode = report.usable.length > 0 ? ExitCode.passed : ExitCode.couldNotRun;
+    const found = leftovers.map((leftover) => ({ runId: leftover.runId, kind: leftover.kind, where: leftover.where }));
+    out(resultJson({ formatVersion: RESULT_FORMAT_VERSION, exitCode, command: 'doctor', checks: report.lines, usable: report.usable, leftovers: found }));
+    return exitCode;
+  }
   for (const line of report.lines) out(`${line.ok ? 'ok ' : 'MISSING'} ${line.what.padEnd(28)} ${line.detail}${line.fix ? `\n        → ${line.fix}` : ''}`);
   const { leftovers } = await findLeftovers();
   if (leftovers.length > 0) {
@@ -357,7 +398,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   selectable(program.command('validate'))
     .description('check scenario files without running anything')
     .argument('<paths...>', 'scenario files or directories')
-    .action(async (paths: string[], options: SelectOptions) => {
+    .option('--json', 'print the machine-readable result on stdout')
+    .action(async (paths: string[], options: SelectOptions & { json?: boolean }) => {
       code = await validateCommand(paths, options);
     });
 
@@ -365,17 +407,26 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('report')
     .description('render the reports (HTML, JUnit, Markdown, JSON) again from journals')
     .argument('<path>', 'a journal.json, or a run directory (reports/<run>)')
-    .action(async (path: string) => {
-      code = await reportCommand(path);
+    .option('--json', 'print the machine-readable result on stdout')
+    .action(async (path: string, options: { json?: boolean }) => {
+      code = await reportCommand(path, options);
     });
 
-  program.command('list').description('list strategies, faults and engines').action(() => {
-    code = listCommand();
-  });
+  program
+    .command('list')
+    .description('list strategies, faults and engines')
+    .option('--json', 'print the machine-readable result on stdout')
+    .action((options: { json?: boolean }) => {
+      code = listCommand(options);
+    });
 
-  program.command('doctor').description('check which engines and tools this machine has, what to install, and what crashed runs left behind').action(async () => {
-    code = await doctorCommand();
-  });
+  program
+    .command('doctor')
+    .description('check which engines and tools this machine has, what to install, and what crashed runs left behind')
+    .option('--json', 'print the machine-readable result on stdout')
+    .action(async (options: { json?: boolean }) => {
+      code = await doctorCommand(options);
+    });
 
   program
     .command('cleanup')
@@ -419,15 +470,24 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await initCommand(file, { ...rest, ...(dataset ? { files: dataset } : {}) }, out, err);
     });
 
-  program.command('schema').description('print the JSON Schema of scenario files (for editor completion)').action(() => {
-    out(JSON.stringify(scenarioJsonSchema(), null, 2));
-  });
+  program
+    .command('schema')
+    .description('print the JSON Schema of scenario files (for editor completion), or with --result of what --json prints')
+    .option('--result', 'the schema of the --json result of every command')
+    .action((options: { result?: boolean }) => {
+      out(JSON.stringify(options.result ? resultJsonSchema() : scenarioJsonSchema(), null, 2));
+    });
 
   try {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? ExitCode.passed : ExitCode.couldNotRun;
+    }
+    // A problem the user can fix is said in words; a stack is for firedrill's own bugs.
+    if (error instanceof DrillSetupError) {
+      err(`firedrill: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`);
+      return ExitCode.couldNotRun;
     }
     err(`firedrill: ${(error as Error).stack ?? String(error)}`);
     return ExitCode.couldNotRun;

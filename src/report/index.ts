@@ -2,7 +2,7 @@ import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/p
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { buildComparisons, COMPARISON_METRICS, type MetricKey } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
-import { errorMessage } from '../util/errors.js';
+import { DrillSetupError, errorMessage } from '../util/errors.js';
 import { summarizeDrill } from './format.js';
 import { renderComparisonHtml } from './html-compare.js';
 import { renderDrillHtml, renderRunIndexHtml } from './html.js';
@@ -251,11 +251,11 @@ async function loadJournal(file: string): Promise<Journal> {
   try {
     data = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read journal ${file}: ${errorMessage(error)}`);
+    throw new DrillSetupError(`cannot read journal ${file}: ${errorMessage(error)}`, 'check the path and that the file is a journal.json a drill wrote');
   }
   const version = typeof data === 'object' && data !== null ? (data as { formatVersion?: unknown }).formatVersion : undefined;
   if (version !== 1) {
-    throw new Error(`${file} is not a firedrill journal this version can read (formatVersion ${JSON.stringify(version)}, expected 1)`);
+    throw new DrillSetupError(`${file} is not a firedrill journal this version can read (formatVersion ${JSON.stringify(version)}, expected 1)`, 'render it with the firedrill version that wrote it');
   }
   return data as Journal;
 }
@@ -270,9 +270,9 @@ export async function readJournals(pathOrDir: string): Promise<Array<{ journal: 
   try {
     isDirectory = (await stat(path)).isDirectory();
   } catch (error) {
-    throw new Error(`no journal at ${path}: ${errorMessage(error)}. Pass a journal.json or a run directory (reports/<run>).`);
+    throw new DrillSetupError(`no journal at ${path}: ${errorMessage(error)}`, 'pass a journal.json or a run directory (reports/<run>)');
   }
   const files = isDirectory ? (await findJournalFiles(path)).sort() : [path];
-  if (files.length === 0) throw new Error(`no journal.json under ${path}. Pass a journal.json or a run directory (reports/<run>).`);
+  if (files.length === 0) throw new DrillSetupError(`no journal.json under ${path}`, 'pass a journal.json or a run directory (reports/<run>)');
   return Promise.all(files.map(async (file) => ({ journal: await loadJournal(file), dir: dirname(file) })));
 }

@@ -39,8 +39,8 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     const { tmp, file, out } = await setup(scenario('  rto: { service: 1ms }'));
     const result = await cli(['run', file, '--out', out, '--json', '--strategy', 'pg-dump'], { tmp });
     expect(result.code).toBe(1);
-    const parsed = JSON.parse(result.stdout) as { exitCode: number; drills: Array<{ status: string; dir: string; objectives: Array<{ name: string; passed: boolean }> }> };
-    expect(parsed.exitCode).toBe(1);
+    const parsed = JSON.parse(result.stdout) as { formatVersion: number; command: string; exitCode: number; drills: Array<{ status: string; dir: string; objectives: Array<{ name: string; passed: boolean }> }> };
+    expect(parsed).toMatchObject({ formatVersion: 1, command: 'run', exitCode: 1 });
     expect(parsed.drills[0]!.status).toBe('failed');
     expect(parsed.drills[0]!.objectives).toContainEqual(expect.objectContaining({ name: 'RTO (service)', passed: false }));
     const journalFile = join(parsed.drills[0]!.dir, 'journal.json');
@@ -251,6 +251,26 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     const wrong = await cli(['init', join(work, 'x.yaml'), '--engine', 'mariadb', '--strategy', 'pgbackrest'], { tmp });
     expect(wrong).toMatchObject({ code: 2, stderr: expect.stringContaining('strategy "pgbackrest" does not work with mariadb') });
     expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+  });
+
+  it('--json on validate, list, doctor and report: one document on stdout in the published shape, exit code included', async () => {
+    const tmp = await privateTmp();
+    const { work, file } = await setup('name: broken\ntarget: { engine: postgres }\nstrategy: pg-dump\nfault: { kind: bad-delete, tabel: orders }\n');
+    const validate = await cli(['validate', file, 'scenarios/demo.yaml', '--json'], { tmp });
+    expect(validate.code).toBe(2);
+    const checked = JSON.parse(validate.stdout);
+    expect(checked).toMatchObject({ formatVersion: 1, exitCode: 2, command: 'validate', scenarios: [{ file: 'scenarios/demo.yaml', name: 'demo-bad-delete-pitr', engine: 'postgres', strategies: ['pg-basebackup-wal'], faults: ['bad-delete'] }] });
+    expect(checked.problems).toContainEqual(expect.objectContaining({ line: 4, field: 'fault.tabel', message: 'unknown field "tabel" — did you mean "table"?' }));
+    const list = JSON.parse((await cli(['list', '--json'], { tmp })).stdout);
+    expect(list).toMatchObject({ formatVersion: 1, exitCode: 0, command: 'list', engines: ['postgres', 'mariadb'] });
+    expect(list.strategies).toContainEqual({ name: 'pgbackrest', summary: expect.any(String), engines: ['postgres'], pointInTime: true, keeps: 'backups' });
+    expect(list.faults).toContainEqual({ kind: 'wal-gap', summary: expect.any(String), role: 'latent' });
+    const doctor = await cli(['doctor', '--json'], { tmp });
+    expect(doctor.code).toBe(0);
+    expect(JSON.parse(doctor.stdout)).toMatchObject({ formatVersion: 1, exitCode: 0, command: 'doctor', usable: expect.arrayContaining(['postgres (local)']), leftovers: [] });
+    const report = await cli(['report', join(work, 'missing'), '--json'], { tmp });
+    expect(report).toMatchObject({ code: 2, stdout: '' });
+    expect(report.stderr).toBe(`firedrill: no journal at ${join(work, 'missing')}: ENOENT: no such file or directory, stat '${join(work, 'missing')}'\n  hint: pass a journal.json or a run directory (reports/<run>)\n`);
   });
 
   it('validate checks every shipped scenario; list and doctor answer', async () => {

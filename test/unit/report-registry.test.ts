@@ -119,7 +119,7 @@ describe('readJournals', () => {
   });
 
   it('says what to pass when there is nothing to read', async () => {
-    await expect(readJournals(join(dir, 'missing'))).rejects.toThrow(/no journal at .*missing.*Pass a journal.json or a run directory/);
+    await expect(readJournals(join(dir, 'missing'))).rejects.toMatchObject({ message: expect.stringMatching(/^no journal at .*missing: ENOENT/), hint: 'pass a journal.json or a run directory (reports/<run>)' });
     await mkdir(join(dir, 'empty'));
     await expect(readJournals(join(dir, 'empty'))).rejects.toThrow(/no journal.json under/);
     await writeFile(join(dir, 'empty', 'journal.json'), '{"formatVersion": 9}');

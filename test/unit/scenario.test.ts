@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resultJsonSchema } from '../../src/cli/result.js';
 import { describe, expect, it } from 'vitest';
 import { loadAll } from '../../src/runner/run.js';
 import { formatProblem, parseScenario } from '../../src/scenario/loader.js';
@@ -190,5 +191,7 @@ recovery: { method: restart }
   it('keeps the committed JSON Schema in step with the schema', async () => {
     const committed = JSON.parse(await readFile('schema/scenario.schema.json', 'utf8'));
     expect(committed).toEqual(JSON.parse(JSON.stringify(scenarioJsonSchema())));
+    // And the one of every command's --json result.
+    expect(JSON.parse(await readFile('schema/result.schema.json', 'utf8'))).toEqual(JSON.parse(JSON.stringify(resultJsonSchema())));
   });
 });

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/**
+ * What `--json` prints, for every command: one document on stdout, `formatVersion` and
+ * `command` first, `exitCode` as the process exits with. Published as a JSON Schema
+ * (schema/result.schema.json, `firedrill schema --result`) beside the scenario schema; a
+ * change that breaks a reader raises `formatVersion`.
+ */
+export const RESULT_FORMAT_VERSION = 1;
+
+const base = { formatVersion: z.literal(RESULT_FORMAT_VERSION), exitCode: z.int().describe('The exit code: 0 passed, 1 an objective breached, 2 could not run, 130 interrupted') };
+
+const problem = z.object({
+  file: z.string(),
+  line: z.int(),
+  column: z.int(),
+  field: z.string().describe('Dotted path of the field (fault.kind); empty for the file as a whole'),
+  message: z.string(),
+  hint: z.string().optional(),
+});
+
+const objective = z.object({ name: z.string(), target: z.string(), measured: z.string(), passed: z.boolean(), reason: z.string().optional() });
+
+const drill = z.object({
+  dir: z.string().describe('The drill\'s report folder: journal.json, report.html, firedrill.log'),
+  status: z.enum(['passed', 'failed', 'error', 'interrupted']),
+  scenario: z.string(),
+  strategy: z.string(),
+  comparison: z.object({ label: z.string(), index: z.int(), repetition: z.int(), repetitions: z.int() }).optional(),
+  measurements: z
+    .object({
+      rtoServiceMs: z.number().nullable(),
+      rtoVerifiedMs: z.number().nullable(),
+      rtoBreakdown: z.record(z.string(), z.number()).describe('Time per phase inside the RTO, ms'),
+      resolutionMs: z.number().nullable().describe('The finest time any RTO figure can tell apart'),
+      dataLossMs: z.number().nullable(),
+      lostWrites: z.number().nullable(),
+      lostToDetection: z.number().nullable(),
+      damageUndone: z.boolean().nullable(),
+    })
+    .describe('The figures the drill measured; null where it could not'),
+  objectives: z.array(objective),
+  errors: z.array(z.object({ phase: z.string(), message: z.string(), hint: z.string().optional() })),
+});
+
+export const resultSchema = z.discriminatedUnion('command', [
+  z.object({
+    ...base,
+    command: z.enum(['run', 'compare']),
+    runDir: z.string().optional().describe('The run\'s report folder; absent when nothing ran'),
+    drills: z.array(drill),
+    comparisons: z.array(z.record(z.string(), z.unknown())).describe('As in compare.json (its own formatVersion)'),
+    problems: z.array(problem).optional().describe('Why nothing ran: the scenarios\' errors'),
+  }),
+  z.object({
+    ...base,
+    command: z.literal('validate'),
+    scenarios: z.array(z.object({ file: z.string(), name: z.string(), engine: z.string(), strategies: z.array(z.string()), faults: z.array(z.string()) })),
+    problems: z.array(problem),
+  }),
+  z.object({
+    ...base,
+    command: z.literal('list'),
+    strategies: z.array(z.object({ name: z.string(), summary: z.string(), engines: z.array(z.string()), pointInTime: z.boolean(), keeps: z.enum(['backups', 'standby']) })),
+    faults: z.array(z.object({ kind: z.string(), summary: z.string(), role: z.enum(['incident', 'latent']) })),
+    engines: z.array(z.string()),
+  }),
+  z.object({
+    ...base,
+    command: z.literal('doctor'),
+    checks: z.array(z.object({ what: z.string(), ok: z.boolean(), detail: z.string(), fix: z.string().optional() })),
+    usable: z.array(z.string()).describe('Engines a drill can run here, with the provider: postgres (local)'),
+    leftovers: z.array(z.object({ runId: z.string(), kind: z.string(), where: z.string() })),
+  }),
+  z.object({
+    ...base,
+    command: z.literal('report'),
+    files: z.array(z.string()),
+    errors: z.array(z.object({ reporter: z.string(), message: z.string() })),
+  }),
+]);
+
+export type CommandResult = z.infer<typeof resultSchema>;
+
+export const resultJsonSchema = () => z.toJSONSchema(resultSchema, { io: 'output' });
+
+/** The document `--json` prints, checked against its own schema first: a result that does not match it is firedrill's bug. */
+export function resultJson(result: CommandResult): string {
+  return JSON.stringify(resultSchema.parse(result), null, 2);
+}
