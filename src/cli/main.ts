@@ -13,6 +13,7 @@ import { strategies } from '../strategies/index.js';
 import { DrillSetupError, ExitCode, InterruptedError } from '../util/errors.js';
 import { firedrillVersion } from '../util/version.js';
 import { doctor } from './doctor.js';
+import { dryRun } from './dry-run.js';
 import { initCommand } from './init.js';
 import { RESULT_FORMAT_VERSION, resultJson, resultJsonSchema } from './result.js';
 import { parse, retentionPlanCommand, type RetentionPlanOptions } from './retention.js';
@@ -40,6 +41,7 @@ interface RunCommandOptions extends SelectOptions {
   strategy?: string;
   logLevel?: string;
   verbose?: boolean;
+  dryRun?: boolean;
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -119,6 +121,11 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
       err('Pass --strategies a,b (e.g. --strategies pg-dump,pg-basebackup-wal), list strategies: in the scenario, or --repeat N to measure one strategy\'s spread.');
       return ExitCode.couldNotRun;
     }
+  }
+
+  if (options.dryRun) {
+    out(await dryRun(scenarios, plan, options.out));
+    return ExitCode.passed;
   }
 
   // Ctrl-C or SIGTERM: abort the drill, let cleanup run, exit 130. A second Ctrl-C exits at once.
@@ -330,7 +337,8 @@ function running(command: Command): Command {
     .option('--json', 'print the machine-readable result on stdout')
     .option('-q, --quiet', 'no progress output')
     .addOption(new Option('--log-level <level>', 'how much the drill log (firedrill.log beside the journal) records; default: FIREDRILL_LOG_LEVEL, else info').choices(LOG_LEVELS))
-    .option('-v, --verbose', 'the same as --log-level debug');
+    .option('-v, --verbose', 'the same as --log-level debug')
+    .option('-n, --dry-run', 'say what each drill would do and where, with the commands of its last passing run; provision nothing');
 }
 
 /** The options every command that loads scenarios has. */

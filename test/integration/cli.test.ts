@@ -71,6 +71,17 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(journal.scenario.spec).toMatchObject({ workload: { rate: 60 }, fault: { at: 2000 } });
     const log = /log: +(\S+firedrill\.log) \(debug;/.exec(result.stderr)![1]!;
     expect((await readFile(log, 'utf8')).split('\n').some((line) => line.includes('"level":20'))).toBe(true);
+    // A dry run provisions nothing, and shows the restore path this passing drill took.
+    const runs = await readdir(out);
+    const dry = await cli(['run', file, '--out', out, '--dry-run'], { tmp });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^dry run: nothing is provisioned\n\ncli-drill \(pg-basebackup\) — \S+drill\.yaml\n {2}provision {2}PostgreSQL on the local provider/);
+    expect(dry.stdout).toMatch(/\n {2}fault {6}truncate on order_items at \+3\.00 s, detected 1\.00 s later\n/);
+    expect(dry.stdout).toContain(`its restore path, as the last passing drill ran it (${journal.startedAt}, `);
+    expect(dry.stdout).toMatch(/\n {4}\[fetch\] sha256sum \S+base\.tar\.gz: compared with the checksum recorded at backup time/);
+    expect(dry.stdout).toMatch(/\n {4}\[verify-backup\] .*\/pg_verifybackup /);
+    expect(await readdir(out)).toEqual(runs);
+    expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
   });
 
   it('exits 2 on an invalid scenario, names file:line:column, and provisions nothing', async () => {
