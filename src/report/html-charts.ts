@@ -41,6 +41,8 @@ export interface TimelineDataset {
 export interface TimelineChart {
   xMin: number;
   xMax: number;
+  /** The wall-clock time (epoch ms) of drill time 0, for times on hover; null if unknown. */
+  wallStartMs: number | null;
   /** Latency spans orders of magnitude when a backup or a restore stalls writes; a log axis keeps p50 readable then. */
   latencyScale: 'linear' | 'logarithmic';
   datasets: TimelineDataset[];
@@ -162,6 +164,21 @@ export function downsampleMinMax(points: readonly Point[], maxPoints = MAX_CHART
   return out;
 }
 
+/**
+ * The seconds each point of the series covers: a bucket, except the last, which ends when the
+ * workload stopped — counted over its whole width, a half-covered last second would read as
+ * throughput collapsing at the end.
+ */
+function pointSpans(journal: Journal, bucket: number): (index: number) => number {
+  const { series, startMs, endMs } = journal.workload;
+  const last = series.length - 1;
+  const lastSpan = startMs !== undefined && endMs !== undefined && last >= 0 ? Math.min(bucket, (endMs - startMs) / 1000 - series[last]!.t) : bucket;
+  return (index) => (index === last ? Math.max(0, lastSpan) : bucket);
+}
+
+// A last bucket covering less than this share of a bucket holds too few writes for a rate worth drawing.
+const MIN_PARTIAL_SHARE = 0.25;
+
 /** Width of one series bucket in seconds (the smallest step between points; 1 s if unknown). */
 function bucketSeconds(series: readonly SeriesPoint[]): number {
   let step = Infinity;
@@ -194,17 +211,19 @@ export function seriesRows(journal: Journal, maxRows = MAX_CHART_POINTS): { rows
   const bucket = bucketSeconds(series);
   const offset = workloadOffsetSeconds(journal);
   const bucketsPerRow = Math.max(1, Math.ceil(series.length / maxRows));
+  const spanOf = pointSpans(journal, bucket);
   const rows: SeriesRow[] = [];
   for (let i = 0; i < series.length; i += bucketsPerRow) {
     const group = series.slice(i, i + bucketsPerRow);
-    const span = group.length * bucket;
+    const span = group.reduce((sum, _, index) => sum + spanOf(i + index), 0);
+    if (span < MIN_PARTIAL_SHARE * bucket) continue;
     const worst = (pick: (point: SeriesPoint) => number | null): number | null => {
       const values = group.map(pick).filter((value): value is number => value !== null);
       return values.length > 0 ? Math.max(...values) : null;
     };
     rows.push({
       from: round(offset + group[0]!.t),
-      to: round(offset + group.at(-1)!.t + bucket),
+      to: round(offset + group.at(-1)!.t + spanOf(i + group.length - 1)),
       ackedPerSecond: round(group.reduce((sum, point) => sum + point.acked, 0) / span, 1),
       failedPerSecond: round(group.reduce((sum, point) => sum + point.failed + point.indeterminate, 0) / span, 1),
       p50: worst((point) => point.latencyP50Ms),
@@ -258,14 +277,25 @@ function bands(journal: Journal): Band[] {
   return result;
 }
 
+/** Drill time 0 on the wall clock: from the fault's two clocks where there is one, else the drill's start. */
+function wallStartMs(journal: Journal): number | null {
+  const fault = journal.fault;
+  const wall = fault?.wallTime ? Date.parse(fault.wallTime) - fault.atMs : Date.parse(journal.startedAt);
+  return Number.isFinite(wall) ? wall : null;
+}
+
 function timelineChart(journal: Journal): TimelineChart | null {
   const series = journal.workload.series;
   if (series.length === 0) return null;
   const bucket = bucketSeconds(series);
   const offset = workloadOffsetSeconds(journal);
-  // Plot each bucket at its middle: a bucket's count happened across its whole width.
-  const x = (point: SeriesPoint) => round(offset + point.t + bucket / 2);
-  const rate = (count: number) => round(count / bucket, 2);
+  // Plot each bucket at its middle: a bucket's count happened across its whole width (the
+  // last one's only up to the workload's stop).
+  const spanOf = pointSpans(journal, bucket);
+  const spans = new Map(series.map((point, index) => [point, spanOf(index)]));
+  const drawn = series.filter((point) => spans.get(point)! >= MIN_PARTIAL_SHARE * bucket);
+  const x = (point: SeriesPoint) => round(offset + point.t + spans.get(point)! / 2);
+  const rate = (count: number, point: SeriesPoint) => round(count / spans.get(point)!, 2);
   const latencies = series.flatMap((point) => [point.latencyP50Ms, point.latencyP99Ms]).filter((v): v is number => v !== null && v > 0);
   const logarithmic = latencies.length > 0 && Math.max(...latencies) / Math.min(...latencies) > 50;
   // A log axis cannot place zero; such a bucket shows as a gap rather than a wrong point.
@@ -282,22 +312,23 @@ function timelineChart(journal: Journal): TimelineChart | null {
     color,
     fill: style.fill ?? false,
     dashed: style.dashed ?? false,
-    points: downsampleMinMax(series.map((point) => [x(point), y(point)])),
+    points: downsampleMinMax(drawn.map((point) => [x(point), y(point)])),
   });
   const datasets = [
-    line('acked writes/s', 'rate', PALETTE.blue, (point) => rate(point.acked), { fill: true }),
+    line('acked writes/s', 'rate', PALETTE.blue, (point) => rate(point.acked, point), { fill: true }),
     ...(series.some((point) => point.failed + point.indeterminate > 0)
-      ? [line('failed + unknown/s', 'rate', PALETTE.fail, (point) => rate(point.failed + point.indeterminate), { dashed: true })]
+      ? [line('failed + unknown/s', 'rate', PALETTE.fail, (point) => rate(point.failed + point.indeterminate, point), { dashed: true })]
       : []),
     line('latency p50', 'latency', '#c297ff', (point) => latency(point.latencyP50Ms)),
     line('latency p95', 'latency', PALETTE.purple, (point) => latency(point.latencyP95Ms)),
     line('latency p99', 'latency', '#512a97', (point) => latency(point.latencyP99Ms)),
   ];
   const timelineMarkers = markers(journal);
-  const xs = [offset, offset + series.at(-1)!.t + bucket, ...timelineMarkers.map((marker) => marker.x)];
+  const xs = [offset, offset + series.at(-1)!.t + spanOf(series.length - 1), ...timelineMarkers.map((marker) => marker.x)];
   return {
     xMin: round(Math.min(...xs)),
     xMax: round(Math.max(...xs)),
+    wallStartMs: wallStartMs(journal),
     latencyScale: logarithmic ? 'logarithmic' : 'linear',
     datasets,
     markers: timelineMarkers,

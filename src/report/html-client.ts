@@ -219,7 +219,12 @@ const DRILL_CHARTS = String.raw`  function timeline(m) {
           legend: { position: 'top', align: 'end', labels: { boxWidth: 14, boxHeight: 3 } },
           tooltip: {
             callbacks: {
-              title: function (items) { return items.length ? 'drill time ' + items[0].parsed.x.toFixed(1) + ' s' : ''; },
+              title: function (items) {
+                if (!items.length) return '';
+                var x = items[0].parsed.x;
+                var wall = m.wallStartMs === null ? '' : ' · ' + new Date(m.wallStartMs + x * 1000).toISOString().slice(11, 19) + ' UTC';
+                return 'drill time ' + x.toFixed(1) + ' s' + wall;
+              },
               label: function (item) {
                 var unit = item.dataset.yAxisID === 'rate' ? ' /s' : ' ms';
                 return item.dataset.label + ': ' + item.parsed.y + unit;

@@ -32,6 +32,14 @@ describe('HTML report in a real browser', () => {
           expect(canvas.inked, `${canvas.id} painted pixels`).toBeGreaterThan(2000);
         }
 
+        // Hovering the timeline names the drill time and the wall-clock time.
+        const title = await page.evaluate(() => {
+          const chart = (window as unknown as { Chart: { getChart(canvas: HTMLCanvasElement): { options: { plugins: { tooltip: { callbacks: { title(items: unknown[]): string } } } } } } }).Chart.getChart(document.querySelector('#chart-timeline') as HTMLCanvasElement);
+          return chart.options.plugins.tooltip.callbacks.title([{ parsed: { x: 12 } }]);
+        });
+        const wall = new Date(Date.parse(journal.fault!.wallTime) - journal.fault!.atMs + 12_000).toISOString().slice(11, 19);
+        expect(title).toBe(`drill time 12.0 s · ${wall} UTC`);
+
         const badge = page.locator('#verdict .badge');
         expect(await badge.isVisible()).toBe(true);
         expect(await badge.textContent()).toBe(verdict);

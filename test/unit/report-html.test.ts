@@ -24,7 +24,7 @@ function longDrill(seconds: number, step: number): Journal {
     const spike = i % 97 === 0 ? 40 : 1;
     series.push({ ...template, t: Number((i * step).toFixed(3)), acked: Math.round(200 * step) - (i % 7), latencyP99Ms: 4.2 * spike });
   }
-  return { ...journal, workload: { ...journal.workload, series } };
+  return { ...journal, workload: { ...journal.workload, series, endMs: journal.workload.startMs! + seconds * 1000 } };
 }
 
 describe('renderDrillHtml', () => {
@@ -160,6 +160,27 @@ describe('renderDrillHtml', () => {
     expect(first[0]).toBeCloseTo(journal.workload.startMs! / 1000 + 0.5);
     expect(timeline.markers.map((marker) => marker.label)).toEqual(['fault', 'detected', 'restore start', 'service restored', 'verified']);
     expect(timeline.markers[0]!.x).toBeCloseTo(journal.fault!.atMs / 1000);
+    // The wall clock of drill time 0, for times on hover.
+    expect(timeline.wallStartMs).toBe(Date.parse(journal.fault!.wallTime) - journal.fault!.atMs);
+  });
+
+  it('rates the last, partly covered second over the part the workload ran, and leaves out a sliver too short to rate', () => {
+    const journal = load('passed');
+    const { series, startMs } = journal.workload;
+    const last = series.at(-1)!;
+    const rateAt = (end: number) => {
+      const changed = { ...journal, workload: { ...journal.workload, endMs: startMs! + end * 1000 } };
+      const points = embeddedModel(renderDrillHtml(changed)).timeline!.datasets[0]!.points;
+      return { points, rows: seriesRows(changed).rows };
+    };
+    // Half of the last second: twice its count per second, drawn at the middle of that half.
+    const half = rateAt(last.t + 0.5);
+    expect(half.points.at(-1)).toEqual([expect.closeTo(startMs! / 1000 + last.t + 0.25, 3), expect.closeTo(last.acked / 0.5, 2)]);
+    expect(half.rows.at(-1)).toMatchObject({ to: expect.closeTo(startMs! / 1000 + last.t + 0.5, 3), ackedPerSecond: expect.closeTo(last.acked / 0.5, 1) });
+    // A tenth of a second: not drawn, not tabled.
+    const sliver = rateAt(last.t + 0.1);
+    expect(sliver.points.at(-1)![0]).toBeCloseTo(startMs! / 1000 + last.t - 0.5, 3);
+    expect(sliver.rows).toHaveLength(series.length - 1);
   });
 });
 
