@@ -5,7 +5,7 @@ import { engines } from '../engines/index.js';
 import { faults } from '../faults/index.js';
 import { consolePhaseListener, renderConsoleComparison, renderConsoleSummary } from '../report/console.js';
 import { renderDrillHtml } from '../report/html.js';
-import { comparisonJson, readJournals, writeReports } from '../report/index.js';
+import { comparisonJson, readJournals, reporters, writeReports, type ReporterName } from '../report/index.js';
 import { exitCodeOf, loadAll, runScenarios, type PlanOptions, type Selection } from '../runner/run.js';
 import { formatProblem, parseOverride, withStrategyNames, type Override, type Scenario } from '../scenario/loader.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
@@ -42,6 +42,8 @@ interface RunCommandOptions extends SelectOptions {
   logLevel?: string;
   verbose?: boolean;
   dryRun?: boolean;
+  /** `--reporter`: which reports to write (default: all). */
+  reporter?: ReporterName[];
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -160,7 +162,7 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
     });
     const journals = outcomes.map((outcome) => outcome.journal);
     const drillDirs = outcomes.map((outcome) => outcome.dir);
-    const reports = await writeReports(journals, runDir, drillDirs);
+    const reports = await writeReports(journals, runDir, drillDirs, options.reporter);
     for (const warning of warnings) err(`history: ${warning}`);
     for (const failure of reports.errors) err(`report ${failure.reporter} failed: ${failure.message}`);
     if (options.json) {
@@ -200,7 +202,7 @@ function renderKept(kept: NonNullable<Journal['kept']>): string {
   return lines.join('\n');
 }
 
-async function reportCommand(path: string, options: { json?: boolean }): Promise<number> {
+async function reportCommand(path: string, options: { json?: boolean; reporter?: ReporterName[] }): Promise<number> {
   const found = await readJournals(path);
   let reports: { files: string[]; errors: Array<{ reporter: string; message: string }> };
   if (!(await stat(path)).isDirectory()) {
@@ -210,7 +212,7 @@ async function reportCommand(path: string, options: { json?: boolean }): Promise
     await writeFile(file, renderDrillHtml(found[0]!.journal));
     reports = { files: [file], errors: [] };
   } else {
-    reports = await writeReports(found.map((entry) => entry.journal), resolve(path), found.map((entry) => entry.dir));
+    reports = await writeReports(found.map((entry) => entry.journal), resolve(path), found.map((entry) => entry.dir), options.reporter);
   }
   const exitCode = reports.errors.length > 0 ? ExitCode.couldNotRun : ExitCode.passed;
   if (options.json) {
@@ -330,6 +332,18 @@ function collectOverride(value: string, previous: Override[] = []): Override[] {
   }
 }
 
+/** `--reporter html,junit`: known reporter names only, so a typo fails before anything runs. */
+function parseReporters(value: string): ReporterName[] {
+  const names = parseStrategyNames(value);
+  const unknown = names.filter((name) => !(name in reporters));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError(`${unknown.length > 0 ? `unknown reporter ${unknown.map((name) => `"${name}"`).join(', ')}` : 'no reporter named'}; known: ${Object.keys(reporters).join(', ')} (separated by commas).`);
+  }
+  return names as ReporterName[];
+}
+
+const reporterOption = () => new Option('--reporter <names>', `which reports to write, separated by commas (default: all: ${Object.keys(reporters).join(', ')})`).argParser(parseReporters);
+
 /** The options of the commands that run drills. */
 function running(command: Command): Command {
   return selectable(command)
@@ -338,7 +352,8 @@ function running(command: Command): Command {
     .option('-q, --quiet', 'no progress output')
     .addOption(new Option('--log-level <level>', 'how much the drill log (firedrill.log beside the journal) records; default: FIREDRILL_LOG_LEVEL, else info').choices(LOG_LEVELS))
     .option('-v, --verbose', 'the same as --log-level debug')
-    .option('-n, --dry-run', 'say what each drill would do and where, with the commands of its last passing run; provision nothing');
+    .option('-n, --dry-run', 'say what each drill would do and where, with the commands of its last passing run; provision nothing')
+    .addOption(reporterOption());
 }
 
 /** The options every command that loads scenarios has. */
@@ -416,7 +431,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('render the reports (HTML, JUnit, Markdown, JSON) again from journals')
     .argument('<path>', 'a journal.json, or a run directory (reports/<run>)')
     .option('--json', 'print the machine-readable result on stdout')
-    .action(async (path: string, options: { json?: boolean }) => {
+    .addOption(reporterOption())
+    .action(async (path: string, options: { json?: boolean; reporter?: ReporterName[] }) => {
       code = await reportCommand(path, options);
     });
 

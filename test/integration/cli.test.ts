@@ -60,7 +60,7 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
   it('exits 0 when every objective is met, even with a PGPASSWORD and a PGHOST of someone else\'s in the environment', async () => {
     const { tmp, file, out } = await setup(scenario('  rto: 2m\n  damageUndone: true'));
     // --set changes the scenario as run; --verbose the drill log's level, whose path is printed.
-    const result = await cli(['run', file, '--out', out, '--set', 'workload.rate=60', '--set', 'fault={ kind: truncate, table: order_items, at: 2s, detectAfter: 1s }', '--verbose'], {
+    const result = await cli(['run', file, '--out', out, '--set', 'workload.rate=60', '--set', 'fault={ kind: truncate, table: order_items, at: 2s, detectAfter: 1s }', '--verbose', '--reporter', 'html,junit'], {
       tmp,
       env: { PGPASSWORD: 'not-the-throwaway-one', PGHOST: '192.0.2.1', PGUSER: 'someone' },
     });
@@ -69,6 +69,10 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(result.stderr).toMatch(/journal: .*journal\.json/);
     const journal = await onlyJournal(out);
     expect(journal.scenario.spec).toMatchObject({ workload: { rate: 60 }, fault: { at: 2000 } });
+    // --reporter: the HTML and JUnit reports only, no Markdown or JSON summary.
+    const runDir = join(out, journal.runId);
+    expect((await readdir(runDir)).filter((name) => !name.includes('--')).sort()).toEqual(['index.html', 'junit.xml']);
+    expect(await readdir(join(runDir, journal.drillId))).toContain('report.html');
     const log = /log: +(\S+firedrill\.log) \(debug;/.exec(result.stderr)![1]!;
     expect((await readFile(log, 'utf8')).split('\n').some((line) => line.includes('"level":20'))).toBe(true);
     // A dry run provisions nothing, and shows the restore path this passing drill took.
@@ -204,6 +208,8 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     const picked = await cli(['validate', 'scenarios', '--grep', 'S3'], { tmp });
     expect(picked.code).toBe(0);
     expect(picked.stdout.trim().split('\n').map((line) => line.split(/\s+/)[1])).toEqual(['scenarios/mariadb-s3-encrypted.yaml', 'scenarios/pg-region-loss-s3-offsite.yaml', 'scenarios/pg-wal-archive-s3.yaml']);
+    const typo = await cli(['run', 'scenarios/demo.yaml', '--reporter', 'html,jnuit'], { tmp });
+    expect(typo).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown reporter "jnuit"; known: html, junit, markdown, json, compare') });
     const none = await cli(['run', 'scenarios', '--grep', 'no-such-drill'], { tmp });
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^no scenario matches --grep no-such-drill in scenarios \(there are: demo-bad-delete-pitr, /);
