@@ -29,7 +29,7 @@ import { S3RVER_CREDENTIALS, startS3rver } from '../scripts/s3rver.js';
 import { LocalDirectoryStorage } from '../src/storage/local-directory.js';
 import { Replicator } from '../src/storage/replicate.js';
 import { s3Options, S3Storage } from '../src/storage/s3.js';
-import { nextWalSegment, walSegmentOf } from '../src/strategies/postgres-wal.js';
+import { copyArchiveCommand, lsnBytes, nextWalSegment, walSegmentOf } from '../src/strategies/postgres-wal.js';
 
 const run = promisify(execFile);
 const log = pino({ enabled: false });
@@ -344,7 +344,7 @@ async function walArchiving(seconds: number, ratesMbPerS: number[]): Promise<voi
         const credentials = Object.entries(S3RVER_CREDENTIALS).map(([key, value]) => `${key}=${value}`).join(' ');
         const archiveCommand =
           design === 'spool'
-            ? `cp %p ${spoolDir}/pg-wal/%f.partial && mv ${spoolDir}/pg-wal/%f.partial ${spoolDir}/pg-wal/%f`
+            ? copyArchiveCommand(join(spoolDir, 'pg-wal'))
             : `${credentials} ${process.execPath} ${join(import.meta.dirname, 'archive-push.js')} ${server.endpoint} ${server.bucket} ${bucket.root} %p %f`;
         const instance = await localProvider.create(
           { name: `bench-wal-${design}`, engine, settings: { archive_mode: 'on', archive_command: archiveCommand, wal_level: 'replica', max_wal_size: '2GB' }, shared: [spoolDir], writable: [join(spoolDir, 'pg-wal')] },
@@ -384,7 +384,7 @@ async function walArchiving(seconds: number, ratesMbPerS: number[]): Promise<voi
         await session.close();
         await uploader?.stop(true);
         await bucket.destroy();
-        const walMb = (Number(BigInt(`0x${to.replace('/', '').padStart(16, '0')}`)) - Number(BigInt(`0x${from.replace('/', '').padStart(16, '0')}`))) / 1024 / 1024;
+        const walMb = Number(lsnBytes(to) - lsnBytes(from)) / 1024 / 1024;
         const name = design === 'spool' ? 'spool + one uploader (firedrill)' : 'archive_command uploading each segment';
         rows.push({ figure: `WAL archiving into S3 at ${rate} MB/s, ${name}: measured`, value: `${(walMb / burstSeconds).toFixed(1)} MB/s`, target: '', met: null });
         rows.push({ figure: `  segments not yet in the bucket as the ${burstSeconds.toFixed(0)} s burst ended`, value: `${behind} of ${closed.length}`, target: '', met: null });

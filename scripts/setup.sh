@@ -17,7 +17,7 @@ for arg in "$@"; do
 done
 
 packages=(postgresql)
-if $want_test; then packages+=(mariadb-server mariadb-client mariadb-backup pgbackrest barman chromium procps podman runc debootstrap curl); fi
+if $want_test; then packages+=(mariadb-server mariadb-client mariadb-backup pgbackrest barman chromium procps podman runc debootstrap curl openssl); fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -6,7 +6,7 @@ import { engines } from '../engines/index.js';
 import type { IncidentDefinition } from '../faults/fault.js';
 import { faults } from '../faults/index.js';
 import { formatProblem, parseScenario, ScenarioError } from '../scenario/loader.js';
-import { strategies } from '../strategies/index.js';
+import { strategiesFor } from '../strategies/index.js';
 import { ExitCode } from '../util/errors.js';
 
 export interface InitOptions {
@@ -27,7 +27,7 @@ const SCHEMA = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', ...(
 export function scenarioTemplate(file: string, options: InitOptions): { text: string } | { problem: string } {
   const engine = options.engine as EngineName;
   if (!(engine in engines)) return { problem: `unknown engine "${options.engine}"; firedrill drills ${Object.keys(engines).join(', ')}` };
-  const forEngine = Object.values(strategies).filter((candidate) => (candidate.engines as readonly string[]).includes(engine));
+  const forEngine = strategiesFor(engine);
   const strategyName = options.strategy ?? forEngine.find((candidate) => candidate.pointInTime && candidate.keeps === 'backups' && !candidate.tools)?.name;
   const strategy = forEngine.find((candidate) => candidate.name === strategyName);
   if (!strategy) return { problem: `strategy "${strategyName}" does not work with ${engine}; strategies for ${engine}: ${forEngine.map((candidate) => candidate.name).join(', ')}` };

@@ -15,7 +15,7 @@ import { firedrillVersion } from '../util/version.js';
 import { doctor } from './doctor.js';
 import { dryRun } from './dry-run.js';
 import { initCommand } from './init.js';
-import { RESULT_FORMAT_VERSION, resultJson, resultJsonSchema } from './result.js';
+import { resultJson, resultJsonSchema } from './result.js';
 import { parse, retentionPlanCommand, type RetentionPlanOptions } from './retention.js';
 import { findLeftovers, removeLeftovers } from '../runner/cleanup.js';
 import type { Journal } from '../journal/types.js';
@@ -86,7 +86,7 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
   const loaded = await loadAll(paths, selection(options));
   const { problems } = loaded;
   if (problems.length > 0) {
-    if (options.json) out(resultJson({ formatVersion: RESULT_FORMAT_VERSION, exitCode: ExitCode.couldNotRun, command: plan.compare ? 'compare' : 'run', drills: [], comparisons: [], problems }));
+    if (options.json) out(resultJson({ exitCode: ExitCode.couldNotRun, command: plan.compare ? 'compare' : 'run', drills: [], comparisons: [], problems }));
     err(problems.map(formatProblem).join('\n'));
     err(`\n${problems.length} problem(s); nothing was run. Fix the scenario and run \`firedrill validate\` to check.`);
     return ExitCode.couldNotRun;
@@ -168,7 +168,7 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
     if (options.json) {
       const drills = journals.map((journal, index) => ({ dir: drillDirs[index]!, status: journal.status, scenario: journal.scenario.name, strategy: journal.strategy, ...(journal.comparison ? { comparison: journal.comparison } : {}), measurements: journal.measurements, objectives: journal.objectives, errors: journal.errors }));
       const exitCode = controller.signal.aborted ? ExitCode.interrupted : exitCodeOf(journals);
-      out(resultJson({ formatVersion: RESULT_FORMAT_VERSION, exitCode, command: plan.compare ? 'compare' : 'run', runDir, drills, comparisons: comparisonJson(journals, runDir, drillDirs).comparisons }));
+      out(resultJson({ exitCode, command: plan.compare ? 'compare' : 'run', runDir, drills, comparisons: comparisonJson(journals, runDir, drillDirs).comparisons }));
     } else {
       err('');
       err(renderConsoleSummary(journals));
@@ -216,7 +216,7 @@ async function reportCommand(path: string, options: { json?: boolean; reporter?:
   }
   const exitCode = reports.errors.length > 0 ? ExitCode.couldNotRun : ExitCode.passed;
   if (options.json) {
-    out(resultJson({ formatVersion: RESULT_FORMAT_VERSION, exitCode, command: 'report', files: reports.files, errors: reports.errors.map(({ reporter, message }) => ({ reporter, message })) }));
+    out(resultJson({ exitCode, command: 'report', files: reports.files, errors: reports.errors.map(({ reporter, message }) => ({ reporter, message })) }));
     return exitCode;
   }
   for (const file of reports.files) out(file);
@@ -236,7 +236,7 @@ async function validateCommand(paths: string[], options: SelectOptions & { json?
       strategies: scenario.strategies?.map((entry) => entry.label) ?? [scenario.strategy.name],
       faults: [scenario.fault, ...scenario.latentFaults].map((fault) => fault.kind),
     }));
-    out(resultJson({ formatVersion: RESULT_FORMAT_VERSION, exitCode, command: 'validate', scenarios: listed, problems }));
+    out(resultJson({ exitCode, command: 'validate', scenarios: listed, problems }));
     return exitCode;
   }
   for (const scenario of scenarios) {
@@ -255,7 +255,6 @@ function listCommand(options: { json?: boolean }): number {
   if (options.json) {
     out(
       resultJson({
-        formatVersion: RESULT_FORMAT_VERSION,
         exitCode: ExitCode.passed,
         command: 'list',
         strategies: Object.values(strategies).map((strategy) => ({ name: strategy.name, summary: strategy.summary, engines: [...strategy.engines], pointInTime: strategy.pointInTime, keeps: strategy.keeps })),
@@ -281,7 +280,7 @@ async function doctorCommand(options: { json?: boolean }): Promise<number> {
     const { leftovers } = await findLeftovers();
     const exitCode = report.usable.length > 0 ? ExitCode.passed : ExitCode.couldNotRun;
     const found = leftovers.map((leftover) => ({ runId: leftover.runId, kind: leftover.kind, where: leftover.where }));
-    out(resultJson({ formatVersion: RESULT_FORMAT_VERSION, exitCode, command: 'doctor', checks: report.lines, usable: report.usable, leftovers: found }));
+    out(resultJson({ exitCode, command: 'doctor', checks: report.lines, usable: report.usable, leftovers: found }));
     return exitCode;
   }
   for (const line of report.lines) out(`${line.ok ? 'ok ' : 'MISSING'} ${line.what.padEnd(28)} ${line.detail}${line.fix ? `\n        → ${line.fix}` : ''}`);
@@ -311,7 +310,8 @@ async function cleanupCommand(options: { dryRun?: boolean }): Promise<number> {
   return failed > 0 ? ExitCode.couldNotRun : ExitCode.passed;
 }
 
-function parseStrategyNames(value: string): string[] {
+/** `a,b, c`: the names, without blanks. */
+function commaList(value: string): string[] {
   return value.split(',').map((name) => name.trim()).filter((name) => name !== '');
 }
 
@@ -334,7 +334,7 @@ function collectOverride(value: string, previous: Override[] = []): Override[] {
 
 /** `--reporter html,junit`: known reporter names only, so a typo fails before anything runs. */
 function parseReporters(value: string): ReporterName[] {
-  const names = parseStrategyNames(value);
+  const names = commaList(value);
   const unknown = names.filter((name) => !(name in reporters));
   if (names.length === 0 || unknown.length > 0) {
     throw new InvalidArgumentError(`${unknown.length > 0 ? `unknown reporter ${unknown.map((name) => `"${name}"`).join(', ')}` : 'no reporter named'}; known: ${Object.keys(reporters).join(', ')} (separated by commas).`);
@@ -342,13 +342,15 @@ function parseReporters(value: string): ReporterName[] {
   return names as ReporterName[];
 }
 
+const jsonOption = () => new Option('--json', 'print the machine-readable result on stdout (schema/result.schema.json)');
+
 const reporterOption = () => new Option('--reporter <names>', `which reports to write, separated by commas (default: all: ${Object.keys(reporters).join(', ')})`).argParser(parseReporters);
 
 /** The options of the commands that run drills. */
 function running(command: Command): Command {
   return selectable(command)
     .option('--keep', 'leave instances and temp dirs running for inspection and print where they are')
-    .option('--json', 'print the machine-readable result on stdout')
+    .addOption(jsonOption())
     .option('-q, --quiet', 'no progress output')
     .addOption(new Option('--log-level <level>', 'how much the drill log (firedrill.log beside the journal) records; default: FIREDRILL_LOG_LEVEL, else info').choices(LOG_LEVELS))
     .option('-v, --verbose', 'the same as --log-level debug')
@@ -411,7 +413,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   running(program.command('compare'))
     .description('run a scenario once per strategy (same data, load and fault) and compare them in compare.html')
     .argument('<paths...>', 'scenario files or directories')
-    .option('-s, --strategies <names>', 'strategies to compare, separated by commas (default: the scenario\'s strategies: list)', parseStrategyNames)
+    .option('-s, --strategies <names>', 'strategies to compare, separated by commas (default: the scenario\'s strategies: list)', commaList)
     .addOption(new Option('-r, --repeat <n>', 'run each strategy n times and compare medians and ranges').default(1).argParser(parseRepeat))
     .addOption(new Option('-o, --out <dir>', 'reports folder').default('reports'))
     .action(async (paths: string[], options: RunCommandOptions & { strategies?: string[]; repeat: number }) => {
@@ -421,7 +423,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   selectable(program.command('validate'))
     .description('check scenario files without running anything')
     .argument('<paths...>', 'scenario files or directories')
-    .option('--json', 'print the machine-readable result on stdout')
+    .addOption(jsonOption())
     .action(async (paths: string[], options: SelectOptions & { json?: boolean }) => {
       code = await validateCommand(paths, options);
     });
@@ -430,7 +432,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('report')
     .description('render the reports (HTML, JUnit, Markdown, JSON) again from journals')
     .argument('<path>', 'a journal.json, or a run directory (reports/<run>)')
-    .option('--json', 'print the machine-readable result on stdout')
+    .addOption(jsonOption())
     .addOption(reporterOption())
     .action(async (path: string, options: { json?: boolean; reporter?: ReporterName[] }) => {
       code = await reportCommand(path, options);
@@ -439,7 +441,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program
     .command('list')
     .description('list strategies, faults and engines')
-    .option('--json', 'print the machine-readable result on stdout')
+    .addOption(jsonOption())
     .action((options: { json?: boolean }) => {
       code = listCommand(options);
     });
@@ -447,7 +449,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program
     .command('doctor')
     .description('check which engines and tools this machine has, what to install, and what crashed runs left behind')
-    .option('--json', 'print the machine-readable result on stdout')
+    .addOption(jsonOption())
     .action(async (options: { json?: boolean }) => {
       code = await doctorCommand(options);
     });
@@ -486,7 +488,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(new Option('-e, --engine <engine>', 'database engine').choices(Object.keys(engines)).default('postgres'))
     .option('-s, --strategy <name>', 'backup strategy (default: the engine\'s point-in-time one)')
     .option('-f, --fault <kind>', 'what goes wrong (default: bad-delete; kill-primary for your own SQL without --table)')
-    .option('--dataset <files>', 'your own SQL files, separated by commas (default: the built-in shop dataset)', parseStrategyNames)
+    .option('--dataset <files>', 'your own SQL files, separated by commas (default: the built-in shop dataset)', commaList)
     .option('--table <name>', 'the table a table fault damages (default: orders of the shop dataset)')
     .option('--force', 'replace the file if it exists')
     .action(async (file: string, options: { engine: string; strategy?: string; fault?: string; dataset?: string[]; table?: string; force?: boolean }) => {

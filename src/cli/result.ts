@@ -84,7 +84,9 @@ export type CommandResult = z.infer<typeof resultSchema>;
 
 export const resultJsonSchema = () => z.toJSONSchema(resultSchema, { io: 'output' });
 
-/** The document `--json` prints, checked against its own schema first: a result that does not match it is firedrill's bug. */
-export function resultJson(result: CommandResult): string {
-  return JSON.stringify(resultSchema.parse(result), null, 2);
+/** The document `--json` prints, `formatVersion` first, checked against its own schema: a result that does not match it is firedrill's bug. */
+export function resultJson(result: DistributiveOmit<CommandResult, 'formatVersion'>): string {
+  return JSON.stringify(resultSchema.parse({ formatVersion: RESULT_FORMAT_VERSION, ...result }), null, 2);
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -25,7 +25,7 @@ import { Replicator, type CopyReport } from '../storage/replicate.js';
 import type { StorageLocation } from '../storage/storage.js';
 import { checkArchive, recordArchive } from '../storage/archive-record.js';
 import { BackupDefect } from '../storage/transfer.js';
-import { strategies } from '../strategies/index.js';
+import { strategies, strategiesFor } from '../strategies/index.js';
 import type { BackupResult, PendingCapture, RecoverResult, RecoveryTarget, Strategy, StrategyContext, StrategyDefinition } from '../strategies/strategy.js';
 import { DrillClock, sleep } from '../util/clock.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
@@ -902,8 +902,8 @@ class Drill {
         strategy: scenario.strategy.name,
         pointInTime: this.definition.pointInTime,
         keeps: this.definition.keeps,
-        pointInTimeStrategies: Object.values(strategies)
-          .filter((candidate) => candidate.pointInTime && candidate.keeps === 'backups' && (candidate.engines as readonly string[]).includes(scenario.target.engine))
+        pointInTimeStrategies: strategiesFor(scenario.target.engine)
+          .filter((candidate) => candidate.pointInTime && candidate.keeps === 'backups')
           .map((candidate) => candidate.name),
         backups: { count: scenario.backups.count, everyMs: scenario.backups.every },
         detectAfterMs: scenario.fault.detectAfter,

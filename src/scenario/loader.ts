@@ -9,7 +9,7 @@ import { faults, type FaultKind } from '../faults/index.js';
 import { providers, type ProviderName } from '../providers/index.js';
 import type { Provider } from '../providers/provider.js';
 import { serverWrites, SPOOL, storageTypes, type LocationOptions } from '../storage/index.js';
-import { strategies, type StrategyName } from '../strategies/index.js';
+import { strategies, strategiesFor, type StrategyName } from '../strategies/index.js';
 import { nearest } from '../util/suggest.js';
 import { scenarioSchema, type ParsedScenario } from './schema.js';
 
@@ -386,7 +386,7 @@ function strategyObjections(name: string, drill: DrillShape, faultSet: Pick<Faul
     return [{ at: 'name', message: `unknown strategy "${name}"${guess ? ` — did you mean "${guess}"?` : ''}`, hint: `known: ${known.join(', ')} (firedrill list)` }];
   }
   const objections: StrategyObjection[] = [];
-  const forEngine = Object.values(strategies).filter((s) => (s.engines as readonly string[]).includes(engine));
+  const forEngine = strategiesFor(engine);
   if (!(definition.engines as readonly string[]).includes(engine)) {
     objections.push({ at: 'name', message: `strategy "${definition.name}" does not work with ${engine}`, hint: `strategies for ${engine}: ${forEngine.map((s) => s.name).join(', ') || 'none yet'}` });
   }

@@ -5,6 +5,7 @@ import type { StoredObject } from '../storage/storage.js';
 import { BackupDefect, verifyStored } from '../storage/transfer.js';
 import { waitUntil } from '../providers/readiness.js';
 import { DrillSetupError } from '../util/errors.js';
+import { copyArchiveCommand } from './postgres-wal.js';
 import { emptyRestoreTarget, faultXid, postgresTime, startPreparedRestore } from './postgres-recovery.js';
 import { serverDirectory, sourceAnswers } from './source.js';
 import { defineStrategy, type BackupResult, type RecoverRequest, type StrategyContext } from './strategy.js';
@@ -146,7 +147,7 @@ export const barmanStrategy = defineStrategy({
         // Barman's incoming directory, which it moves segments out of into its catalog (archive-wal).
         const incoming = `${homeOf(context)}/${SERVER}/incoming`;
         return {
-          settings: { ...settings, archive_mode: 'on', archive_command: `test ! -f ${incoming}/%f && cp %p ${incoming}/%f.partial && mv ${incoming}/%f.partial ${incoming}/%f` },
+          settings: { ...settings, archive_mode: 'on', archive_command: copyArchiveCommand(incoming) },
           writable: [homeOf(context), `${homeOf(context)}/${SERVER}`, incoming],
         };
       },

@@ -29,3 +29,7 @@ export const strategies = {
 } satisfies Record<string, StrategyDefinition>;
 
 export type StrategyName = keyof typeof strategies;
+
+/** The strategies that work with an engine, in registry order. */
+export const strategiesFor = (engine: string): StrategyDefinition[] =>
+  (Object.values(strategies) as StrategyDefinition[]).filter((strategy) => (strategy.engines as readonly string[]).includes(engine));

@@ -11,10 +11,15 @@ const ARCHIVE_WAIT_MS = 60_000;
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 const SEGMENT = /^[0-9A-F]{24}$/;
 
+/** The byte position in the WAL of an LSN (`0/5A3C2B8`: the high and the low 32 bits). */
+export function lsnBytes(lsn: string): bigint {
+  const [high, low] = lsn.split('/').map((part) => BigInt(`0x${part}`));
+  return (high! << 32n) + low!;
+}
+
 /** The WAL segment file an LSN (`0/5A3C2B8`) is in, with 16 MB segments. */
 export function walSegmentOf(lsn: string, timeline = 1): string {
-  const [high, low] = lsn.split('/').map((part) => BigInt(`0x${part}`));
-  const segment = ((high! << 32n) + low!) / BigInt(SEGMENT_BYTES);
+  const segment = lsnBytes(lsn) / BigInt(SEGMENT_BYTES);
   const hex = (value: bigint | number) => value.toString(16).toUpperCase().padStart(8, '0');
   return `${hex(timeline)}${hex(segment / 256n)}${hex(segment % 256n)}`;
 }
@@ -31,16 +36,16 @@ export function nextWalSegment(name: string): string {
 const archiveDir = (storage: StorageLocation) => serverDirectory(storage, WAL_PREFIX, 'WAL archiving');
 
 /**
- * archive_mode on, and an archive_command that never overwrites an archived segment
- * (PostgreSQL's documented safe form) and copies under a temporary name, so a restore never
- * reads a half-written segment.
+ * An archive_command copying into `dir` that never overwrites an archived segment
+ * (PostgreSQL's documented safe form) and copies under a temporary name, so a reader never
+ * sees a half-written segment.
  */
+export const copyArchiveCommand = (dir: string) => `test ! -f ${dir}/%f && cp %p ${dir}/%f.partial && mv ${dir}/%f.partial ${dir}/%f`;
+
+/** archive_mode on, and each segment copied into the archive (`copyArchiveCommand`). */
 export function walArchiveSetup(storage: StorageLocation): SourceSetup {
   const dir = archiveDir(storage);
-  return {
-    settings: { archive_mode: 'on', archive_command: `test ! -f ${dir}/%f && cp %p ${dir}/%f.partial && mv ${dir}/%f.partial ${dir}/%f` },
-    writable: [dir],
-  };
+  return { settings: { archive_mode: 'on', archive_command: copyArchiveCommand(dir) }, writable: [dir] };
 }
 
 /**
