@@ -1,30 +1,14 @@
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { engines } from '../engines/index.js';
-import type { Journal } from '../journal/types.js';
 import { resolveProvider } from '../providers/index.js';
-import { restorePathCommands } from '../report/html.js';
-import { HISTORY_FILE, readHistory } from '../runner/history.js';
+import { runbookOf } from '../report/runbook.js';
+import { lastPassing } from '../runner/history.js';
 import { planDrills, type PlanOptions } from '../runner/run.js';
 import type { Scenario } from '../scenario/loader.js';
 import type { LocationOptions } from '../storage/index.js';
 import { strategies } from '../strategies/index.js';
 import { formatDuration } from '../util/duration.js';
 import { errorMessage } from '../util/errors.js';
-
-/** The newest passing drill of this scenario and strategy under `outDir`, with its journal, if its folder is still there. */
-async function lastPassing(outDir: string, scenario: string, strategy: string): Promise<Journal | undefined> {
-  const history = await readHistory(join(resolve(outDir), HISTORY_FILE)).catch(() => []);
-  for (const entry of [...history].reverse()) {
-    if (entry.scenario !== scenario || entry.strategy !== strategy || entry.status !== 'passed') continue;
-    try {
-      return JSON.parse(await readFile(join(resolve(outDir), entry.runId, entry.drillId, 'journal.json'), 'utf8')) as Journal;
-    } catch {
-      // That run's folder was removed: look further back.
-    }
-  }
-  return undefined;
-}
 
 /**
  * `run --dry-run`: what each drill would do, in order and with its times, and where it would
@@ -57,10 +41,12 @@ export async function dryRun(scenarios: readonly Scenario[], plan: PlanOptions, 
       `  recovery   ${scenario.recovery.method === 'auto' ? (strategy.keeps === 'standby' ? 'fail over' : 'restore') : scenario.recovery.method}, target ${scenario.recovery.target}`,
       `  verify     ${['the ledger of acknowledged writes', ...('table' in fault ? ['the damage undone'] : []), 'equality with the source', ...scenario.objectives.checks.map((check) => `check "${check.name}"`)].join(', ')}`,
     ];
-    const last = await lastPassing(outDir, scenario.name, scenario.strategy.name);
+    const last = (await lastPassing(outDir, scenario.name, scenario.strategy.name))?.journal;
     if (last) {
       lines.push(`  its restore path, as the last passing drill ran it (${last.startedAt}, ${join(outDir, last.runId, last.drillId)}):`);
-      for (const command of restorePathCommands(last)) lines.push(`    [${command.phase}] ${command.command}`);
+      const runbook = runbookOf(last);
+      for (const command of runbook.steps) lines.push(`    [${command.phase}] ${command.command}`);
+      if (runbook.parameters.length > 0) lines.push(`    where ${runbook.parameters.map((parameter) => `\${${parameter.name}} was ${parameter.value}`).join(', ')}`);
     } else {
       lines.push(`  its commands are known once it has run (no passing drill of it in ${outDir}/ yet)`);
     }

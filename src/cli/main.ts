@@ -5,8 +5,8 @@ import { engines } from '../engines/index.js';
 import { faults } from '../faults/index.js';
 import { consolePhaseListener, renderConsoleComparison, renderConsoleSummary } from '../report/console.js';
 import { renderDrillHtml } from '../report/html.js';
-import { comparisonJson, readJournals, reporters, writeReports, type ReporterName } from '../report/index.js';
-import { exitCodeOf, loadAll, runScenarios, type PlanOptions, type Selection } from '../runner/run.js';
+import { commonFolder, comparisonJson, missingDrills, readJournals, reportedRuns, reporters, writeReports, type ReporterName } from '../report/index.js';
+import { exitCodeOf, loadAll, parseShard, planDrills, runScenarios, shardDrills, type PlanOptions, type Selection, type Shard } from '../runner/run.js';
 import { formatProblem, parseOverride, withStrategyNames, type Override, type Scenario } from '../scenario/loader.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { strategies } from '../strategies/index.js';
@@ -15,6 +15,7 @@ import { firedrillVersion } from '../util/version.js';
 import { doctor } from './doctor.js';
 import { dryRun } from './dry-run.js';
 import { initCommand } from './init.js';
+import { writeRunbook } from './runbook.js';
 import { resultJson, resultJsonSchema } from './result.js';
 import { parse, retentionPlanCommand, type RetentionPlanOptions } from './retention.js';
 import { findLeftovers, removeLeftovers } from '../runner/cleanup.js';
@@ -44,6 +45,8 @@ interface RunCommandOptions extends SelectOptions {
   dryRun?: boolean;
   /** `--reporter`: which reports to write (default: all). */
   reporter?: ReporterName[];
+  /** `--shard i/n`: only this shard's drills of the plan. */
+  shard?: Shard;
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -125,8 +128,29 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
     }
   }
 
+  const command = plan.compare ? 'compare' : 'run';
+  const sharded = { ...plan, ...(options.shard ? { shard: options.shard } : {}) };
+  const whole = planDrills(scenarios, plan);
+  const drills = options.shard ? shardDrills(whole, options.shard) : whole;
+  if (options.shard) {
+    const { index, total } = options.shard;
+    if (drills.length === 0) {
+      // More shards than scenarios: this machine's share is nothing, which is not a failure.
+      const filled = new Set(whole.map((drill) => drill.scenario.name)).size;
+      err(`shard ${index}/${total} has nothing to run: a scenario's drills all run in one shard, and the plan's ${whole.length} drill(s) are of ${filled} scenario(s), in ${filled === 1 ? 'shard 1' : `shards 1 to ${filled}`}. Nothing was provisioned.`);
+      if (options.json) out(resultJson({ exitCode: ExitCode.passed, command, shard: options.shard, drills: [], comparisons: [] }));
+      return ExitCode.passed;
+    }
+    if (!options.quiet && !options.json) err(`shard ${index}/${total}: ${drills.length} of the plan's ${whole.length} drills`);
+  }
+
   if (options.dryRun) {
-    out(await dryRun(scenarios, plan, options.out));
+    if (options.json) {
+      const plannedDrills = drills.map(({ scenario, drillId, comparison }) => ({ drillId, scenario: scenario.name, strategy: comparison?.label ?? scenario.strategy.name, file: scenario.file }));
+      out(resultJson({ exitCode: ExitCode.passed, command, ...(options.shard ? { shard: options.shard } : {}), drills: [], comparisons: [], planned: plannedDrills }));
+    } else {
+      out(await dryRun(scenarios, sharded, options.out));
+    }
     return ExitCode.passed;
   }
 
@@ -152,6 +176,7 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
       signal: controller.signal,
       compare: plan.compare,
       repeat: plan.repeat,
+      shard: options.shard,
       onPhase: options.quiet || options.json ? undefined : consolePhaseListener(),
       onDrillStart: (scenario, drill) => {
         if (options.quiet || options.json) return;
@@ -168,7 +193,7 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
     if (options.json) {
       const drills = journals.map((journal, index) => ({ dir: drillDirs[index]!, status: journal.status, scenario: journal.scenario.name, strategy: journal.strategy, ...(journal.comparison ? { comparison: journal.comparison } : {}), measurements: journal.measurements, objectives: journal.objectives, errors: journal.errors }));
       const exitCode = controller.signal.aborted ? ExitCode.interrupted : exitCodeOf(journals);
-      out(resultJson({ exitCode, command: plan.compare ? 'compare' : 'run', runDir, drills, comparisons: comparisonJson(journals, runDir, drillDirs).comparisons }));
+      out(resultJson({ exitCode, command, runDir, ...(options.shard ? { shard: options.shard } : {}), drills, comparisons: comparisonJson(journals, runDir, drillDirs).comparisons }));
     } else {
       err('');
       err(renderConsoleSummary(journals));
@@ -202,25 +227,45 @@ function renderKept(kept: NonNullable<Journal['kept']>): string {
   return lines.join('\n');
 }
 
-async function reportCommand(path: string, options: { json?: boolean; reporter?: ReporterName[] }): Promise<number> {
-  const found = await readJournals(path);
+interface ReportCommandOptions {
+  json?: boolean;
+  reporter?: ReporterName[];
+  /** `--out`: where the run reports go. */
+  out?: string;
+}
+
+async function reportCommand(paths: string[], options: ReportCommandOptions): Promise<number> {
+  const found = await readJournals(paths);
+  const runs = await reportedRuns(found);
   let reports: { files: string[]; errors: Array<{ reporter: string; message: string }> };
-  if (!(await stat(path)).isDirectory()) {
+  let missing: ReturnType<typeof missingDrills> = [];
+  if (paths.length === 1 && !options.out && !(await stat(paths[0]!)).isDirectory()) {
     // One journal: render that drill's own report. The run's index, comparison and summaries
     // describe every drill of the run, so one journal must not overwrite them.
     const file = join(found[0]!.dir, 'report.html');
     await writeFile(file, renderDrillHtml(found[0]!.journal));
     reports = { files: [file], errors: [] };
   } else {
-    reports = await writeReports(found.map((entry) => entry.journal), resolve(path), found.map((entry) => entry.dir), options.reporter);
+    const outDir = resolve(options.out ?? (await commonFolder(paths)));
+    reports = await writeReports(found.map((entry) => entry.journal), outDir, found.map((entry) => entry.dir), options.reporter);
+    missing = missingDrills(found, runs);
   }
-  const exitCode = reports.errors.length > 0 ? ExitCode.couldNotRun : ExitCode.passed;
+  // A merged report without a shard's drills must not pass for the whole run's.
+  const exitCode = reports.errors.length > 0 || missing.length > 0 ? ExitCode.couldNotRun : ExitCode.passed;
   if (options.json) {
-    out(resultJson({ exitCode, command: 'report', files: reports.files, errors: reports.errors.map(({ reporter, message }) => ({ reporter, message })) }));
+    const merged = runs.map((run) => ({ runId: run.runId, dir: run.dir, ...(run.shard ? { shard: run.shard } : {}), drills: run.drills }));
+    out(resultJson({ exitCode, command: 'report', files: reports.files, errors: reports.errors.map(({ reporter, message }) => ({ reporter, message })), runs: merged, missing }));
     return exitCode;
   }
   for (const file of reports.files) out(file);
   for (const failure of reports.errors) err(`report ${failure.reporter} failed: ${failure.message}`);
+  if (runs.length > 1) {
+    err(`merged ${found.length} drills of ${runs.length} runs: ${runs.map((run) => `${run.runId} (${run.shard ? `shard ${run.shard.index}/${run.shard.total}, ` : ''}${run.drills.length} drill${run.drills.length === 1 ? '' : 's'})`).join(', ')}`);
+  }
+  if (missing.length > 0) {
+    err(`${missing.length} drill(s) the runs planned have no journal among the paths given; the reports above are without them:`);
+    for (const drill of missing) err(`  ${drill.drillId}: ${drill.reason}`);
+  }
   return exitCode;
 }
 
@@ -355,6 +400,7 @@ function running(command: Command): Command {
     .addOption(new Option('--log-level <level>', 'how much the drill log (firedrill.log beside the journal) records; default: FIREDRILL_LOG_LEVEL, else info').choices(LOG_LEVELS))
     .option('-v, --verbose', 'the same as --log-level debug')
     .option('-n, --dry-run', 'say what each drill would do and where, with the commands of its last passing run; provision nothing')
+    .option('--shard <i/n>', 'run only the i-th of n shards of the drills (each scenario\'s drills in one shard), e.g. --shard 2/3 on the second of three machines; merge their reports with `firedrill report`', parseShardOption)
     .addOption(reporterOption());
 }
 
@@ -379,10 +425,20 @@ Examples:
   firedrill run scenarios/pg-dump-bad-delete.yaml --strategy pg-basebackup-wal
   firedrill run scenarios/demo.yaml --set workload.rate=50 --set fault.at=10s
   firedrill compare scenarios/pg-compare.yaml --repeat 3  medians and ranges of 3 runs each
+  firedrill run scenarios/ --shard 2/3 --out shard-2     the second of three machines' share of the drills
+  firedrill report shard-1 shard-2 shard-3               one report of the three shards' drills
   firedrill init drill.yaml --engine mariadb             a commented scenario to start from
   firedrill validate scenarios/                          check every file, run nothing
   firedrill doctor                                       what this machine can drill
   firedrill cleanup                                      remove what a killed run left`;
+
+function parseShardOption(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
 
 function parseRepeat(value: string): number {
   const count = Number(value);
@@ -430,12 +486,13 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('report')
-    .description('render the reports (HTML, JUnit, Markdown, JSON) again from journals')
-    .argument('<path>', 'a journal.json, or a run directory (reports/<run>)')
+    .description('render the reports (HTML, JUnit, Markdown, JSON) again from journals; given several runs (the shards of one), one report of all their drills')
+    .argument('<paths...>', 'journal.json files, run directories (reports/<run>), or folders holding runs (the shards\' reports, downloaded)')
+    .option('-o, --out <dir>', 'where the run reports go (default: the folder given, or the deepest folder holding every path given)')
     .addOption(jsonOption())
     .addOption(reporterOption())
-    .action(async (path: string, options: { json?: boolean; reporter?: ReporterName[] }) => {
-      code = await reportCommand(path, options);
+    .action(async (paths: string[], options: ReportCommandOptions) => {
+      code = await reportCommand(paths, options);
     });
 
   program
@@ -479,6 +536,23 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--html <file>', 'also write the plan as an HTML page with a chart')
     .action(async (options: RetentionPlanOptions) => {
       code = await retentionPlanCommand(options, out, err);
+    });
+
+  program
+    .command('runbook')
+    .description('write the restore procedure of the newest passing drill of a scenario as a versioned Markdown file, with parameters for an incident\'s own values')
+    .argument('<scenario>', 'the scenario file')
+    .addOption(new Option('-o, --out <dir>', 'reports folder the drills wrote into').default('reports'))
+    .option('--output <file>', 'the Markdown file to write (default: runbooks/<scenario name>.md)')
+    .option('--param <NAME=value>', 'put a value in place of ${NAME}, e.g. --param RESTORE_DIR=/srv/pg/restore (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--set <path=value>', 'set a scenario field, as on run (the runbook is of the drill the scenario so changed names)', collectOverride)
+    .addOption(jsonOption())
+    .addHelpText('after', '\nExample:\n  $ firedrill run scenarios/demo.yaml && firedrill runbook scenarios/demo.yaml\n')
+    .action(async (file: string, options: { out: string; output?: string; param?: string[]; set?: Override[]; json?: boolean }) => {
+      const written = await writeRunbook(file, { outDir: options.out, ...(options.output ? { output: options.output } : {}), ...(options.param ? { params: options.param } : {}), ...(options.set ? { overrides: options.set } : {}) });
+      if (options.json) out(resultJson({ exitCode: ExitCode.passed, command: 'runbook', ...written }));
+      else out(`${written.file}: version ${written.version}${written.changed ? '' : ' (procedure unchanged)'}, from the drill that passed on ${written.lastPassingDrill} (${written.journal})`);
+      code = ExitCode.passed;
     });
 
   program

@@ -19,6 +19,8 @@ const problem = z.object({
   hint: z.string().optional(),
 });
 
+const shard = z.object({ index: z.int().describe('This shard, from 1'), total: z.int().describe('How many shards the plan was split into') }).describe('--shard i/n: the part of the plan this run took');
+
 const objective = z.object({ name: z.string(), target: z.string(), measured: z.string(), passed: z.boolean(), reason: z.string().optional() });
 
 const drill = z.object({
@@ -48,9 +50,14 @@ export const resultSchema = z.discriminatedUnion('command', [
     ...base,
     command: z.enum(['run', 'compare']),
     runDir: z.string().optional().describe('The run\'s report folder; absent when nothing ran'),
+    shard: shard.optional(),
     drills: z.array(drill),
     comparisons: z.array(z.record(z.string(), z.unknown())).describe('As in compare.json (its own formatVersion)'),
     problems: z.array(problem).optional().describe('Why nothing ran: the scenarios\' errors'),
+    planned: z
+      .array(z.object({ drillId: z.string(), scenario: z.string(), strategy: z.string().describe('The strategy, or its label in a comparison'), file: z.string() }))
+      .optional()
+      .describe('--dry-run: the drills the run would run, in order (of its shard, with --shard)'),
   }),
   z.object({
     ...base,
@@ -77,6 +84,21 @@ export const resultSchema = z.discriminatedUnion('command', [
     command: z.literal('report'),
     files: z.array(z.string()),
     errors: z.array(z.object({ reporter: z.string(), message: z.string() })),
+    runs: z
+      .array(z.object({ runId: z.string(), dir: z.string().describe('The folder holding the run\'s drill folders'), shard: shard.optional(), drills: z.array(z.string()).describe('Drill ids of its journals read') }))
+      .describe('The runs whose journals were read: several when shards were merged'),
+    missing: z.array(z.object({ drillId: z.string(), reason: z.string() })).describe('Drills the runs planned (run.json) that no journal read is of: a shard not given, a run stopped before them; exit code 2 when any'),
+  }),
+  z.object({
+    ...base,
+    command: z.literal('runbook'),
+    file: z.string().describe('The Markdown file written'),
+    scenario: z.string(),
+    version: z.int().describe('Goes up when the procedure changed since the file was last written'),
+    changed: z.boolean(),
+    lastPassingDrill: z.string().describe('When the drill the procedure is taken from finished (ISO)'),
+    journal: z.string(),
+    parameters: z.array(z.object({ name: z.string(), value: z.string().describe('The value given with --param, or ${NAME}') })),
   }),
 ]);
 

@@ -32,6 +32,21 @@ export interface ServerPoint {
   transaction?: string;
 }
 
+/** A change of rows a responder looks for in the server's log to name the bad transaction. */
+export type RowChange = 'delete' | 'update';
+
+/** One transaction that changed rows of a table, as the server's own log shows it. */
+export interface LocatedTransaction {
+  /** PostgreSQL transaction id, or MariaDB GTID: what a point-in-time restore stops before. */
+  transaction: string;
+  /** Rows of the table it changed (records in the log). */
+  rows: number;
+  /** Where its commit is (LSN), or where it starts (binlog file:position). */
+  position: string;
+  /** Its commit time as the log prints it. */
+  committed: string;
+}
+
 /** Facts about a server binary installation, for the journal and doctor. */
 export interface ToolInfo {
   name: string;
@@ -190,6 +205,13 @@ export interface Engine {
    * size, and a page that holds rows (what a corrupt-page fault overwrites).
    */
   dataFileOf(session: SqlSession, table: string): Promise<{ path: string; pageBytes: number; dataPage: number }>;
+  /**
+   * The transactions that made `change` to rows of `table`, read from the server's own log
+   * beside it (pg_waldump over pg_wal, mariadb-binlog over the binlogs), in commit order: the
+   * step a responder takes to name the bad transaction before a point-in-time restore. It runs
+   * one shell command a person can paste, so the runbook's step is the one the drill tested.
+   */
+  locateChanges(instance: StartedInstance, session: SqlSession, table: string, change: RowChange): Promise<LocatedTransaction[]>;
   listTables(session: SqlSession): Promise<string[]>;
   tableExists(session: SqlSession, table: string): Promise<boolean>;
   /** Row identity (primary key, or the whole row without one) → content hash, for every row. */

@@ -2,6 +2,7 @@ import { createConnection, type Connection, type ResultSetHeader } from 'mysql2/
 import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession } from './engine.js';
 import { findMariadbInstallation } from './mariadb-binaries.js';
 import { MariadbSnapshot, SYSTEM_SCHEMAS } from './mariadb-inventory.js';
+import { locateMariadbChanges } from './mariadb-locate.js';
 import { mariadbReplication } from './mariadb-replication.js';
 import type { ServerProfile } from './server.js';
 import { everyTableReadable } from './table-checks.js';
@@ -365,6 +366,8 @@ export const mariadb: Engine = {
     // Page 3 of a file-per-table tablespace is the root of the clustered index: the table's rows.
     return { path: `${schema}/${name}.ibd`, pageBytes: Number(row!.size), dataPage: 3 };
   },
+
+  locateChanges: (instance, session, table, change) => locateMariadbChanges(instance, session, table, change),
 
   listTables: (session) => objectsOf(session, ['BASE TABLE']),
 

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession } from './engine.js';
 import { findPostgresInstallation } from './postgres-binaries.js';
 import { PostgresSnapshot } from './postgres-inventory.js';
+import { locatePostgresChanges } from './postgres-locate.js';
 import { postgresReplication } from './postgres-replication.js';
 import type { ServerProfile } from './server.js';
 import { everyTableReadable } from './table-checks.js';
@@ -215,6 +216,11 @@ export const postgres: Engine = {
     );
     // Block 0 of the heap holds rows; any changed byte fails its checksum when it is read.
     return { path: row!.path, pageBytes: Number(row!.size), dataPage: 0 };
+  },
+
+  async locateChanges(instance, session, table, change) {
+    const { path } = await postgres.dataFileOf(session, table);
+    return locatePostgresChanges(instance, session, path, change);
   },
 
   async listTables(session) {

@@ -9,6 +9,7 @@ export const badDelete = defineFault({
   logical: true,
   defaultTarget: 'before-fault',
   leaves: 'running',
+  changes: 'delete',
   params: z.strictObject({
     table: z.string().min(1).describe('Table to delete from, e.g. orders or public.orders'),
     where: z.string().optional().describe('Optional WHERE condition; without it every row goes'),

@@ -9,6 +9,7 @@ export const badUpdate = defineFault({
   logical: true,
   defaultTarget: 'before-fault',
   leaves: 'running',
+  changes: 'update',
   params: z.strictObject({
     table: z.string().min(1).describe('Table to update'),
     set: z.string().min(1).describe('SET clause, e.g. "status = \'cancelled\'"'),

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Engine, ServerPoint, SqlSession } from '../engines/engine.js';
+import type { Engine, RowChange, ServerPoint, SqlSession } from '../engines/engine.js';
 import type { StartedInstance, StoppedInstance } from '../providers/provider.js';
 import type { StorageLocation } from '../storage/storage.js';
 import type { BackupResult, StrategyDefinition } from '../strategies/strategy.js';
@@ -82,6 +82,8 @@ export interface IncidentDefinition<Params extends z.ZodObject = z.ZodObject> ex
   defaultTarget: 'before-fault' | 'latest';
   /** What it does to the server: keeps it serving, leaves it stopped (it can start again), or takes it for good. */
   leaves: 'running' | 'stopped' | 'gone';
+  /** The row change of its table a responder finds in the server's log to name the bad transaction (a DELETE, an UPDATE). */
+  changes?: RowChange;
   inject(context: FaultContext, params: z.infer<Params>): Promise<FaultOutcome>;
   /**
    * The fault's own detection (a query failing on a corrupt page), run in the detect phase in

@@ -213,6 +213,8 @@ export interface InstanceRecord {
   location: string;
   /** The region it ran in (what a region loss takes). */
   region: string;
+  /** The ports its server listened on beside it (the ones its tools' commands name), one per start on a new port. */
+  ports?: number[];
 }
 
 export interface EqualityRecord {
@@ -251,6 +253,19 @@ export interface FaultRecord {
   affectedRows?: number;
   /** sha256 of the affected rows' fingerprints (the rows themselves are not journaled). */
   damageDigest?: string;
+  /** The responder's step that names the bad transaction from the server's log, as the drill ran it. */
+  located?: LocatedRecord;
+}
+
+/** What the locate step found: the transactions that changed the table, and the one a responder would pick. */
+export interface LocatedRecord {
+  change: 'delete' | 'update';
+  /** The transactions that made that change to the table, most rows first (at most five). */
+  candidates: Array<{ transaction: string; rows: number; position: string; committed: string }>;
+  /** The one with the most rows: what the runbook's step names. */
+  found?: string;
+  /** Whether it is the fault's own transaction; false means the step would mislead a responder. */
+  matches: boolean;
 }
 
 export interface RecoveryRecord {

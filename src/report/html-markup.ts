@@ -192,6 +192,7 @@ th { text-align: left; overflow-wrap: normal; word-break: normal; hyphens: none;
 td { border-bottom: 1px solid var(--grid); padding: 7px 10px 7px 0; vertical-align: top; overflow-wrap: anywhere; }
 tr:last-child td { border-bottom: 0; }
 .num { text-align: right; white-space: nowrap; }
+.param { white-space: nowrap; }
 /* A figure too long for one line (a measured value in words) wraps instead of pushing the columns after it out of view. */
 .num.long { white-space: normal; overflow-wrap: anywhere; min-width: 12em; }
 .callout .message, .note-text { white-space: pre-line; }

@@ -27,27 +27,12 @@ import {
 import { BACKUP_SHADE, OUTAGE_SHADE, chartModel, historyPoints, phaseColor, seriesRows, type ChartModel, type SampleUnit, type SeriesRow } from './html-charts.js';
 import { CLIENT_SCRIPT } from './html-client.js';
 import { STATUS_TONE, facts, html, jsonScript, page, pill, table, type Column, type HtmlValue, type SafeHtml, type Tone } from './html-markup.js';
+import { runbookOf } from './runbook.js';
 
 /**
  * The drill report: one HTML file with everything inlined (Chart.js, data, styles), to open
  * from disk, mail, or attach to an audit. Reads the journal and nothing else.
  */
-
-/**
- * The commands a responder runs after a fault, in the order they began: everything the drill
- * executed from the fault on (archive, fetch, restore, start, replay, ...), except the fault's
- * own commands, firedrill's own work (phases not counted in the RTO: a latent fault injected)
- * and teardown.
- * Derived from the timeline, not a list of phase names, so a strategy's own phases show up.
- */
-export function restorePathCommands(journal: Journal): Journal['commands'] {
-  const faultAt = journal.fault?.atMs;
-  if (faultAt === undefined) return [];
-  const own = new Set(journal.phases.filter((phase) => phase.notCounted).map((phase) => phase.name));
-  return journal.commands
-    .filter((command) => command.startedAtMs >= faultAt && command.phase !== 'fault' && command.phase !== 'teardown' && !own.has(command.phase))
-    .sort((a, b) => a.startedAtMs - b.startedAtMs);
-}
 
 let chartJs: string | undefined;
 
@@ -749,14 +734,26 @@ function commandStep(command: CommandRecord, index: number, faultAtMs: number | 
 }
 
 function runbookSection(journal: Journal): SafeHtml {
-  // Journal order is completion order; a runbook lists commands in the order they began.
-  const commands = [...journal.commands].sort((a, b) => a.startedAtMs - b.startedAtMs);
-  const restorePath = restorePathCommands(journal);
-  const others = commands.filter((command) => !restorePath.includes(command));
+  const { parameters, steps, others } = runbookOf(journal);
   const faultAt = journal.fault?.atMs;
-  const main = restorePath.length
-    ? html`<p class="muted">The restore path as firedrill ran it (${[...new Set(restorePath.map((command) => command.phase))].join(', ')}), in order, with times from the fault: the procedure to follow in a real incident.</p>
-<ol class="runbook">${restorePath.map((command, index) => commandStep(command, index, faultAt))}</ol>`
+  const located = journal.fault?.located;
+  const found = located?.candidates[0];
+  const locate = located
+    ? found
+      ? html`<p class="${located.matches ? 'muted' : 'note'}">The locate step names transaction <span class="mono">${found.transaction}</span> (${formatCount(found.rows)} rows, committed ${found.committed})${located.matches ? ': the bad one.' : html`: <strong>not the fault's transaction</strong> — a responder following it would restore to the wrong point.`}</p>`
+      : html`<p class="note">The locate step found no transaction that made a ${located.change} on ${journal.fault?.table}: a responder would have to find it by hand.</p>`
+    : '';
+  const table = parameters.length
+    ? html`<h3>Parameters: your incident's values in place of this drill's</h3>${compactTable(parameters, [
+        { header: 'Parameter', cell: (parameter) => html`<span class="mono param">\${${parameter.name}}</span>` },
+        { header: 'Meaning', cell: (parameter) => parameter.meaning },
+        { header: 'In the drill', cell: (parameter) => html`<span class="mono">${parameter.value}</span>` },
+      ])}<h3>Procedure</h3>`
+    : '';
+  const main = steps.length
+    ? html`<p class="muted">The restore path as firedrill ran it (${[...new Set(steps.map((command) => command.phase))].join(', ')}), in order, with times from the fault: the procedure to follow in a real incident. <span class="mono">firedrill runbook ${journal.scenario.file}</span> writes it as a Markdown file.</p>
+${table}${locate}
+<ol class="runbook">${steps.map((command, index) => commandStep(command, index, faultAt))}</ol>`
     : html`<p class="note">No restore-path command ran${journal.status === 'error' || journal.status === 'interrupted' ? ': the drill stopped before the restore.' : '.'}</p>`;
   const rest = others.length
     ? html`<details class="print-open"><summary>Other commands: ${[...new Set(others.map((command) => command.phase))].join(', ')} (${formatCount(others.length)})</summary>

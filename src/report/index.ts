@@ -1,7 +1,8 @@
 import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, parse, relative, resolve, sep } from 'node:path';
 import { buildComparisons, COMPARISON_METRICS, type MetricKey } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
+import { RUN_RECORD_FILE, type RunRecord, type Shard } from '../runner/run.js';
 import { DrillSetupError, errorMessage } from '../util/errors.js';
 import { summarizeDrill } from './format.js';
 import { renderComparisonHtml } from './html-compare.js';
@@ -15,6 +16,7 @@ import { renderMarkdown } from './markdown.js';
  * journals and nothing else, which is what lets `firedrill report` render any old journal.
  *
  * Layout of a run directory:
+ *   <runDir>/run.json                  written by the runner: its shard, the drills it was to run
  *   <runDir>/<drillDir>/journal.json   written by the runner (the source of truth)
  *   <runDir>/<drillDir>/report.html    html, per drill
  *   <runDir>/index.html                html, always (one stable entry point, even for one drill)
@@ -260,19 +262,156 @@ async function loadJournal(file: string): Promise<Journal> {
   return data as Journal;
 }
 
-/**
- * Finds the journals to re-render for `firedrill report JOURNAL|DIR`: the file itself, or
- * every journal.json under the directory (sorted by path). `dir` is each journal's directory.
- */
-export async function readJournals(pathOrDir: string): Promise<Array<{ journal: Journal; dir: string }>> {
+/** A journal `firedrill report` read, and its drill's directory. */
+export interface FoundJournal {
+  journal: Journal;
+  dir: string;
+}
+
+const READ_HINT = 'pass a journal.json or a run directory (reports/<run>)';
+
+async function journalFilesAt(pathOrDir: string): Promise<string[]> {
   const path = resolve(pathOrDir);
   let isDirectory: boolean;
   try {
     isDirectory = (await stat(path)).isDirectory();
   } catch (error) {
-    throw new DrillSetupError(`no journal at ${path}: ${errorMessage(error)}`, 'pass a journal.json or a run directory (reports/<run>)');
+    throw new DrillSetupError(`no journal at ${path}: ${errorMessage(error)}`, READ_HINT);
   }
   const files = isDirectory ? (await findJournalFiles(path)).sort() : [path];
-  if (files.length === 0) throw new DrillSetupError(`no journal.json under ${path}`, 'pass a journal.json or a run directory (reports/<run>)');
-  return Promise.all(files.map(async (file) => ({ journal: await loadJournal(file), dir: dirname(file) })));
+  if (files.length === 0) throw new DrillSetupError(`no journal.json under ${path}`, READ_HINT);
+  return files;
+}
+
+/**
+ * Finds the journals to render for `firedrill report PATH...`: each file given, and every
+ * journal.json under each directory (sorted by path), in the order of the paths; a file
+ * reached through two paths is read once. `dir` is each journal's directory. Every drill
+ * must be there once: the same drill id twice — a shard's reports downloaded twice, shards
+ * run with different totals, two runs of the same plan — is refused rather than counted
+ * twice in the index, the JUnit totals and the comparisons.
+ */
+export async function readJournals(paths: string | readonly string[]): Promise<FoundJournal[]> {
+  const files = [...new Set((await Promise.all((typeof paths === 'string' ? [paths] : paths).map(journalFilesAt))).flat())];
+  const found = await Promise.all(files.map(async (file) => ({ journal: await loadJournal(file), dir: dirname(file) })));
+  const seen = new Map<string, FoundJournal>();
+  for (const entry of found) {
+    const earlier = seen.get(entry.journal.drillId);
+    if (earlier) {
+      throw new DrillSetupError(
+        `drill ${entry.journal.drillId} is there twice: in ${earlier.dir} (run ${earlier.journal.runId}) and in ${entry.dir} (run ${entry.journal.runId})`,
+        'a report lists each drill once: leave one of the two folders out. The shards of one run never share a drill, unless they ran with different --shard totals or one was downloaded twice; to render one run again, give its own folder (reports/<run>)',
+      );
+    }
+    seen.set(entry.journal.drillId, entry);
+  }
+  return found;
+}
+
+/** One run among the journals of a report: where its drills are, its shard, and its `RunRecord` if it has one. */
+export interface ReportedRun {
+  runId: string;
+  /** The folder holding the run's drill folders. */
+  dir: string;
+  shard?: Shard;
+  /** Its drills found, in the order read. */
+  drills: string[];
+  record?: RunRecord;
+}
+
+/** A drill a run's record plans and no journal of the report is of, and why that can be. */
+export interface MissingDrill {
+  drillId: string;
+  reason: string;
+}
+
+async function readRunRecord(dir: string, runId: string): Promise<RunRecord | undefined> {
+  const file = join(dir, RUN_RECORD_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    // A run written before firedrill kept records, or journals copied out of their run's folder.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new DrillSetupError(`cannot read ${file}: ${errorMessage(error)}`, 'check the file\'s permissions, or move it away: the report is then made without knowing which drills the run planned');
+  }
+  let record: RunRecord;
+  try {
+    record = JSON.parse(text) as RunRecord;
+  } catch (error) {
+    throw new DrillSetupError(`${file} is not a run record firedrill can read: ${errorMessage(error)}`, 'move it away: the report is then made without knowing which drills the run planned');
+  }
+  return record.formatVersion === 1 && record.runId === runId ? record : undefined;
+}
+
+/** The runs the journals of a report come from, in the order first read, with their run records. */
+export async function reportedRuns(found: readonly FoundJournal[]): Promise<ReportedRun[]> {
+  const runs = new Map<string, ReportedRun>();
+  for (const { journal, dir } of found) {
+    const runDir = dirname(dir);
+    const key = JSON.stringify([journal.runId, runDir]);
+    const run = runs.get(key) ?? { runId: journal.runId, dir: runDir, drills: [] };
+    run.drills.push(journal.drillId);
+    runs.set(key, run);
+  }
+  return Promise.all(
+    [...runs.values()].map(async (run) => {
+      const record = await readRunRecord(run.dir, run.runId);
+      return record ? { ...run, ...(record.shard ? { shard: record.shard } : {}), record } : run;
+    }),
+  );
+}
+
+const shardName = (shard: Shard) => `${shard.index}/${shard.total}`;
+
+/**
+ * The drills the runs' records plan that no journal of the report is of: a run that stopped
+ * before them (interrupted, killed), or a shard of the plan whose reports were not given —
+ * the shard itself is then one of those of the plan not among the runs, as a shard with no
+ * drills to run writes nothing.
+ */
+export function missingDrills(found: readonly FoundJournal[], runs: readonly ReportedRun[]): MissingDrill[] {
+  const present = new Set(found.map(({ journal }) => journal.drillId));
+  // Shards of one plan were planned from the same inputs: the same drills, in the same order.
+  const plans = new Map<string, ReportedRun[]>();
+  for (const run of runs) {
+    if (!run.record) continue;
+    const key = JSON.stringify(run.record.plan);
+    plans.set(key, [...(plans.get(key) ?? []), run]);
+  }
+  return [...plans.values()].flatMap((group) => {
+    const totals = [...new Set(group.map((run) => run.shard?.total))];
+    const absent =
+      totals.length === 1 && totals[0] !== undefined
+        ? Array.from({ length: totals[0] }, (_, index) => ({ index: index + 1, total: totals[0]! })).filter((shard) => !group.some((run) => run.shard?.index === shard.index))
+        : [];
+    return group[0]!.record!.plan
+      .filter((drillId) => !present.has(drillId))
+      .map((drillId): MissingDrill => {
+        const planned = group.find((run) => run.record!.drills.includes(drillId));
+        if (planned) return { drillId, reason: `run ${planned.runId}${planned.shard ? ` (shard ${shardName(planned.shard)})` : ''} stopped before it` };
+        return { drillId, reason: absent.length > 0 ? `its shard is not among the paths given (${absent.map(shardName).join(' or ')})` : 'no run among the paths given ran it' };
+      });
+  });
+}
+
+/**
+ * Where `firedrill report` writes the reports of what it read, unless told: the folder given,
+ * or, for several paths, the deepest folder that holds them all — a run's own folder, or the
+ * folder the shards' reports were downloaded into — so the index's links to each drill's
+ * report stay short and the folder can be kept or uploaded as one.
+ */
+export async function commonFolder(paths: readonly string[]): Promise<string> {
+  const folders = await Promise.all(paths.map(async (path) => ((await stat(path)).isDirectory() ? resolve(path) : dirname(resolve(path)))));
+  let shared = folders[0]!.split(sep);
+  for (const folder of folders.slice(1)) {
+    const parts = folder.split(sep);
+    const differs = shared.findIndex((part, index) => parts[index] !== part);
+    if (differs !== -1) shared = shared.slice(0, differs);
+  }
+  const folder = shared.join(sep) || sep;
+  if (folder === parse(folder).root) {
+    throw new DrillSetupError(`${paths.join(', ')} have no folder in common but ${folder}`, 'give the folder to write the report into with --out DIR');
+  }
+  return folder;
 }

@@ -402,9 +402,14 @@ class Drill {
   private track(instance: StartedInstance): void {
     this.liveInstances.add(instance);
     this.journal.instances ??= [];
-    if (!this.journal.instances.some((record) => record.name === instance.name)) {
+    const port = instance.localConnection.port;
+    const record = this.journal.instances.find((known) => known.name === instance.name);
+    if (!record) {
       const region = this.regions.get(instance.name) ?? this.scenario.target.region;
-      this.journal.instances.push({ name: instance.name, provider: instance.provider, version: instance.version, location: instance.location, region });
+      this.journal.instances.push({ name: instance.name, provider: instance.provider, version: instance.version, location: instance.location, region, ports: [port] });
+    } else if (!record.ports?.includes(port)) {
+      // Started again (a second restore attempt): the runbook names every port it served on.
+      record.ports = [...(record.ports ?? []), port];
     }
   }
 
@@ -657,6 +662,7 @@ class Drill {
     if (this.target.kind === 'latest' && fault.source.state === 'running' && this.incident.logical) {
       await this.openCapture('latest', context.source, { exact: false });
     }
+    await this.locate(context.source, fault);
     if (this.strategy.afterDetection) await this.phase('archive', () => this.strategy.afterDetection!(context));
     // The last uploads and copies, in order (a copy's last pass copies what the spool's last
     // upload brought), from every origin that survived: the operator waits for them.
@@ -675,6 +681,24 @@ class Drill {
       if (record) record.destroyed = true;
     }
     return { ...backedUp, fault, faultAtMs };
+  }
+
+  /**
+   * A point-in-time restore before a bad DELETE or UPDATE needs the bad transaction's id, which
+   * a responder does not know: they find it in the server's log. The drill takes that step as
+   * they would (the source still runs), in the RTO, and records whether the transaction it
+   * names is the fault's, so the runbook's step is one that was tried and would not mislead.
+   */
+  private async locate(source: StartedInstance, fault: FaultOutcome): Promise<void> {
+    const change = this.incident.changes;
+    const table = fault.damage?.table;
+    const journal = this.journal;
+    if (!change || !table || !this.definition.pointInTime || this.target.kind !== 'before-fault' || fault.source.state !== 'running') return;
+    const engine = this.engine!;
+    const located = await this.phase('locate', () => withSession(engine, source, (session) => engine.locateChanges(source, session, table, change)));
+    const candidates = [...located].sort((a, b) => b.rows - a.rows).slice(0, 5);
+    const found = candidates[0]?.transaction;
+    journal.fault!.located = { change, candidates, ...(found ? { found } : {}), matches: found !== undefined && found === fault.point.transaction };
   }
 
   /** The location a restore reads from: primary, or the first copy that survived. */

@@ -1,7 +1,7 @@
 import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseHistory } from '../journal/history.js';
-import type { HistoryEntry } from '../journal/types.js';
+import type { HistoryEntry, Journal } from '../journal/types.js';
 
 /** The history file's name in the reports folder: `<reports>/history.jsonl`. */
 export const HISTORY_FILE = 'history.jsonl';
@@ -40,4 +40,19 @@ export async function appendHistory(file: string, entries: readonly HistoryEntry
   await mkdir(dirname(file), { recursive: true });
   const lead = (await endsWithNewline(file)) ? '' : '\n';
   await appendFile(file, lead + entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''), 'utf8');
+}
+
+/** The newest passing drill of this scenario (and strategy, if named) under `outDir`, with its journal and the journal's path, if its folder is still there. */
+export async function lastPassing(outDir: string, scenario: string, strategy?: string): Promise<{ journal: Journal; path: string } | undefined> {
+  const history = await readHistory(join(resolve(outDir), HISTORY_FILE)).catch(() => []);
+  for (const entry of [...history].reverse()) {
+    if (entry.scenario !== scenario || (strategy !== undefined && entry.strategy !== strategy) || entry.status !== 'passed') continue;
+    try {
+      const path = join(resolve(outDir), entry.runId, entry.drillId, 'journal.json');
+      return { journal: JSON.parse(await readFile(path, 'utf8')) as Journal, path };
+    } catch {
+      // That run's folder was removed: look further back.
+    }
+  }
+  return undefined;
 }

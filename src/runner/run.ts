@@ -1,4 +1,4 @@
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { historyEntry, historyFor } from '../journal/history.js';
 import type { ComparisonEntryRecord, Journal } from '../journal/types.js';
@@ -67,6 +67,47 @@ export interface PlanOptions {
   compare?: boolean;
   /** Drills of each strategy in a comparison (default 1); their ids end in `--r<n>`. */
   repeat?: number;
+  /** Only this shard's drills of the plan (`--shard i/n`; see `shardDrills`). */
+  shard?: Shard;
+}
+
+/** `--shard 2/3`: the second of three shards of a plan, numbered from 1 as in Playwright. */
+export interface Shard {
+  index: number;
+  total: number;
+}
+
+/** Reads `i/n` (`--shard 2/3`); an error says how to write it. */
+export function parseShard(value: string): Shard {
+  const match = /^(\d+)\/(\d+)$/.exec(value.trim());
+  if (!match) throw new Error('write it as i/n: which shard this machine runs, of how many, e.g. --shard 2/3');
+  const [index, total] = [Number(match[1]), Number(match[2])];
+  if (total < 1) throw new Error('n is how many shards the drills are split into, 1 or more (e.g. --shard 1/3)');
+  if (index < 1 || index > total) throw new Error(`shards of ${total} are numbered 1 to ${total}: give --shard 1/${total} on the first machine, …, --shard ${total}/${total} on the last`);
+  return { index, total };
+}
+
+/**
+ * The drills of one shard of a plan. A scenario's drills stay together: the strategies and
+ * repetitions of a comparison run on one machine, round by round, so their figures compare
+ * like with like (another runner's CPU and disk would weigh on one strategy only), and the
+ * shard's run holds the whole comparison. Scenarios, in plan order, each go to the shard with
+ * the fewest drills so far, the lowest-numbered of equals: round-robin when every scenario is
+ * one drill, balanced when comparisons make some bigger. Nothing but the plan decides, so
+ * machines given the same paths and options split it alike — every drill in exactly one
+ * shard, with the id it has in the whole plan — and each shard keeps the plan's order.
+ */
+export function shardDrills(plans: readonly DrillPlan[], shard: Shard): DrillPlan[] {
+  const sizes = new Map<string, number>();
+  for (const plan of plans) sizes.set(plan.scenario.name, (sizes.get(plan.scenario.name) ?? 0) + 1);
+  const load = Array.from({ length: shard.total }, () => 0);
+  const shardOf = new Map<string, number>();
+  for (const [name, size] of sizes) {
+    const emptiest = load.indexOf(Math.min(...load));
+    shardOf.set(name, emptiest + 1);
+    load[emptiest] += size;
+  }
+  return plans.filter((plan) => shardOf.get(plan.scenario.name) === shard.index);
 }
 
 /** A drill id from a comparison label: `pg-dump (jobs=4)` → `pg-dump-jobs-4` (ids name directories). */
@@ -96,11 +137,33 @@ export function planDrills(scenarios: readonly Scenario[], options: PlanOptions 
   });
   // Two scenarios of the same name would write into one directory; the second gets its own.
   const seen = new Map<string, number>();
-  return plans.map((plan) => {
+  const unique = plans.map((plan) => {
     const count = (seen.get(plan.drillId) ?? 0) + 1;
     seen.set(plan.drillId, count);
     return count === 1 ? plan : { ...plan, drillId: `${plan.drillId}-${count}` };
   });
+  // Sharded after the ids are made, so a drill has the same id in every shard's plan.
+  return options.shard ? shardDrills(unique, options.shard) : unique;
+}
+
+/** The file, in a run's directory, that says what the run was to do: `<runDir>/run.json`. */
+export const RUN_RECORD_FILE = 'run.json';
+
+/**
+ * What a run was to do, written before its first drill: its shard, the drills of the whole
+ * plan (every shard) and its own. Journals say what each drill did; this is what lets
+ * `firedrill report` tell the shards of a plan apart when it merges them, and name the drills
+ * that have no journal — a shard whose reports are not among those merged, a run stopped
+ * before them.
+ */
+export interface RunRecord {
+  formatVersion: 1;
+  runId: string;
+  shard?: Shard;
+  /** Drill ids of the whole plan, in order, every shard's. */
+  plan: string[];
+  /** Drill ids this run was to run: the plan, or its shard's part of it. */
+  drills: string[];
 }
 
 export interface RunOptions extends Omit<DrillOptions, 'runId' | 'runDir' | 'drillId' | 'annotations' | 'registry'>, PlanOptions {
@@ -119,8 +182,9 @@ export interface RunResult {
 }
 
 /**
- * Runs the drills of `planDrills` one after another (drills share the machine; running them
- * at once would skew the measurements). Each drill's journal gets its slice of the reports
+ * Runs the drills of `planDrills` (of `options.shard`, if given) one after another (drills
+ * share the machine; running them at once would skew the measurements), after writing the
+ * run's `RunRecord` into its directory. Each drill's journal gets its slice of the reports
  * folder's history, and each finished drill is appended to it; history trouble is a warning,
  * never a failed drill.
  */
@@ -134,11 +198,15 @@ export async function runScenarios(scenarios: readonly Scenario[], options: RunO
     warnings.push(`cannot read ${historyFile} (${errorMessage(error)}): reports show no trend; move the file away to start a new history`);
     return [];
   });
+  const whole = planDrills(scenarios, { ...options, shard: undefined });
+  const drills = options.shard ? shardDrills(whole, options.shard) : whole;
+  const record: RunRecord = { formatVersion: 1, runId, ...(options.shard ? { shard: options.shard } : {}), plan: whole.map((plan) => plan.drillId), drills: drills.map((plan) => plan.drillId) };
+  await writeFile(join(runDir, RUN_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`, 'utf8');
   const outcomes: DrillOutcome[] = [];
   // Every resource of the run is on record on disk as it is created: if this process dies,
   // `firedrill cleanup` finds what it left.
   const registry = new RunRegistry(runId);
-  for (const plan of planDrills(scenarios, options)) {
+  for (const plan of drills) {
     if (options.signal?.aborted) break;
     options.onDrillStart?.(plan.scenario, plan);
     const history = historyFor(past, { scenario: plan.scenario.name, strategy: plan.comparison?.label ?? plan.scenario.strategy.name, runId });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Journal } from '../../src/journal/types.js';
-import { renderDrillHtml, renderRunIndexHtml, restorePathCommands } from '../../src/report/html.js';
+import { renderDrillHtml, renderRunIndexHtml } from '../../src/report/html.js';
+import { runbookOf } from '../../src/report/runbook.js';
 import { ARTIFACTS, canvasInk, fixedInPrint, reportBrowser } from '../support/browser.js';
 
 const load = (name: string): Journal => JSON.parse(readFileSync(new URL(`../fixtures/journals/${name}.json`, import.meta.url), 'utf8')) as Journal;
@@ -47,7 +48,7 @@ describe('HTML report in a real browser', () => {
         expect(await firstStep.isVisible()).toBe(true);
         const steps = await page.locator('#runbook > ol.runbook > li pre').allTextContents();
         // Every command from the fault on, in order: what a responder would run.
-        expect(steps).toEqual(restorePathCommands(journal).map((command) => command.command));
+        expect(steps).toEqual(runbookOf(journal).steps.map((command) => command.command));
         expect(steps.length).toBeGreaterThan(3);
 
         await page.screenshot({ path: join(ARTIFACTS, `report-${fixture}.png`), fullPage: true });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Journal } from '../../src/journal/types.js';
 import { cli, leftovers, privateTmp, removeDir } from '../support/drills.js';
@@ -71,7 +71,7 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(journal.scenario.spec).toMatchObject({ workload: { rate: 60 }, fault: { at: 2000 } });
     // --reporter: the HTML and JUnit reports only, no Markdown or JSON summary.
     const runDir = join(out, journal.runId);
-    expect((await readdir(runDir)).filter((name) => !name.includes('--')).sort()).toEqual(['index.html', 'junit.xml']);
+    expect((await readdir(runDir)).filter((name) => !name.includes('--')).sort()).toEqual(['index.html', 'junit.xml', 'run.json']);
     expect(await readdir(join(runDir, journal.drillId))).toContain('report.html');
     const log = /log: +(\S+firedrill\.log) \(debug;/.exec(result.stderr)![1]!;
     expect((await readFile(log, 'utf8')).split('\n').some((line) => line.includes('"level":20'))).toBe(true);
@@ -85,6 +85,24 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(dry.stdout).toMatch(/\n {4}\[fetch\] sha256sum \S+base\.tar\.gz: compared with the checksum recorded at backup time/);
     expect(dry.stdout).toMatch(/\n {4}\[verify-backup\] .*\/pg_verifybackup /);
     expect(await readdir(out)).toEqual(runs);
+    // The runbook of that passing drill as a versioned Markdown file, with parameters for this run's paths.
+    const book = join(dirname(file), 'runbook.md');
+    const first = await cli(['runbook', file, '--out', out, '--output', book, '--json'], { tmp });
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ command: 'runbook', version: 1, changed: true, lastPassingDrill: journal.finishedAt });
+    const text = await readFile(book, 'utf8');
+    expect(text).toMatch(/^---\nscenario: cli-drill\n/);
+    expect(text).toContain(`last-passing-drill: ${journal.finishedAt}`);
+    expect(text).toContain('${RESTORE_DIR}/data');
+    for (const instance of journal.instances!) expect(text.slice(text.indexOf('## Procedure'))).not.toContain(instance.location);
+    // Written again from the same drill: the same version. --param puts an incident's value in.
+    const again = await cli(['runbook', file, '--out', out, '--output', book, '--param', 'RESTORE_DIR=/srv/pg/restore'], { tmp });
+    expect(again.stdout).toContain('version 1 (procedure unchanged)');
+    expect(await readFile(book, 'utf8')).toContain('/srv/pg/restore/data');
+    const typo = await cli(['runbook', file, '--out', out, '--output', book, '--param', 'NOPE=1'], { tmp });
+    expect([typo.code, typo.stderr]).toEqual([2, expect.stringContaining('"NOPE" is not a parameter of this runbook')]);
+    const never = await cli(['runbook', file, '--out', join(dirname(file), 'no-reports')], { tmp });
+    expect([never.code, never.stderr]).toEqual([2, expect.stringMatching(/no passing drill of "cli-drill" in .*no-reports.*\n.*firedrill run /s)]);
     expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseBinlogPosition } from '../../src/engines/mariadb.js';
 import { findMariadbInstallation } from '../../src/engines/mariadb-binaries.js';
-import { drill, expectDumpLoss, expectEqualToSource, expectPitrLoss, shopScenario } from '../support/drills.js';
+import { drill, expectDumpLoss, expectLocatedRunbook, expectEqualToSource, expectPitrLoss, shopScenario } from '../support/drills.js';
 
 const shop = (strategy: string, fault: string, extra = '') => shopScenario('mariadb', strategy, fault, extra);
 
@@ -27,6 +27,7 @@ describe('MariaDB drills (real servers)', () => {
     expect(replay.some((command) => command.includes(`--start-position=${parseBinlogPosition(journal.backup!.consistentAt!.position!).pos}`))).toBe(true);
     expect(replay.some((command) => command.includes(`--stop-position=${parseBinlogPosition(point.position!).pos}`))).toBe(true);
     expect(Object.keys(journal.measurements.rtoBreakdown)).toEqual(expect.arrayContaining(['detect', 'archive', 'target', 'fetch', 'verify-backup', 'restore', 'replay', 'service', 'verify']));
+    expectLocatedRunbook(journal);
   });
 
   it('bad DELETE + mysqldump: every write acknowledged after the dump is lost, and none before it', async () => {

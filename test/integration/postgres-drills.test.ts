@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { OBJECTIVE } from '../../src/measure/verdict.js';
-import { drill, expectDumpLoss, expectEqualToSource, expectPitrLoss, objective, shopScenario } from '../support/drills.js';
+import { drill, expectDumpLoss, expectLocatedRunbook, expectEqualToSource, expectPitrLoss, objective, shopScenario } from '../support/drills.js';
 
 const shop = (strategy: string, fault: string, extra = '') => shopScenario('postgres', strategy, fault, extra);
 
@@ -26,6 +26,7 @@ describe('PostgreSQL drills (real servers)', () => {
     expect(restore.some((command) => /pg_verifybackup --no-parse-wal /.test(command))).toBe(true);
     expect(restore.some((command) => command.includes('recovery_target_xid='))).toBe(true);
     expect(objective(journal, OBJECTIVE.backupsIntact)).toMatchObject({ passed: true });
+    expectLocatedRunbook(journal);
   });
 
   it('bad DELETE + pg-dump: every write acknowledged after the dump is lost and counted; the rest is exactly the dump; no password reaches the copied logs', async () => {

@@ -7,6 +7,7 @@ import { expect, onTestFinished } from 'vitest';
 import type { Journal, ObjectiveResult } from '../../src/journal/types.js';
 import { OBJECTIVE } from '../../src/measure/verdict.js';
 import { runDrill, type DrillOptions, type DrillOutcome } from '../../src/runner/drill.js';
+import { runbookOf } from '../../src/report/runbook.js';
 import { parseScenario } from '../../src/scenario/loader.js';
 
 /**
@@ -155,6 +156,30 @@ export function expectDumpLoss({ journal, ledger }: DrillOutcome): void {
   expect(objective(journal, OBJECTIVE.dataLoss)).toMatchObject({ passed: false });
   // The dump's own snapshot is the point: every row of it must be back, exactly.
   expectEqualToSource(journal, 'exact');
+}
+
+/**
+ * The responder's locate step, run against the source's own log as they would, names the
+ * fault's transaction with exactly the rows it changed; the runbook starts with it and names
+ * the transaction, the directories and the ports as parameters, none of this run's values.
+ */
+export function expectLocatedRunbook(journal: Journal): void {
+  const fault = journal.fault!;
+  expect(fault.located).toMatchObject({ found: fault.point.transaction, matches: true });
+  expect(fault.located!.candidates[0]!.rows).toBe(fault.affectedRows);
+  const runbook = runbookOf(journal);
+  expect(runbook.steps[0]!.phase).toBe('locate');
+  const procedure = runbook.steps.map((step) => step.command).join('\n');
+  // PostgreSQL stops before the transaction, MariaDB's replay before its position.
+  expect(procedure).toMatch(/\$\{BAD_(TRANSACTION|POSITION_OFFSET)\}/);
+  expect(procedure).toContain('${RESTORE_PORT}');
+  for (const instance of journal.instances!) {
+    expect(procedure).not.toContain(instance.location);
+    for (const port of instance.ports!) expect(procedure).not.toMatch(new RegExp(`\\b${port}\\b`));
+  }
+  for (const parameter of runbook.parameters.filter((parameter) => parameter.name.startsWith('BAD_'))) {
+    expect([fault.point.transaction, fault.point.position, fault.point.position?.split(':')[1]]).toContain(parameter.value);
+  }
 }
 
 /**

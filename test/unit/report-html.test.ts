@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatDuration } from '../../src/util/duration.js';
 import type { Journal, SeriesPoint } from '../../src/journal/types.js';
-import { restorePathCommands, renderDrillHtml, renderRunIndexHtml } from '../../src/report/html.js';
+import { renderDrillHtml, renderRunIndexHtml } from '../../src/report/html.js';
+import { runbookOf } from '../../src/report/runbook.js';
 import { MAX_CHART_POINTS, downsampleMinMax, seriesRows, type ChartModel, type Point } from '../../src/report/html-charts.js';
 import { escapeHtml } from '../../src/report/html-markup.js';
 
@@ -59,7 +60,7 @@ describe('renderDrillHtml', () => {
     const page = renderDrillHtml(journal);
     const runbook = page.slice(page.indexOf('id="runbook"'));
     const folded = runbook.indexOf('<details');
-    const restorePath = restorePathCommands(journal);
+    const { steps: restorePath, others } = runbookOf(journal);
     expect(restorePath.length).toBeGreaterThan(5);
     let previous = -1;
     for (const command of restorePath) {
@@ -68,7 +69,7 @@ describe('renderDrillHtml', () => {
       expect(at).toBeLessThan(folded);
       previous = at;
     }
-    const backup = journal.commands.find((command) => command.phase === 'backup')!;
+    const backup = others.find((command) => command.phase === 'backup')!;
     expect(runbook.indexOf(escapeHtml(backup.command))).toBeGreaterThan(folded);
   });
 
