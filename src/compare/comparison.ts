@@ -108,10 +108,22 @@ export const COMPARISON_METRICS = [
     label: 'Load during backup',
     unit: 'percent',
     better: 'higher',
-    description: 'workload throughput while the backup ran, against before it: −10 % means the backup cost a tenth of the writes',
+    description: 'workload throughput while the backup ran, against before it: −10 % means the backup cost a tenth of the writes. Only for a workload as fast as it can (rate: max): a paced one writes its rate whatever the backup costs',
     value: (journal) => {
       const before = journal.backup?.throughputBefore;
       const during = journal.backup?.throughputDuring;
+      return journal.workload.targetRate === null && before !== undefined && before > 0 && during !== undefined ? (during / before - 1) * 100 : null;
+    },
+  },
+  {
+    key: 'backupLatencyChange',
+    label: 'Write latency during backup',
+    unit: 'percent',
+    better: 'lower',
+    description: "p95 latency of the workload's writes while the backup ran, against before it: +50 % means writes took half as long again. Shows the backup's cost even when the workload is paced",
+    value: (journal) => {
+      const before = journal.backup?.latencyP95Before;
+      const during = journal.backup?.latencyP95During;
       return before !== undefined && before > 0 && during !== undefined ? (during / before - 1) * 100 : null;
     },
   },

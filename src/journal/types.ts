@@ -185,6 +185,9 @@ export interface BackupRecord {
   /** Throughput of the workload during the backup vs before it (writes/s). */
   throughputDuring?: number;
   throughputBefore?: number;
+  /** p95 latency of the workload's writes during the backup vs before it (ms): the cost a paced workload shows. */
+  latencyP95During?: number;
+  latencyP95Before?: number;
   /** Deleted by the scenario's retention policy after a later backup: not a candidate for the restore. */
   pruned?: boolean;
 }

@@ -472,14 +472,17 @@ function backupSection(journal: Journal): SafeHtml {
   const backup = journal.backup;
   let summary: SafeHtml;
   if (backup) {
-    const { throughputBefore: before, throughputDuring: during } = backup;
-    const change = before && during !== undefined ? ` (${during >= before ? '+' : '−'}${Math.abs(((during - before) / before) * 100).toFixed(1)} %)` : '';
+    const { throughputBefore: before, throughputDuring: during, latencyP95Before: latencyBefore, latencyP95During: latencyDuring } = backup;
+    const relative = (from: number | undefined, to: number | undefined) => (from && to !== undefined ? ` (${to >= from ? '+' : '−'}${Math.abs(((to - from) / from) * 100).toFixed(1)} %)` : '');
+    const change = relative(before, during);
+    const paced = journal.workload.targetRate !== null;
     const consistent = backup.consistentAt;
     summary = html`<div class="figures">
   ${figure('Size', formatBytes(backup.sizeBytes), `${formatCount(backup.sizeBytes)} bytes`)}
   ${figure('Duration', formatDuration(backup.durationMs), `drill time ${(backup.startMs / 1000).toFixed(2)}–${(backup.endMs / 1000).toFixed(2)} s`)}
   ${figure('Throughput before', formatRate(before), 'workload before the backup')}
-  ${figure('Throughput during', formatRate(during), `workload while it ran${change}`)}
+  ${figure('Throughput during', formatRate(during), `workload while it ran${change}${paced ? '; paced, so the latency shows the cost' : ''}`)}
+  ${figure('Write latency p95 during', latencyDuring === undefined ? 'not measured' : `${latencyDuring.toFixed(1)} ms`, latencyBefore === undefined ? 'no write before the backup' : `${latencyBefore.toFixed(1)} ms before it${relative(latencyBefore, latencyDuring)}`)}
 </div>
 ${
   consistent

@@ -118,6 +118,19 @@ export class Workload {
     }
   }
 
+  /**
+   * A percentile of the latencies of every write acknowledged in the seconds from `fromMs` to
+   * `toMs` (drill times; whole seconds, as the series): a window's figure from the writes
+   * themselves, not a percentile of per-second percentiles.
+   */
+  latencyPercentile(fromMs: number, toMs: number, p: number): number | null {
+    const origin = this.startedAtMs ?? 0;
+    const from = Math.floor((fromMs - origin) / 1000);
+    const to = Math.ceil((toMs - origin) / 1000);
+    const window = [...this.latencies].filter(([second]) => second >= from && second < to).flatMap(([, list]) => list);
+    return percentile(window.sort((a, b) => a - b), p);
+  }
+
   /** Throughput and latency per second, from the workload's start to its stop. */
   series(): SeriesPoint[] {
     const end = Math.floor(((this.stoppedAtMs ?? this.options.now()) - (this.startedAtMs ?? 0)) / 1000);

@@ -26,6 +26,7 @@ const EXPECTED_WINNERS = {
   keptBytes: ['pg-dump (jobs=4)'],
   restoreDurationMs: ['pg-dump (jobs=4)'],
   backupThroughputChange: ['pg-dump (jobs=4)'],
+  backupLatencyChange: ['pg-basebackup'],
 };
 
 function entry(label: string, values: Array<number | null>): ComparedEntry {
@@ -99,6 +100,11 @@ describe('comparison figures', () => {
     const dump = comparison!.entries[2]!;
     expect(dump.stats.restoreDurationMs.median).toBeCloseTo(3200, 6);
     expect(dump.stats.backupThroughputChange.median).toBeCloseTo((190.2 / 200 - 1) * 100, 6);
+    expect(dump.stats.backupLatencyChange.median).toBeCloseTo((9.8 / 4 - 1) * 100, 6);
+    // A paced workload writes its rate whatever the backup costs: no throughput figure, the latency one stays.
+    const paced = buildComparisons(comparisonJournals(1).map((journal) => ({ ...journal, workload: { ...journal.workload, targetRate: 200 } })))[0]!.entries[2]!;
+    expect(paced.stats.backupThroughputChange.median).toBeNull();
+    expect(paced.stats.backupLatencyChange.median).toBeCloseTo((9.8 / 4 - 1) * 100, 6);
   });
 });
 
@@ -123,7 +129,7 @@ describe('comparison report', () => {
     }
     // The quickest in most columns failed its objectives: it does not rank first.
     expect(page).toContain(
-      'Ranked by verdict, then RTO (verified), data loss and lost writes: 1. pg-basebackup-wal (passed 3 of 3), 2. pg-dump (jobs=4) (failed 3 of 3), 3. pg-basebackup (failed 3 of 3). By column: pg-dump (jobs=4) is best in 6 of 10; pg-basebackup-wal in 4.',
+      'Ranked by verdict, then RTO (verified), data loss and lost writes: 1. pg-basebackup-wal (passed 3 of 3), 2. pg-dump (jobs=4) (failed 3 of 3), 3. pg-basebackup (failed 3 of 3). By column: pg-dump (jobs=4) is best in 6 of 11; pg-basebackup-wal in 4, pg-basebackup in 1.',
     );
   });
 
