@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { workloadId, type Dataset, type LoadContext } from './dataset.js';
 
 /** A file's first bytes, which say what kind of dump it is. */
@@ -13,7 +14,7 @@ async function head(file: string): Promise<Buffer> {
 }
 
 /**
- * A user's own schema and data as SQL files (or a PostgreSQL custom-format dump), loaded with the engine's client. The workload
+ * A user's own schema and data as SQL files (or a PostgreSQL custom- or directory-format dump), loaded with the engine's client. The workload
  * writes the ledger, plus the scenario's `workload.statements` templates if given:
  * `{id}` (unique per write; use it as the leading key of rows you insert, so damage to them
  * can be matched with lost writes), `{writer}`, `{seq}`, `{random}` (0 – 999,999,999, seeded).
@@ -28,12 +29,27 @@ export class SqlFilesDataset implements Dataset {
     return `SQL files: ${this.files.join(', ')}`;
   }
 
-  /** Each file through the engine's own client beside the server (a SQL client, or the restore tool of a dump), stopping at the first error. */
+  /**
+   * Each file through the engine's own client beside the server (a SQL client, or the restore
+   * tool of a dump), stopping at the first error. A directory (a directory-format dump) is read
+   * by its path, not from stdin, so it is copied beside the server first: a container sees
+   * none of this machine's files.
+   */
   async load({ engine, instance }: LoadContext): Promise<void> {
     const connection = { ...instance.localConnection, database: engine.databaseName };
+    const env = engine.clientEnv(connection);
     for (const file of this.files) {
-      const client = engine.datasetClient(connection, await head(file));
-      await instance.run(client.program, client.args, { stdin: { file }, env: engine.clientEnv(connection) });
+      if (!(await stat(file)).isDirectory()) {
+        const client = engine.datasetClient(connection, await head(file));
+        await instance.run(client.program, client.args, { stdin: { file }, env });
+        continue;
+      }
+      const copy = join(instance.paths.scratch, 'dataset', basename(file));
+      await instance.claim(copy);
+      for (const name of await readdir(file)) await instance.writeFile(join(copy, name), await readFile(join(file, name)));
+      const toc = join(file, 'toc.dat');
+      const client = engine.datasetClient(connection, await head(toc).catch(() => Buffer.alloc(0)), copy);
+      await instance.run(client.program, client.args, { env });
     }
   }
 

@@ -152,9 +152,10 @@ export interface Engine {
   /**
    * The client that loads one dataset file from stdin, stopping at the first error: SQL text
    * through the SQL client, a dump in the engine's own archive format through its restore tool
-   * (`head` is the file's first bytes, which tell them apart).
+   * (`head` is the file's first bytes, which tell them apart). With `directory`, the dataset is
+   * a directory beside the server (`head` its table of contents' first bytes), read by path.
    */
-  datasetClient(connection: ConnectionInfo, head: Buffer): ServerCommand;
+  datasetClient(connection: ConnectionInfo, head: Buffer, directory?: string): ServerCommand;
 
   connect(connection: ConnectionInfo, options?: { queryTimeoutMs?: number }): Promise<SqlSession>;
   quoteIdent(name: string): string;

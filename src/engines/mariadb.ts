@@ -3,6 +3,7 @@ import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession }
 import { findMariadbInstallation } from './mariadb-binaries.js';
 import { MariadbSnapshot, SYSTEM_SCHEMAS } from './mariadb-inventory.js';
 import { locateMariadbChanges } from './mariadb-locate.js';
+import { DrillSetupError } from '../util/errors.js';
 import { mariadbReplication } from './mariadb-replication.js';
 import type { ServerProfile } from './server.js';
 import { everyTableReadable } from './table-checks.js';
@@ -215,7 +216,10 @@ export const mariadb: Engine = {
   uri: (connection) => `mysql://${encodeURIComponent(connection.user)}@${connection.host}:${connection.port}/${encodeURIComponent(connection.database)}`,
   sqlClient: (connection) => ({ program: 'mariadb', args: [...mariadb.clientArgs(connection), `--database=${connection.database}`] }),
   // mariadb-dump and mysqldump write SQL text.
-  datasetClient: (connection) => mariadb.sqlClient(connection),
+  datasetClient: (connection, _head, directory) => {
+    if (directory) throw new DrillSetupError(`${directory} is a directory: MariaDB loads SQL files (a mariadb-dump file)`, 'give the dump file, or the directory\'s SQL files one by one');
+    return mariadb.sqlClient(connection);
+  },
 
   async connect(connection, options = {}) {
     let client: Connection;

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession } from './engine.js';
+import { DrillSetupError } from '../util/errors.js';
 import { findPostgresInstallation } from './postgres-binaries.js';
 import { PostgresSnapshot } from './postgres-inventory.js';
 import { locatePostgresChanges } from './postgres-locate.js';
@@ -94,10 +95,13 @@ export const postgres: Engine = {
   }),
   // pg_dump --format=custom starts with "PGDMP": pg_restore reads it from stdin, in one
   // transaction, leaving out the dumped database's owners and grants (no such roles here).
-  datasetClient: (connection, head) =>
-    head.subarray(0, 5).toString('latin1') === 'PGDMP'
-      ? { program: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...postgres.clientArgs(connection), '-d', connection.database] }
-      : postgres.sqlClient(connection),
+  datasetClient: (connection, head, directory) => {
+    const archive = head.subarray(0, 5).toString('latin1') === 'PGDMP';
+    if (directory && !archive) throw new DrillSetupError(`${directory} is a directory but not a pg_dump --format=directory dump (no toc.dat)`, 'give a dump directory, a custom-format file or SQL files');
+    return archive
+      ? { program: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...postgres.clientArgs(connection), '-d', connection.database, ...(directory ? [directory] : [])] }
+      : postgres.sqlClient(connection);
+  },
 
   async connect(connection: ConnectionInfo, options = {}): Promise<SqlSession> {
     const client = new pg.Client({

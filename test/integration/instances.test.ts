@@ -1,6 +1,8 @@
-import { readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { Engine } from '../../src/engines/engine.js';
+import { SqlFilesDataset } from '../../src/datasets/sql-files.js';
+import type { Engine, SqlSession } from '../../src/engines/engine.js';
 import { mariadb } from '../../src/engines/mariadb.js';
 import { postgres } from '../../src/engines/postgres.js';
 import type { Provider, StartedInstance } from '../../src/providers/provider.js';
@@ -9,8 +11,17 @@ import { leftovers } from '../support/drills.js';
 import { providerContext } from '../support/providers.js';
 import { containersOf, providersUnderTest } from '../support/provider-matrix.js';
 
-async function value(instance: StartedInstance, sql: string): Promise<string> {
-  const session = await instance.engine.connect(instance.connection);
+async function withSessionOf<T>(instance: StartedInstance, fn: (session: SqlSession) => Promise<T>, connection = instance.connection): Promise<T> {
+  const session = await instance.engine.connect(connection);
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}
+
+async function value(instance: StartedInstance, sql: string, database?: string): Promise<string> {
+  const session = await instance.engine.connect(database ? { ...instance.connection, database } : instance.connection);
   try {
     return String(Object.values((await session.query<Record<string, unknown>>(sql))[0]!)[0]);
   } finally {
@@ -92,6 +103,33 @@ describe.each(providersUnderTest())('instances on the $name provider (real serve
       );
       expect(new Set(servers.map((server) => server.connection.port)).size).toBe(3);
       for (const server of servers) expect(await value(server, 'SELECT 1')).toBe('1');
+    });
+
+    it.runIf(engine === postgres)('loads a pg_dump --format=directory dump as a dataset: copied beside the server and read there by pg_restore', async () => {
+      const context = await providerContext('firedrill-it-instance-');
+      const servers: StartedInstance[] = [];
+      for (const name of ['dumped', 'loaded']) {
+        const instance = await provider.create({ name, engine }, context);
+        await instance.initialize();
+        const server = await instance.start();
+        await withSessionOf(server, (session) => engine.createDatabase(session, engine.databaseName));
+        servers.push(server);
+      }
+      const [dumped, loaded] = servers as [StartedInstance, StartedInstance];
+      const database = { ...dumped.connection, database: engine.databaseName };
+      await withSessionOf(dumped, (session) => session.query('CREATE TABLE kept (id int PRIMARY KEY, note text); INSERT INTO kept SELECT g, md5(g::text) FROM generate_series(1, 500) g'), database);
+      // The dump is made beside its server (in its container, on the docker provider) and brought here.
+      const inside = `${dumped.paths.scratch}/kept.dir`;
+      await dumped.run('pg_dump', ['--format=directory', '--compress=1', '-f', inside, ...engine.clientArgs({ ...dumped.localConnection, database: engine.databaseName }), `--dbname=${engine.databaseName}`], { env: engine.clientEnv(dumped.localConnection) });
+      const here = join(context.workDir, 'kept.dir');
+      await mkdir(here);
+      const names = (await dumped.run('ls', [inside], { quiet: true })).stdout.trim().split('\n');
+      expect(names).toContain('toc.dat');
+      for (const name of names) await writeFile(join(here, name), await dumped.readFile(`${inside}/${name}`));
+      await withSessionOf(loaded, (session) => new SqlFilesDataset([here], []).load({ engine, instance: loaded, connection: { ...loaded.connection, database: engine.databaseName }, session }), { ...loaded.connection, database: engine.databaseName });
+      const restore = context.exec.records.find((record) => /pg_restore /.test(record.command))!;
+      expect(restore.command).toMatch(/pg_restore --exit-on-error .* \S+\/dataset\/kept\.dir$/);
+      expect(await value(loaded, `SELECT count(*) || ' ' || sum(length(note)) FROM kept`, engine.databaseName)).toBe('500 16000');
     });
 
     it('a server that cannot start fails with its log, and nothing of it keeps running', async () => {
