@@ -170,6 +170,10 @@ export interface WorkloadSummary {
   failed: number;
   indeterminate: number;
   series: SeriesPoint[];
+  /** Acknowledged writes per second from the workload's start to the fault (or its end). */
+  achievedRate?: number;
+  /** Said when a paced workload fell short of its target by more than a tenth: the load the drill claims is not the load it ran. */
+  shortfall?: string;
 }
 
 export interface BackupRecord {

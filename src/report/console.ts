@@ -59,6 +59,7 @@ export function renderConsoleSummary(journals: readonly Journal[]): string {
     const lines = journal.objectives.map((objective) => `    ${objective.passed ? '✓' : '✗'} ${objective.name}: ${objective.measured} (target ${objective.target})${objective.reason ? ` — ${objective.reason}` : ''}`);
     for (const error of journal.errors) lines.push(`    ✗ ${error.phase}: ${error.message}${error.hint ? `\n      hint: ${error.hint}` : ''}`);
     if (journal.recovery?.reached === false) lines.push(`    ! recovery did not reach its target: ${journal.recovery.detail}`);
+    if (journal.workload.shortfall) lines.push(`    ! ${journal.workload.shortfall}`);
     return `  ${journal.scenario.name} / ${strategyLabel(journal)}: ${VERDICT_LABEL[journal.status]}\n${lines.join('\n')}`;
   });
   return `${table(rows)}\n\n${details.join('\n')}\n`;

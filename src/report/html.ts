@@ -327,11 +327,11 @@ function timelineSection(journal: Journal, charts: ChartModel): SafeHtml {
   const w = journal.workload;
   const caption = html`${formatCount(w.writers)} writer${w.writers === 1 ? '' : 's'}, target ${w.targetRate === null ? 'as fast as possible' : formatRate(w.targetRate)};
     ${formatCount(w.acked)} acknowledged, ${formatCount(w.failed)} failed, ${formatCount(w.indeterminate)} with unknown outcome.
-    Shaded: <span class="swatch" style="background: ${BACKUP_SHADE}"></span>backup <span class="swatch" style="background: ${OUTAGE_SHADE}"></span>outage (fault → service restored).`;
+    Shaded: <span class="swatch" style="background: ${BACKUP_SHADE}"></span>backup <span class="swatch" style="background: ${OUTAGE_SHADE}"></span>outage (fault → service restored).${w.achievedRate === undefined ? '' : ` Achieved before the fault: ${formatRate(w.achievedRate)}.`}`;
   return section(
     'timeline',
     'Workload timeline',
-    chartFigure('chart-timeline', 'Workload throughput and latency over the drill, with fault, detection and recovery events', 340, caption, data, rows.length),
+    html`${w.shortfall ? html`<p class="note">Target not reached: ${w.shortfall}.</p>` : ''}${chartFigure('chart-timeline', 'Workload throughput and latency over the drill, with fault, detection and recovery events', 340, caption, data, rows.length)}`,
   );
 }
 

@@ -91,6 +91,9 @@ function recoveryTargetOf(scenario: Scenario, faultPoint: ServerPoint): Recovery
   return { kind: 'time', time: target };
 }
 
+/** Below this share of its target rate, a paced workload is reported as falling short. */
+const SHORTFALL = 0.9;
+
 async function withSession<T>(engine: Engine, instance: StartedInstance, fn: (session: SqlSession) => Promise<T>, database = engine.databaseName): Promise<T> {
   const session = await engine.connect({ ...instance.connection, database });
   try {
@@ -995,6 +998,16 @@ class Drill {
         indeterminate: this.ledger.indeterminate.length,
         series: workload.series(),
       };
+      if (journal.workload.startMs !== undefined) {
+        const { startMs, targetRate } = journal.workload;
+        const until = journal.fault?.atMs ?? workload.stoppedAtMs ?? startMs;
+        const achieved = throughputBetween(journal.workload.series, startMs, startMs, until);
+        if (achieved !== null) journal.workload.achievedRate = achieved;
+        if (targetRate !== null && achieved !== null && achieved < targetRate * SHORTFALL) {
+          journal.workload.shortfall = `the workload reached ${achieved.toFixed(1)} writes/s of the ${targetRate} asked for (${((achieved / targetRate) * 100).toFixed(0)} %): this machine or server could not write faster with ${journal.workload.writers} writer(s); lower workload.rate, or add writers, so the figures describe the load you meant`;
+          this.log.warn({ achieved, targetRate }, 'workload below its target rate');
+        }
+      }
       if (journal.backup && journal.workload.startMs !== undefined) {
         const series = journal.workload.series;
         journal.backup.throughputBefore = throughputBetween(series, journal.workload.startMs, journal.workload.startMs, journal.backup.startMs) ?? undefined;

@@ -37,7 +37,8 @@ async function onlyJournal(out: string): Promise<Journal> {
 describe('the firedrill command (built CLI, real PostgreSQL)', () => {
   it('exits 1 when a drill breaches an objective, and leaves nothing behind', async () => {
     const { tmp, file, out } = await setup(scenario('  rto: { service: 1ms }'));
-    const result = await cli(['run', file, '--out', out, '--json', '--strategy', 'pg-dump'], { tmp });
+    // A rate no server reaches: the drill runs, and says the load it ran fell short of the one asked for.
+    const result = await cli(['run', file, '--out', out, '--json', '--strategy', 'pg-dump', '--set', 'workload.rate=1000000000'], { tmp });
     expect(result.code).toBe(1);
     const parsed = JSON.parse(result.stdout) as { formatVersion: number; command: string; exitCode: number; drills: Array<{ status: string; dir: string; objectives: Array<{ name: string; passed: boolean }> }> };
     expect(parsed).toMatchObject({ formatVersion: 1, command: 'run', exitCode: 1 });
@@ -47,6 +48,8 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     const journal = JSON.parse(await readFile(journalFile, 'utf8'));
     expect(journal.status).toBe('failed');
     expect(journal.strategy).toBe('pg-dump');
+    expect(journal.workload.shortfall).toMatch(/^the workload reached \d+\.\d writes\/s of the 1000000000 asked for \(0 %\).*lower workload.rate, or add writers/);
+    expect(journal.workload.achievedRate).toBeGreaterThan(0);
     // A journal renders again on its own, into its drill's folder and nowhere else.
     const index = await stat(join(parsed.drills[0]!.dir, '..', 'index.html'));
     const again = await cli(['report', journalFile], { tmp });
@@ -69,6 +72,9 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(result.stderr).toMatch(/journal: .*journal\.json/);
     const journal = await onlyJournal(out);
     expect(journal.scenario.spec).toMatchObject({ workload: { rate: 60 }, fault: { at: 2000 } });
+    // A rate this machine reaches is not flagged.
+    expect(journal.workload.shortfall).toBeUndefined();
+    expect(journal.workload.achievedRate).toBeGreaterThan(54);
     // --reporter: the HTML and JUnit reports only, no Markdown or JSON summary.
     const runDir = join(out, journal.runId);
     expect((await readdir(runDir)).filter((name) => !name.includes('--')).sort()).toEqual(['index.html', 'junit.xml', 'run.json']);
