@@ -170,6 +170,8 @@ export interface WorkloadSummary {
   failed: number;
   indeterminate: number;
   series: SeriesPoint[];
+  /** The writes to the restored database after the verdict (`workload.resume`): not in the ledger, not judged; the timeline shows them. */
+  resumed?: { startMs: number; endMs: number; acked: number; failed: number; indeterminate: number; firstAckMs?: number };
   /** Acknowledged writes per second from the workload's start to the fault (or its end). */
   achievedRate?: number;
   /** Said when a paced workload fell short of its target by more than a tenth: the load the drill claims is not the load it ran. */

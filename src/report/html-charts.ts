@@ -165,15 +165,19 @@ export function downsampleMinMax(points: readonly Point[], maxPoints = MAX_CHART
 }
 
 /**
- * The seconds each point of the series covers: a bucket, except the last, which ends when the
- * workload stopped — counted over its whole width, a half-covered last second would read as
- * throughput collapsing at the end.
+ * The seconds each point of the series covers: the part of its bucket in which the workload
+ * was writing — before it stopped at detection, and again while it wrote to the restored
+ * database. Counted over a bucket's whole width, a half-covered second at either stop would
+ * read as throughput collapsing; a bucket in the pause between covers nothing.
  */
 function pointSpans(journal: Journal, bucket: number): (index: number) => number {
-  const { series, startMs, endMs } = journal.workload;
-  const last = series.length - 1;
-  const lastSpan = startMs !== undefined && endMs !== undefined && last >= 0 ? Math.min(bucket, (endMs - startMs) / 1000 - series[last]!.t) : bucket;
-  return (index) => (index === last ? Math.max(0, lastSpan) : bucket);
+  const { series, startMs, endMs, resumed } = journal.workload;
+  if (startMs === undefined || endMs === undefined) return () => bucket;
+  const active = [[0, (endMs - startMs) / 1000], ...(resumed ? [[(resumed.startMs - startMs) / 1000, (resumed.endMs - startMs) / 1000]] : [])] as Array<[number, number]>;
+  return (index) => {
+    const from = series[index]!.t;
+    return active.reduce((sum, [start, end]) => sum + Math.max(0, Math.min(end, from + bucket) - Math.max(start, from)), 0);
+  };
 }
 
 // A last bucket covering less than this share of a bucket holds too few writes for a rate worth drawing.
@@ -247,6 +251,7 @@ const MARKER_EVENTS: ReadonlyArray<{ name: string; label: string; color: string;
   { name: 'restore-start', label: 'restore start', color: PALETTE.purple, dashed: true },
   { name: 'service-restored', label: 'service restored', color: PALETTE.pass, dashed: false },
   { name: 'verified', label: 'verified', color: PALETTE.pass, dashed: true },
+  { name: 'writes-resumed', label: 'writes resumed', color: PALETTE.blue, dashed: true },
 ];
 
 function markers(journal: Journal): Marker[] {
@@ -288,6 +293,13 @@ function timelineChart(journal: Journal): TimelineChart | null {
   const series = journal.workload.series;
   if (series.length === 0) return null;
   const bucket = bucketSeconds(series);
+  // The pause between the stop at detection and the writes to the restored database is a gap
+  // in the lines (a null point breaks them), not a fall to zero: nothing was written, nothing failed.
+  const withBreaks = (points: Point[]): Point[] =>
+    points.flatMap((point, index) => {
+      const previous = points[index - 1];
+      return previous && point[0] - previous[0] > 1.5 * bucket ? [[(previous[0] + point[0]) / 2, null] as Point, point] : [point];
+    });
   const offset = workloadOffsetSeconds(journal);
   // Plot each bucket at its middle: a bucket's count happened across its whole width (the
   // last one's only up to the workload's stop).
@@ -312,7 +324,7 @@ function timelineChart(journal: Journal): TimelineChart | null {
     color,
     fill: style.fill ?? false,
     dashed: style.dashed ?? false,
-    points: downsampleMinMax(drawn.map((point) => [x(point), y(point)])),
+    points: downsampleMinMax(withBreaks(drawn.map((point) => [x(point), y(point)]))),
   });
   const datasets = [
     line('acked writes/s', 'rate', PALETTE.blue, (point) => rate(point.acked, point), { fill: true }),

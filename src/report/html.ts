@@ -326,7 +326,9 @@ function timelineSection(journal: Journal, charts: ChartModel): SafeHtml {
   );
   const w = journal.workload;
   const caption = html`${formatCount(w.writers)} writer${w.writers === 1 ? '' : 's'}, target ${w.targetRate === null ? 'as fast as possible' : formatRate(w.targetRate)};
-    ${formatCount(w.acked)} acknowledged, ${formatCount(w.failed)} failed, ${formatCount(w.indeterminate)} with unknown outcome.
+    ${formatCount(w.acked)} acknowledged, ${formatCount(w.failed)} failed, ${formatCount(w.indeterminate)} with unknown outcome${
+      w.resumed ? html`; then, after the verdict, ${formatCount(w.resumed.acked)} written to the restored database as an application reconnecting would (not in the ledger)` : ''
+    }.
     Shaded: <span class="swatch" style="background: ${BACKUP_SHADE}"></span>backup <span class="swatch" style="background: ${OUTAGE_SHADE}"></span>outage (fault → service restored).${w.achievedRate === undefined ? '' : ` Achieved before the fault: ${formatRate(w.achievedRate)}.`}`;
   return section(
     'timeline',

@@ -288,6 +288,7 @@ class Drill {
       this.step = 'verify';
       await this.verify(recovered);
       this.measuring = false;
+      await this.resumeWrites(recovered);
     } catch (error) {
       const interrupted = error instanceof InterruptedError || this.signal?.aborted;
       journal.status = interrupted ? 'interrupted' : 'error';
@@ -984,6 +985,28 @@ class Drill {
   }
 
   /** Stops what runs, keeps the logs, releases everything (or detaches it with --keep), writes the journal. */
+  /**
+   * The application reconnecting to the restored database once service is back: the workload
+   * writes to it for `workload.resume`, so the timeline shows the writes coming back after the
+   * outage. It runs after the verdict, so these writes are no part of it, and is firedrill's own
+   * time, not the RTO. A restored database that takes no writes is said so, not judged.
+   */
+  private async resumeWrites(recovered: Recovered): Promise<void> {
+    const { workload, scenario, journal } = this;
+    const instance = recovered.instance;
+    if (!workload || !instance || scenario.workload.resume <= 0 || journal.measurements.rtoServiceMs === null) return;
+    await this.ownPhase('resume', async () => {
+      await workload.resume({ ...instance.connection, database: this.engine!.databaseName });
+      try {
+        await sleep(scenario.workload.resume, this.signal);
+      } finally {
+        await workload.stop();
+      }
+    });
+    const first = workload.resumed?.firstAckMs;
+    if (first !== undefined) this.timeline.event('writes-resumed', `first write acknowledged by the restored database`, first);
+  }
+
   private async finish(backedUp: BackedUp | undefined): Promise<void> {
     const { journal, workload } = this;
     await workload?.stop().catch(() => undefined);
@@ -997,6 +1020,7 @@ class Drill {
         failed: this.ledger.failed,
         indeterminate: this.ledger.indeterminate.length,
         series: workload.series(),
+        ...(workload.resumed?.endMs !== undefined ? { resumed: { ...workload.resumed, endMs: workload.resumed.endMs } } : {}),
       };
       if (journal.workload.startMs !== undefined) {
         const { startMs, targetRate } = journal.workload;

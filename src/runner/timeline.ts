@@ -61,8 +61,9 @@ export class Timeline {
     }
   }
 
-  event(name: string, detail?: string): number {
-    const atMs = this.clock.now();
+  /** Records an event now, or at `atMs` when it happened earlier than it is known (the first write a restored database acknowledged). */
+  event(name: string, detail?: string, at?: number): number {
+    const atMs = at ?? this.clock.now();
     this.events.push({ name, atMs, ...(detail ? { detail } : {}) });
     this.log.info({ event: name, atMs, ...(detail ? { detail } : {}) }, 'event');
     return atMs;

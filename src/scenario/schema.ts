@@ -43,6 +43,9 @@ const workload = z.strictObject({
     .default(200)
     .describe('Total writes per second across writers, or "max"'),
   warmup: duration.prefault('2s').describe('Load before the backup starts'),
+  resume: duration
+    .prefault('2s')
+    .describe('After the verdict, how long the workload writes to the restored database, as an application reconnecting would, so the timeline shows writes resuming (0s: not at all)'),
   seed: z.number().int().default(42).describe('Seed of the generated data and load'),
   statements: z.array(z.string().min(1)).default([]).describe('Business statements per write for file datasets: {id} {writer} {seq} {random}'),
 });

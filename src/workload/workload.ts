@@ -31,12 +31,23 @@ export class Workload {
   readonly ledger = new Ledger();
   private readonly latencies = new Map<number, number[]>();
   private readonly counters = new Map<number, { acked: number; failed: number; indeterminate: number }>();
+  /** Each writer's next sequence number: writes after a resume never reuse an id of the writes before. */
+  private readonly nextSeq = new Map<number, number>();
   private running = false;
   private loops: Promise<void>[] = [];
+  private connection: ConnectionInfo;
   startedAtMs: number | undefined;
+  /** When the workload stopped at detection (the first stop). */
   stoppedAtMs: number | undefined;
+  /**
+   * The writes after `resume`, against the restored database. They are not in the ledger: the
+   * restore was judged before they began, and they must not count as acknowledged writes of it.
+   */
+  resumed: { startMs: number; endMs?: number; acked: number; failed: number; indeterminate: number; firstAckMs?: number } | undefined;
 
-  constructor(private readonly options: WorkloadOptions) {}
+  constructor(private readonly options: WorkloadOptions) {
+    this.connection = options.connection;
+  }
 
   /** Opens every writer's connection, then starts them together. */
   async start(): Promise<void> {
@@ -46,25 +57,41 @@ export class Workload {
     this.loops = sessions.map((session, index) => this.writerLoop(index + 1, session));
   }
 
+  /**
+   * The application reconnecting once service is back: every writer writes again, to
+   * `connection`, at the same rate, until the next `stop`. A writer whose connection fails
+   * keeps trying, as an application's pool would.
+   */
+  async resume(connection: ConnectionInfo): Promise<void> {
+    if (this.running) throw new Error('the workload is still writing: stop it before it resumes');
+    this.connection = connection;
+    this.resumed = { startMs: this.options.now(), acked: 0, failed: 0, indeterminate: 0 };
+    this.running = true;
+    this.loops = Array.from({ length: this.options.writers }, (_, index) => this.writerLoop(index + 1, undefined));
+  }
+
   /** Stops issuing writes, waits for the ones in flight, and closes the connections. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     await Promise.all(this.loops);
-    this.stoppedAtMs = this.options.now();
+    if (this.resumed) this.resumed.endMs = this.options.now();
+    else this.stoppedAtMs = this.options.now();
   }
 
   private connect(): Promise<SqlSession> {
-    return this.options.engine.connect(this.options.connection, { queryTimeoutMs: this.options.queryTimeoutMs ?? 10_000 });
+    return this.options.engine.connect(this.connection, { queryTimeoutMs: this.options.queryTimeoutMs ?? 10_000 });
   }
 
-  private async writerLoop(writer: number, first: SqlSession): Promise<void> {
+  private async writerLoop(writer: number, first: SqlSession | undefined): Promise<void> {
     const { engine, dataset, rate, now } = this.options;
-    const random = seededRandom(this.options.seed * 1000 + writer);
+    const resumed = this.resumed;
+    const random = seededRandom(this.options.seed * 1000 + writer + (resumed ? 500 : 0));
     const intervalMs = rate ? (1000 * this.options.writers) / rate : 0;
     let session: SqlSession | undefined = first;
     let next = now();
-    for (let seq = 1; this.running; seq++) {
+    for (let seq = this.nextSeq.get(writer) ?? 1; this.running; seq++) {
+      this.nextSeq.set(writer, seq + 1);
       if (intervalMs > 0) {
         next += intervalMs;
         const wait = next - now();
@@ -85,18 +112,25 @@ export class Workload {
       try {
         const serverTimeUs = await engine.writeTransaction(session, writer, seq, write.ref, write.statements);
         const ackedAt = now();
-        this.ledger.acked.push({ writer, seq, ref: write.ref, serverTimeUs, ackedAtMs: ackedAt });
+        if (resumed) {
+          resumed.acked++;
+          resumed.firstAckMs ??= ackedAt;
+        } else {
+          this.ledger.acked.push({ writer, seq, ref: write.ref, serverTimeUs, ackedAtMs: ackedAt });
+        }
         this.record(ackedAt, 'acked', ackedAt - sentAt);
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (typeof code === 'string' && !CONNECTION_LOST.test(code)) {
           // The server answered with an error: the transaction did not commit.
-          this.ledger.failed++;
+          if (resumed) resumed.failed++;
+          else this.ledger.failed++;
           this.record(now(), 'failed');
           await engine.recover(session);
         } else {
           // Connection cut or timed out mid-transaction: it may or may not have committed.
-          this.ledger.indeterminate.push({ writer, seq, ref: write.ref, sentAtMs: sentAt, error: (error as Error).message });
+          if (resumed) resumed.indeterminate++;
+          else this.ledger.indeterminate.push({ writer, seq, ref: write.ref, sentAtMs: sentAt, error: (error as Error).message });
           this.record(now(), 'indeterminate');
           await session.close();
           session = undefined;
@@ -133,7 +167,7 @@ export class Workload {
 
   /** Throughput and latency per second, from the workload's start to its stop. */
   series(): SeriesPoint[] {
-    const end = Math.floor(((this.stoppedAtMs ?? this.options.now()) - (this.startedAtMs ?? 0)) / 1000);
+    const end = Math.floor(((this.resumed ? (this.resumed.endMs ?? this.options.now()) : (this.stoppedAtMs ?? this.options.now())) - (this.startedAtMs ?? 0)) / 1000);
     const points: SeriesPoint[] = [];
     for (let t = 0; t <= end; t++) {
       const counter = this.counters.get(t) ?? { acked: 0, failed: 0, indeterminate: 0 };

@@ -11,7 +11,7 @@ const scenario = (objectives: string, options: { at?: string; engine?: string; s
 target:
   engine: ${options.engine ?? 'postgres'}
   dataset: { builtin: shop, scale: 0.1 }
-workload: { writers: 2, rate: 100, warmup: 1s }
+workload: { writers: 2, rate: 100, warmup: 1s, resume: 0s }
 strategy: ${options.strategy ?? 'pg-basebackup'}
 fault: { kind: truncate, table: order_items, at: ${options.at ?? '3s'}, detectAfter: 1s }
 objectives:
@@ -63,7 +63,7 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
   it('exits 0 when every objective is met, even with a PGPASSWORD and a PGHOST of someone else\'s in the environment', async () => {
     const { tmp, file, out } = await setup(scenario('  rto: 2m\n  damageUndone: true'));
     // --set changes the scenario as run; --verbose the drill log's level, whose path is printed.
-    const result = await cli(['run', file, '--out', out, '--set', 'workload.rate=60', '--set', 'fault={ kind: truncate, table: order_items, at: 2s, detectAfter: 1s }', '--verbose', '--reporter', 'html,junit'], {
+    const result = await cli(['run', file, '--out', out, '--set', 'workload.rate=60', '--set', 'workload.resume=1s', '--set', 'fault={ kind: truncate, table: order_items, at: 2s, detectAfter: 1s }', '--verbose', '--reporter', 'html,junit'], {
       tmp,
       env: { PGPASSWORD: 'not-the-throwaway-one', PGHOST: '192.0.2.1', PGUSER: 'someone' },
     });
@@ -72,6 +72,15 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(result.stderr).toMatch(/journal: .*journal\.json/);
     const journal = await onlyJournal(out);
     expect(journal.scenario.spec).toMatchObject({ workload: { rate: 60 }, fault: { at: 2000 } });
+    // After the verdict the workload wrote to the restored database, as an application would:
+    // the series holds those writes too, the ledger only the drill's.
+    const resumed = journal.workload.resumed!;
+    expect(resumed.acked).toBeGreaterThan(20);
+    expect(resumed.failed + resumed.indeterminate).toBe(0);
+    const at = (name: string) => journal.events.find((event) => event.name === name)!.atMs;
+    expect(at('writes-resumed')).toBeGreaterThan(at('verified'));
+    expect(journal.workload.series.reduce((sum, point) => sum + point.acked, 0)).toBe(journal.workload.acked + resumed.acked);
+    expect(journal.workload.series.filter((point) => point.t * 1000 > journal.workload.endMs! - journal.workload.startMs! + 1000 && point.t * 1000 < resumed.startMs - journal.workload.startMs! - 1000).every((point) => point.acked === 0)).toBe(true);
     // A rate this machine reaches is not flagged.
     expect(journal.workload.shortfall).toBeUndefined();
     expect(journal.workload.achievedRate).toBeGreaterThan(54);

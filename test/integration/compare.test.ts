@@ -12,7 +12,7 @@ const scenario = `name: compare-bad-delete
 target:
   engine: postgres
   dataset: { builtin: shop, scale: 0.2 }
-workload: { writers: 3, rate: 100, warmup: 1s }
+workload: { writers: 3, rate: 100, warmup: 1s, resume: 0s }
 strategy: pg-basebackup-wal
 fault: { kind: bad-delete, table: orders, at: 4s, detectAfter: 2s }
 objectives:

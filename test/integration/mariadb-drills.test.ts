@@ -77,6 +77,7 @@ workload:
   writers: 2
   rate: 100
   warmup: 1s
+  resume: 0s
   statements:
     - INSERT INTO sakila_dojo.rental (rental_id, rental_date, inventory_id, customer_id, staff_id) VALUES ({id}, NOW(), 1 + {random} % 4581, 1 + {random} % 599, 1 + {random} % 2)
 strategy: mysqldump-binlog

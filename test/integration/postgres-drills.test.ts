@@ -71,6 +71,7 @@ workload:
   writers: 2
   rate: 100
   warmup: 1s
+  resume: 0s
   statements:
     - INSERT INTO rental (rental_id, rental_date, inventory_id, customer_id, staff_id) VALUES ({id}, clock_timestamp(), 1 + {random} % 4581, 1 + {random} % 599, 1)
 strategy: ${strategy}

@@ -11,7 +11,7 @@ const drill = (name: string, strategy: string, objectives: string) => `name: ${n
 target:
   engine: postgres
   dataset: { builtin: shop, scale: 0.1 }
-workload: { writers: 2, rate: 100, warmup: 1s }
+workload: { writers: 2, rate: 100, warmup: 1s, resume: 0s }
 ${strategy}
 fault: { kind: truncate, table: order_items, at: 2s, detectAfter: 1s }
 objectives:

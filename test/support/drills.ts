@@ -23,6 +23,7 @@ workload:
   writers: 3
   rate: 150
   warmup: 1s
+  resume: 0s
 strategy: ${strategy}
 fault:
 ${fault}
@@ -49,6 +50,7 @@ workload:
   writers: 3
   rate: 150
   warmup: 1s
+  resume: 0s
 strategy: ${strategy}
 ${options.backups ? `backups: ${options.backups}
 ` : ''}fault:
