@@ -1,25 +1,68 @@
 import { buildComparisons, COMPARISON_METRICS } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
-import type { PhaseListener } from '../runner/timeline.js';
-import { VERDICT_LABEL, comparisonHeadline, formatMetric, lostToDetection, strategyLabel } from './format.js';
+import type { PhaseListener, PhaseProgress } from '../runner/timeline.js';
+import { VERDICT_LABEL, comparisonHeadline, formatBytes, formatMetric, lostToDetection, strategyLabel } from './format.js';
 
 
-/** One line per phase; on a terminal, a spinner while the phase runs. */
+/**
+ * How far a long phase has come, in words: `412 MiB of ~1.20 GiB (34 %), 12.0 MiB/s, ~1 min 05 s
+ * left`, or for a wait `1 min 00 s of 10 min 00 s, 9 min 00 s left`. The ETA is the bytes left
+ * at the rate measured so far: an estimate, said as one (`~`).
+ */
+export function progressText(progress: PhaseProgress): string {
+  const { elapsedMs, expectedMs, doneBytes, totalBytes, bytesPerSecond } = progress;
+  if (doneBytes !== undefined) {
+    const left = totalBytes && bytesPerSecond && bytesPerSecond > 0 && doneBytes < totalBytes ? ((totalBytes - doneBytes) / bytesPerSecond) * 1000 : undefined;
+    return [
+      `${formatBytes(doneBytes)}${totalBytes ? ` of ~${formatBytes(totalBytes)} (${Math.min(100, Math.round((doneBytes / totalBytes) * 100))} %)` : ''}`,
+      ...(bytesPerSecond !== undefined && bytesPerSecond > 0 ? [`${formatBytes(bytesPerSecond)}/s`] : []),
+      ...(left !== undefined ? [`~${formatDuration(left)} left`] : []),
+    ].join(', ');
+  }
+  if (expectedMs !== undefined) return `${formatDuration(elapsedMs)} of ${formatDuration(expectedMs)}, ${formatDuration(Math.max(0, expectedMs - elapsedMs))} left`;
+  return formatDuration(elapsedMs);
+}
+
+/** Off a terminal (a CI log), a long phase prints how far it has come this often: enough to see it move, not a flood. */
+const LOG_PROGRESS_EVERY_MS = 30_000;
+
+/** One line per phase; on a terminal, a spinner while the phase runs, with its progress; in a CI log, a progress line every 30 s of a long phase. */
 export function consolePhaseListener(stream: NodeJS.WriteStream = process.stderr): PhaseListener {
   const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
   let timer: NodeJS.Timeout | undefined;
+  let latest = '';
+  let expected: number | undefined;
+  let logged = 0;
   const stack: string[] = [];
   return (event) => {
+    if (event.type === 'progress') {
+      const progress = event.progress!;
+      // A wait's progress is known at every instant: the spinner redraws it, not only at readings.
+      latest = progress.doneBytes === undefined && progress.expectedMs !== undefined ? '' : `  — ${progressText(progress)}`;
+      expected = progress.doneBytes === undefined ? progress.expectedMs : undefined;
+      if (!stream.isTTY && event.progress!.elapsedMs - logged >= LOG_PROGRESS_EVERY_MS) {
+        logged = event.progress!.elapsedMs;
+        stream.write(`    … ${event.phase} ${formatDuration(progress.elapsedMs)}  — ${progressText(progress)}\n`);
+      }
+      return;
+    }
     if (timer) clearInterval(timer);
     timer = undefined;
+    latest = '';
+    expected = undefined;
+    logged = 0;
     if (stream.isTTY) stream.write('\r\x1b[2K');
     if (event.type === 'start') {
       stack.push(event.phase);
       if (stream.isTTY) {
         let frame = 0;
         const started = Date.now();
-        const draw = () => stream.write(`\r\x1b[2K  ${frames[frame++ % frames.length]} ${stack.join(' › ')}  ${formatDuration(Date.now() - started)}`);
+        const draw = () => {
+          const elapsedMs = Date.now() - started;
+          const shown = expected === undefined ? latest : `  — ${progressText({ elapsedMs, expectedMs: expected })}`;
+          stream.write(`\r\x1b[2K  ${frames[frame++ % frames.length]} ${stack.join(' › ')}  ${formatDuration(elapsedMs)}${shown}`);
+        };
         draw();
         timer = setInterval(draw, 100);
         timer.unref();
@@ -29,7 +72,7 @@ export function consolePhaseListener(stream: NodeJS.WriteStream = process.stderr
     stack.pop();
     const mark = event.type === 'end' ? '✓' : '✗';
     const detail = event.detail ? `  ${event.detail}` : '';
-    stream.write(`  ${mark} ${event.phase.padEnd(10)} ${formatDuration(event.durationMs).padStart(10)}${detail}\n`);
+    stream.write(`  ${mark} ${event.phase.padEnd(10)} ${formatDuration(event.durationMs!).padStart(10)}${detail}\n`);
   };
 }
 

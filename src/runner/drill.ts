@@ -16,7 +16,7 @@ import { compareWithSource, type SourceCapture } from '../measure/equality.js';
 import { compareLedger, missingWrites } from '../measure/ledger.js';
 import { measureRto, throughputBetween } from '../measure/rto.js';
 import { breachAdvice, judge, meetsExpectation, type RecoveryFacts } from '../measure/verdict.js';
-import type { Provider, ProviderContext, StartedInstance, StoppedInstance } from '../providers/provider.js';
+import type { InstanceBase, Provider, ProviderContext, StartedInstance, StoppedInstance } from '../providers/provider.js';
 import { resolveProvider } from '../providers/index.js';
 import type { Scenario } from '../scenario/loader.js';
 import { RELATIVE_TARGET } from '../scenario/schema.js';
@@ -39,7 +39,7 @@ import { scrubSecrets } from '../util/secrets.js';
 import { firedrillVersion } from '../util/version.js';
 import { Ledger } from '../workload/ledger.js';
 import { Workload } from '../workload/workload.js';
-import { Timeline, type PhaseListener } from './timeline.js';
+import { Timeline, type PhaseListener, type PhaseOptions, type ProgressReading } from './timeline.js';
 import { pruneBackups } from '../retention/prune.js';
 import type { RetentionPolicy } from '../retention/policy.js';
 
@@ -168,6 +168,10 @@ class Drill {
   private readonly liveInstances = new Set<StartedInstance>();
   /** Every instance a strategy created (restore targets, standbys), to remove a failed attempt's. */
   private readonly createdInstances = new Set<StoppedInstance>();
+  /** The instance the recovery fills (the newest created after the fault): what restore-path progress reads. */
+  private restoreTarget: StoppedInstance | undefined;
+  /** The source's data directory after the backups, in bytes: about what a restore fills again (for progress only). */
+  private sourceBytes: number | undefined;
   /** The region of each instance the strategy created, by name (the source is in the target's). */
   private readonly regions = new Map<string, string>();
   /** Captures of the source at the fault and at the end; a backup's own capture travels with the backup. */
@@ -232,8 +236,30 @@ class Drill {
     if (this.signal?.aborted) throw this.signal.reason instanceof Error ? this.signal.reason : new InterruptedError('SIGINT');
   }
 
-  private phase<T>(name: string, fn: () => Promise<T>, detail?: string): Promise<T> {
-    return this.timeline.phase(name, fn, detail);
+  /** A phase of the drill; after the fault, with the restore's progress (bytes in the target's data directory) for a display. */
+  private phase<T>(name: string, fn: () => Promise<T>, detail?: string, options: PhaseOptions = {}): Promise<T> {
+    const target = this.measuring ? this.restoreTarget : undefined;
+    const probe = target ? this.dataProbe(target, this.sourceBytes) : undefined;
+    return this.timeline.phase(name, fn, detail, { ...(probe ? { probe } : {}), ...options });
+  }
+
+  /**
+   * Reads how much of an instance's data directory is written (`du`, quiet: never in the
+   * runbook), against `total` when known. Only with a progress display: a drill without one
+   * (a test, a library caller) runs no probe.
+   */
+  private dataProbe(instance: InstanceBase, total?: number): (() => Promise<ProgressReading | undefined>) | undefined {
+    if (!this.options.onPhase) return undefined;
+    return async () => {
+      const { stdout } = await instance.run('du', ['-sb', instance.paths.data], { quiet: true, allowFailure: true });
+      const doneBytes = Number(stdout.split(/\s/)[0]);
+      return Number.isFinite(doneBytes) && doneBytes > 0 ? { doneBytes, ...(total ? { totalBytes: total } : {}) } : undefined;
+    };
+  }
+
+  /** A phase that waits a known time (load before a backup, before the fault): progress counts it down. */
+  private wait(name: string, ms: number): Promise<void> {
+    return this.phase(name, () => sleep(ms, this.signal), undefined, { expectedMs: ms });
   }
 
   /** A phase of firedrill's own inside the recovery window, taken out of the RTO. */
@@ -385,6 +411,7 @@ class Drill {
           providerContext,
         );
         this.createdInstances.add(created);
+        if (this.measuring) this.restoreTarget = created;
         this.regions.set(created.name, region);
         return created;
       },
@@ -422,6 +449,7 @@ class Drill {
     const engine = this.engine!;
     const { scenario, dataset } = this;
     const database = { ...source.connection, database: engine.databaseName };
+    const seedProbe = this.dataProbe(source);
     await this.phase(
       'seed',
       async () => {
@@ -433,6 +461,7 @@ class Drill {
         });
       },
       dataset.describe(),
+      seedProbe ? { probe: seedProbe } : {},
     );
     this.journal.versions.tools = await Promise.all(
       engine.reportedTools.map(async (name) => {
@@ -495,15 +524,17 @@ class Drill {
     await workload.start();
     const workloadStart = this.timeline.event('workload-start');
     this.journal.workload.startMs = workloadStart;
-    await this.phase('warmup', () => sleep(scenario.workload.warmup, this.signal));
+    await this.wait('warmup', scenario.workload.warmup);
 
     const backups: BackedUp['backups'] = [];
     const firstAt = clock.now();
     for (let index = 1; index <= scenario.backups.count; index++) {
       const due = firstAt + (index - 1) * scenario.backups.every;
-      if (due > clock.now()) await this.phase('steady', () => sleep(due - clock.now(), this.signal));
+      if (due > clock.now()) await this.wait('steady', due - clock.now());
       const startMs = this.timeline.event('backup-start', `backup ${index}`);
-      const result = await this.phase(BACKUP_PHASE, () => strategy.backup(context), scenario.backups.count > 1 ? `backup ${index} of ${scenario.backups.count}` : undefined);
+      // A later backup is expected to take about as long as the one before it: progress counts down to that.
+      const previous = backups.at(-1)?.record.durationMs;
+      const result = await this.phase(BACKUP_PHASE, () => strategy.backup(context), scenario.backups.count > 1 ? `backup ${index} of ${scenario.backups.count}` : undefined, previous ? { expectedMs: previous } : {});
       const endMs = this.timeline.event('backup-end', `backup ${index}`);
       for (const object of result.objects) {
         this.journal.artifacts.push({ name: scenario.backups.count > 1 ? `${object.name} (backup ${index})` : object.name, kind: 'backup', location: object.location, key: object.key, sizeBytes: object.sizeBytes, sha256: object.sha256 });
@@ -522,6 +553,9 @@ class Drill {
     }
     this.journal.backups = backups.map((backup) => backup.record);
     this.journal.backup = backups[backups.length - 1]!.record;
+    // About what a restore writes again, for its progress; measured only for a progress display.
+    const sourceProbe = this.dataProbe(context.source);
+    if (sourceProbe) this.sourceBytes = (await sourceProbe())?.doneBytes;
     return { ...provisioned, workload, backups, replicators, stopSampling: this.sampleStrategy(context) };
   }
 
@@ -602,7 +636,7 @@ class Drill {
     const { scenario, clock, journal } = this;
     const { context, workload, storage } = backedUp;
     const faultDue = journal.workload.startMs! + scenario.fault.at;
-    if (faultDue > clock.now()) await this.phase('steady', () => sleep(faultDue - clock.now(), this.signal));
+    if (faultDue > clock.now()) await this.wait('steady', faultDue - clock.now());
     this.abortIfInterrupted();
 
     // The standby's lag as the fault strikes: what an asynchronous one will lose.
@@ -659,7 +693,7 @@ class Drill {
         : await sleep(scenario.fault.detectAfter, this.signal).then(() => undefined);
       if (this.incident.detect) journal.fault!.detection = detection ?? `not noticed within ${formatDuration(scenario.fault.detectAfter)}`;
       await workload.stop();
-    });
+    }, undefined, this.incident.detect ? {} : { expectedMs: scenario.fault.detectAfter });
     journal.fault.detectedAtMs = this.timeline.event('detected', journal.fault.detection);
 
     // A capture at the end only where the fault left the data readable and whole (not a corrupt page).
@@ -857,6 +891,8 @@ class Drill {
       // Service is back when the restored database acknowledges a write (writer 0 is the probe).
       await this.phase('service', () => withSession(engine, instance, (session) => engine.writeTransaction(session, 0, 1, null, [])));
       serviceAt = timeline.event('service-restored');
+      // Filled: verification reads the restored data, it does not write it.
+      this.restoreTarget = undefined;
       const capture = this.comparisonCapture(recovered);
       const verification = await this.phase('verify', () =>
         withSession(engine, instance, async (session) => {
