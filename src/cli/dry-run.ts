@@ -40,6 +40,7 @@ export async function dryRun(scenarios: readonly Scenario[], plan: PlanOptions, 
       `  fault      ${[fault, ...scenario.latentFaults].map((spec) => `${spec.kind}${'table' in spec ? ` on ${String(spec.table)}` : ''}`).join(' + ')} at +${formatDuration(fault.at)}, detected ${formatDuration(fault.detectAfter)} later`,
       `  recovery   ${scenario.recovery.method === 'auto' ? (strategy.keeps === 'standby' ? 'fail over' : 'restore') : scenario.recovery.method}, target ${scenario.recovery.target}`,
       `  verify     ${['the ledger of acknowledged writes', ...('table' in fault ? ['the damage undone'] : []), 'equality with the source', ...scenario.objectives.checks.map((check) => `check "${check.name}"`)].join(', ')}`,
+      ...(workload.resume > 0 ? [`  resume     the workload writes to the restored database for ${formatDuration(workload.resume)} after the verdict`] : []),
     ];
     const last = (await lastPassing(outDir, scenario.name, scenario.strategy.name))?.journal;
     if (last) {
