@@ -7,15 +7,19 @@ import { consolePhaseListener, renderConsoleComparison, renderConsoleSummary } f
 import { renderDrillHtml } from '../report/html.js';
 import { commonFolder, comparisonJson, missingDrills, readJournals, reportedRuns, reporters, writeReports, type ReporterName } from '../report/index.js';
 import { exitCodeOf, loadAll, parseShard, planDrills, runScenarios, shardDrills, type PlanOptions, type Selection, type Shard } from '../runner/run.js';
-import { formatProblem, parseOverride, withStrategyNames, type Override, type Scenario } from '../scenario/loader.js';
+import { formatProblem, parseOverride, ScenarioError, withStrategyNames, type Override, type Scenario } from '../scenario/loader.js';
+import { formatDuration } from '../util/duration.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { strategies } from '../strategies/index.js';
 import { DrillSetupError, ExitCode, InterruptedError } from '../util/errors.js';
 import { firedrillVersion } from '../util/version.js';
 import { doctor } from './doctor.js';
+import { evidenceCommand, historyOption, keygenCommand, verifyBundleCommand, type EvidenceOptions } from './evidence.js';
 import { dryRun } from './dry-run.js';
 import { initCommand } from './init.js';
 import { writeRunbook } from './runbook.js';
+import { verifyCommand, type VerifyCommandOptions } from './verify.js';
+import { BACKUP_KINDS } from '../verify/detect.js';
 import { resultJson, resultJsonSchema } from './result.js';
 import { parse, retentionPlanCommand, type RetentionPlanOptions } from './retention.js';
 import { findLeftovers, removeLeftovers } from '../runner/cleanup.js';
@@ -453,6 +457,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('Disaster-recovery drills for databases: provision, back up, break, restore, and measure RTO and RPO.')
     .version(firedrillVersion())
     .exitOverride()
+    // Options after a subcommand are its own: `evidence keygen --out` is keygen's, not evidence's.
+    .enablePositionalOptions()
     .configureOutput({ writeErr: err, writeOut: out });
 
   program.addHelpText('after', `${EXAMPLES}\n${EXIT_CODES}`);
@@ -539,6 +545,53 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('verify')
+    .description("restore a team's own backup into a throwaway server and prove it restores: integrity, expected tables, freshness, checks, inventory, named findings")
+    .argument('<backup...>', 'a pg_dump file (custom or plain), a pg_dump --format=directory dump, a pg_dumpall file, a mysqldump file, or SQL files in restore order')
+    .option('-f, --verification <file>', 'a verification file: tables and their fewest rows, freshness, checks, objectives, findings to ignore (docs/verify.md)')
+    .option('--newest', 'of the backups under the path or s3:// prefix given, verify the newest (the latest modified)')
+    .option('--s3-endpoint <url>', 'an S3-compatible endpoint for an s3:// backup (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)')
+    .option('--s3-path-style', 'address the bucket in the path (MinIO and most S3-compatible servers)')
+    .option('--s3-ca-file <pem>', 'a CA certificate to trust for the endpoint')
+    .addOption(new Option('--kind <kind>', 'what the backup is, when its files do not say').choices([...BACKUP_KINDS]))
+    .option('--provider <name>', 'where the restore runs (default local; docker for a version not installed here)')
+    .option('--name <name>', 'the source\'s name in reports and history (default: the file name)')
+    .option('--set <path=value>', 'set a field of the verification, e.g. --set tables.orders=1000 --set freshness.maxAge=26h (repeatable)', collectOverride)
+    .addOption(new Option('-o, --out <dir>', 'reports folder').default('reports'))
+    .option('--notify-webhook-env <variable>', 'POST the result as JSON to the URL in this environment variable')
+    .option('--notify-slack-env <variable>', 'post the result to the Slack incoming webhook whose URL is in this environment variable')
+    .addOption(new Option('--notify-on <when>', 'notify on a failed or errored verification only, or on every run').choices(['failure', 'always']).default('failure'))
+    .option('--metrics-file <file.prom>', 'write Prometheus metrics for the node-exporter textfile collector')
+    .option('--pushgateway <url>', 'push Prometheus metrics to this Pushgateway')
+    .option('-q, --quiet', 'no progress output')
+    .addOption(jsonOption())
+    .addHelpText('after', '\nExamples:\n  $ firedrill verify backups/app.dump --set tables.orders=1000\n  $ firedrill verify s3://backups/app/ --newest -f verify.yaml --json\n\nExit codes: 0 verified, 1 a finding, 2 could not verify.\n')
+    .action(async (paths: string[], options: VerifyCommandOptions & { quiet?: boolean; json?: boolean }) => {
+      let result: Awaited<ReturnType<typeof verifyCommand>>;
+      try {
+        result = await verifyCommand(paths, { ...options, ...(options.quiet || options.json ? {} : { onPhase: consolePhaseListener() }) });
+      } catch (error) {
+        if (!(error instanceof ScenarioError)) throw error;
+        err(error.problems.map(formatProblem).join('\n'));
+        code = ExitCode.couldNotRun;
+        return;
+      }
+      const { record, dir, exitCode, lastVerified, delivered } = result;
+      if (options.json) {
+        out(resultJson({ exitCode, command: 'verify', name: record.name, kind: record.kind, status: record.status, restoreMs: record.restoreMs, dataAgeMs: record.dataAgeMs ?? null, findings: record.findings, errors: record.errors, dir, delivered, ...(lastVerified ? { lastVerified } : {}) }));
+      } else {
+        const label = { passed: 'VERIFIED', failed: 'FAILED', error: 'ERROR' }[record.status];
+        err(`${record.name} (${record.kind}): ${label}${record.restoreMs === null ? '' : `, restored in ${formatDuration(record.restoreMs)}`}`);
+        for (const finding of record.findings) err(`  ${finding.ignored ? '-' : '✗'} ${finding.code}: ${finding.message}${finding.ignored ? ` (ignored: ${finding.ignored})` : ''}`);
+        for (const error of record.errors) err(`  ✗ ${error.phase}: ${error.message}${error.hint ? `\n    hint: ${error.hint}` : ''}`);
+        for (const outcome of delivered) err(`  ${outcome.status === 'failed' ? '!' : '·'} ${outcome.sink} ${outcome.target}: ${outcome.status}${'reason' in outcome ? ` — ${outcome.reason}` : ''}`);
+        err(`last verified: ${lastVerified ?? 'never'}`);
+        err(`report:  ${record.report}`);
+      }
+      code = exitCode;
+    });
+
+  program
     .command('runbook')
     .description('write the restore procedure of the newest passing drill of a scenario as a versioned Markdown file, with parameters for an incident\'s own values')
     .argument('<scenario>', 'the scenario file')
@@ -553,6 +606,36 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (options.json) out(resultJson({ exitCode: ExitCode.passed, command: 'runbook', ...written }));
       else out(`${written.file}: version ${written.version}${written.changed ? '' : ' (procedure unchanged)'}, from the drill that passed on ${written.lastPassingDrill} (${written.journal})`);
       code = ExitCode.passed;
+    });
+
+  const evidence = program
+    .command('evidence')
+    .description("sign one bundle of run folders' journals, reports, scenarios, versions, runbooks and history for auditors, with an index mapping drills to the controls that ask for tested restores")
+    .argument('<paths...>', 'run directories (reports/<run>) or drill directories, as for `firedrill report`')
+    .option('-o, --out <bundle>', 'the bundle\'s folder; BUNDLE.tar.gz is written beside it (default: evidence-<date>-<time>)')
+    .option('--key <file>', 'the Ed25519 private key (PEM) that signs it (default: the PEM text in $FIREDRILL_EVIDENCE_KEY)')
+    .addOption(historyOption())
+    .addOption(jsonOption())
+    .addHelpText('after', '\nExamples:\n  $ firedrill evidence keygen --out evidence-key.pem\n  $ firedrill evidence reports/2026* --key evidence-key.pem --out audit-2026q4\n  $ firedrill evidence verify audit-2026q4.tar.gz --public-key evidence-key.pub.pem\n\nverify exits 0 when the bundle is intact, 1 when a file was changed, added or removed or the signature fails (each named), 2 when there is no bundle to check.\n')
+    .action(async (paths: string[], options: EvidenceOptions) => {
+      code = await evidenceCommand(paths, options, out);
+    });
+  evidence
+    .command('verify')
+    .description("check a bundle: every file's sha256 against the manifest, nothing missing or added, the manifest's signature")
+    .argument('<bundle>', "the bundle's folder or its .tar.gz")
+    .option('--public-key <file>', "the signer's public key (PEM) as published; default: the one in the bundle, which proves only that whoever made it signed it")
+    .addOption(jsonOption())
+    .action(async (bundle: string, options: { publicKey?: string; json?: boolean }) => {
+      code = await verifyBundleCommand(bundle, options, out, err);
+    });
+  evidence
+    .command('keygen')
+    .description('make an Ed25519 key pair to sign bundles with (FILE and FILE.pub.pem; never over an existing file)')
+    .addOption(new Option('-o, --out <file>', 'the private key file').default('evidence-key.pem'))
+    .addOption(jsonOption())
+    .action(async (options: { out: string; json?: boolean }) => {
+      code = await keygenCommand(options, out);
     });
 
   program

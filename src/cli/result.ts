@@ -100,6 +100,52 @@ export const resultSchema = z.discriminatedUnion('command', [
     journal: z.string(),
     parameters: z.array(z.object({ name: z.string(), value: z.string().describe('The value given with --param, or ${NAME}') })),
   }),
+  z.object({
+    ...base,
+    command: z.literal('evidence'),
+    dir: z.string().describe("The bundle's folder (open index.html)"),
+    archive: z.string().describe('The same bundle as one .tar.gz'),
+    fingerprint: z.string().describe("sha256 (hex) of the signing key's public half, DER: publish it for auditors to compare"),
+    files: z.int().describe('Files in the manifest'),
+    drills: z.array(z.object({ runId: z.string(), drillId: z.string(), scenario: z.string(), strategy: z.string(), status: z.enum(['passed', 'failed', 'error', 'interrupted']), dir: z.string().describe('Its folder in the bundle') })),
+    controls: z.array(z.object({ id: z.string(), drills: z.int(), passed: z.int() })).describe('Per control, the drills in the bundle that evidence it'),
+    missing: z.array(z.object({ drillId: z.string(), reason: z.string() })).describe("Drills the bundled runs planned (run.json) that are not in the bundle; the index names them"),
+    history: z.int().describe('History entries included'),
+  }),
+  z.object({
+    ...base,
+    command: z.literal('evidence verify'),
+    bundle: z.string(),
+    intact: z.boolean().describe('Every file as signed, none missing or added, the signature verified; exit code 0, else 1'),
+    fingerprint: z.string().nullable().describe('The key the signature was checked with: --public-key, else the one in the bundle'),
+    keySource: z.enum(['given', 'bundle']).nullable(),
+    files: z.int().describe('Files the manifest lists'),
+    createdAt: z.string().optional().describe('When the bundle was made, as its manifest says'),
+    problems: z.array(z.object({ file: z.string().describe("Relative to the bundle's folder, or the archive"), problem: z.string() })),
+  }),
+  z.object({
+    ...base,
+    command: z.literal('evidence keygen'),
+    privateKey: z.string(),
+    publicKey: z.string(),
+    fingerprint: z.string(),
+  }),
+  z.object({
+    ...base,
+    command: z.literal('verify'),
+    name: z.string().describe('The source verified'),
+    kind: z.string().describe('What the backup was found to be'),
+    status: z.enum(['passed', 'failed', 'error']),
+    restoreMs: z.number().nullable().describe('Fetch to a restored server answering queries'),
+    dataAgeMs: z.number().nullable().describe('Age of the newest data (the freshness query, or the backup\'s time)'),
+    findings: z.array(z.object({ code: z.string(), message: z.string(), ignored: z.string().optional().describe('The written reason it is accepted') })),
+    errors: z.array(z.object({ phase: z.string(), message: z.string(), hint: z.string().optional() })),
+    dir: z.string().describe('The folder of the verification\'s record and reports'),
+    delivered: z
+      .array(z.object({ sink: z.string(), target: z.string().describe('Where, with any secret left out'), status: z.enum(['sent', 'skipped', 'failed']), reason: z.string().optional(), attempts: z.int().optional(), httpStatus: z.int().optional() }))
+      .describe('Each notification and metrics target, and what became of it: never a change of the verdict'),
+    lastVerified: z.string().optional().describe('When this source last verified (this run, if it did)'),
+  }),
 ]);
 
 export type CommandResult = z.infer<typeof resultSchema>;

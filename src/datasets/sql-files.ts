@@ -1,5 +1,6 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { InstanceBase } from '../providers/provider.js';
 import { workloadId, type Dataset, type LoadContext } from './dataset.js';
 
 /** A file's first bytes, which say what kind of dump it is. */
@@ -11,6 +12,17 @@ async function head(file: string): Promise<Buffer> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A directory of this machine's copied beside a server (into its container, on the docker
+ * provider), for a tool that reads it by path: a directory-format dump. Returns the copy's path.
+ */
+export async function copyBeside(instance: InstanceBase, dir: string): Promise<string> {
+  const copy = join(instance.paths.scratch, 'dataset', basename(dir));
+  await instance.claim(copy);
+  for (const name of await readdir(dir)) await instance.writeFile(join(copy, name), await readFile(join(dir, name)));
+  return copy;
 }
 
 /**
@@ -44,9 +56,7 @@ export class SqlFilesDataset implements Dataset {
         await instance.run(client.program, client.args, { stdin: { file }, env });
         continue;
       }
-      const copy = join(instance.paths.scratch, 'dataset', basename(file));
-      await instance.claim(copy);
-      for (const name of await readdir(file)) await instance.writeFile(join(copy, name), await readFile(join(file, name)));
+      const copy = await copyBeside(instance, file);
       const toc = join(file, 'toc.dat');
       const client = engine.datasetClient(connection, await head(toc).catch(() => Buffer.alloc(0)), copy);
       await instance.run(client.program, client.args, { env });

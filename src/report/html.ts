@@ -721,7 +721,7 @@ function compactTable<T>(rows: readonly T[], columns: readonly Column<T>[]): Saf
   return html`<div class="compact">${table(rows, columns)}</div>`;
 }
 
-function commandStep(command: CommandRecord, index: number, faultAtMs: number | undefined): SafeHtml {
+export function commandStep(command: CommandRecord, index: number, faultAtMs: number | undefined): SafeHtml {
   const exit =
     command.background === true
       ? pill('background', 'info')

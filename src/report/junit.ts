@@ -43,7 +43,7 @@ function xmlText(text: string): string {
   return text.replace(INVALID_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function xmlAttr(text: string): string {
+export function xmlAttr(text: string): string {
   // Attribute-value normalization would turn newlines into spaces; keep them as references.
   return xmlText(text).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
 }

@@ -14,7 +14,7 @@ import { VERDICT_LABEL, checkOutcome, failuresFirst, formatMetric, formatSpread,
  * text can neither format nor break a table row. Text never starts a line here, so
  * line-start syntax (`#`, `-`, `1.`) needs no escape.
  */
-function md(text: string): string {
+export function md(text: string): string {
   return text.replace(/[\\`*_[\]<>|~&]/g, '\\$&').replace(/\s*\r?\n\s*/g, ' ');
 }
 

@@ -72,9 +72,10 @@ export type Scenario = Omit<ParsedScenario, 'strategy' | 'strategies' | 'fault' 
 
 type Path = ReadonlyArray<string | number>;
 
-class Locator {
+export class Locator {
   constructor(
-    private readonly file: string,
+    /** The file as messages name it. */
+    readonly file: string,
     private readonly doc: Document,
     private readonly lines: LineCounter,
     private readonly overrides: readonly Override[] = [],
@@ -110,11 +111,11 @@ class Locator {
   }
 }
 
-function issueProblems(issue: z.core.$ZodIssue, locator: Locator, basePath: Path = []): ScenarioProblem[] {
+function issueProblems(issue: z.core.$ZodIssue, locator: Locator, basePath: Path = [], schema: z.ZodType = scenarioSchema): ScenarioProblem[] {
   const path = [...basePath, ...(issue.path as Array<string | number>)];
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
-      const known = knownKeys(path, locator);
+      const known = knownKeys(path, locator, schema);
       const guess = known ? nearest(key, known) : undefined;
       return locator.problem(path, `unknown field "${key}"${guess ? ` — did you mean "${guess}"?` : ''}`, known ? `known fields here: ${known.join(', ')}` : undefined, key);
     });
@@ -143,7 +144,7 @@ function issueProblems(issue: z.core.$ZodIssue, locator: Locator, basePath: Path
     const wrongType = (errors: z.core.$ZodIssue[]) => errors.length === 1 && errors[0]!.code === 'invalid_type' && errors[0]!.path.length === 0;
     const candidates = issue.errors.some((errors) => !wrongType(errors)) ? issue.errors.filter((errors) => !wrongType(errors)) : issue.errors;
     const best = [...candidates].sort((a, b) => a.length - b.length)[0]!;
-    return best.flatMap((inner) => issueProblems(inner, locator, path));
+    return best.flatMap((inner) => issueProblems(inner, locator, path, schema));
   }
   const actual = locator.value(path);
   const message = issue.code === 'invalid_type' && actual === undefined ? `missing required field (${issue.expected})` : issue.message;
@@ -151,7 +152,7 @@ function issueProblems(issue: z.core.$ZodIssue, locator: Locator, basePath: Path
 }
 
 /** Known keys of the object at `path`, for "did you mean" on unknown fields. */
-function knownKeys(path: Path, locator: Locator): string[] | undefined {
+function knownKeys(path: Path, locator: Locator, root: z.ZodType = scenarioSchema): string[] | undefined {
   const shapeOf = (schema: unknown): string[] | undefined => {
     let current = schema as { def?: { type: string; innerType?: unknown; in?: unknown; options?: unknown[] }; shape?: Record<string, unknown> };
     while (current?.def && ['default', 'prefault', 'optional', 'pipe', 'nullable'].includes(current.def.type)) {
@@ -163,7 +164,7 @@ function knownKeys(path: Path, locator: Locator): string[] | undefined {
     }
     return undefined;
   };
-  let schema: unknown = scenarioSchema;
+  let schema: unknown = root;
   for (const segment of path) {
     const keys = shapeOf(schema);
     if (!keys) return undefined;
@@ -212,7 +213,12 @@ export function parseOverride(text: string): Override {
  * Parses and validates scenario text; `file` is used in messages and to resolve dataset paths.
  * `overrides` are set into it first, and validated with the rest.
  */
-export async function parseScenario(text: string, file: string, overrides: readonly Override[] = []): Promise<Scenario> {
+/**
+ * Parses YAML (or JSON) text against a schema, each problem named at its file:line:column with
+ * a hint, as scenario files are; `--set` overrides are applied first. Scenario files and
+ * verification files share it.
+ */
+export function parseLocated<S extends z.ZodType>(text: string, file: string, schema: S, overrides: readonly Override[] = []): { data: z.infer<S>; locator: Locator } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const fromHere = relative(process.cwd(), file);
@@ -230,10 +236,13 @@ export async function parseScenario(text: string, file: string, overrides: reado
     );
   }
   for (const override of overrides) doc.setIn(override.path, override.value);
-  const raw = doc.toJS() as unknown;
-  const result = scenarioSchema.safeParse(raw);
-  if (!result.success) throw new ScenarioError(result.error.issues.flatMap((issue) => issueProblems(issue, locator)));
-  const parsed = result.data;
+  const result = schema.safeParse(doc.toJS() as unknown);
+  if (!result.success) throw new ScenarioError(result.error.issues.flatMap((issue) => issueProblems(issue, locator, [], schema)));
+  return { data: result.data, locator };
+}
+
+export async function parseScenario(text: string, file: string, overrides: readonly Override[] = []): Promise<Scenario> {
+  const { data: parsed, locator } = parseLocated(text, file, scenarioSchema, overrides);
   const problems: ScenarioProblem[] = [];
   const faultSet = resolveFaults(parsed, locator, problems);
 
@@ -304,7 +313,7 @@ export async function parseScenario(text: string, file: string, overrides: reado
   if (problems.length > 0 || !strategy || !faultSet) throw new ScenarioError(problems);
 
   const { strategies: _list, ...rest } = parsed;
-  const scenario: Scenario = { ...rest, ...faultSet, file: displayFile, strategy, hash: '' };
+  const scenario: Scenario = { ...rest, ...faultSet, file: locator.file, strategy, hash: '' };
   return { ...scenario, hash: scenarioHash(scenario), ...(strategyList ? { strategies: strategyList } : {}) };
 }
 

@@ -77,9 +77,15 @@ const storageLocation = z.discriminatedUnion(
   Object.values(storageTypes).map((type) => type.options) as unknown as [z.ZodObject, ...z.ZodObject[]],
 );
 
-const expectation = z
+export const expectation = z
   .union([z.number(), z.string(), z.boolean()])
   .describe('Expected value: a number or string (equals), or a comparison like ">= 16044", "!= 0"');
+
+/** SQL run on a restored database, each returning one value judged against its expectation: a drill's checks, a verification's smoke queries. */
+export const sqlChecks = z
+  .array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1), expect: expectation }))
+  .default([])
+  .describe('SQL run on the restored database; each returns one value');
 
 const objectives = z.strictObject({
   rto: z
@@ -97,10 +103,7 @@ const objectives = z.strictObject({
     .describe(
       'The restored database must equal the source at the recovery point: schema inventory and per-table content digests (default: judged wherever the drill holds a snapshot of the source at that point, which a restore to a chosen time does not)',
     ),
-  checks: z
-    .array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1), expect: expectation }))
-    .default([])
-    .describe('SQL run on the restored database; each returns one value'),
+  checks: sqlChecks,
 });
 
 /** `2s before the fault`: a recovery target time relative to the fault's point. */

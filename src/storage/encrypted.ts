@@ -215,9 +215,9 @@ export class EncryptedStorage implements StorageLocation {
     return stored.pipe(plain);
   }
 
-  async stat(key: string): Promise<{ sizeBytes: number } | undefined> {
+  async stat(key: string): Promise<{ sizeBytes: number; modifiedAt?: Date } | undefined> {
     const found = await this.inner.stat(key);
-    return found && { sizeBytes: plainSize(found.sizeBytes) };
+    return found && { ...found, sizeBytes: plainSize(found.sizeBytes) };
   }
 
   list(prefix: string): Promise<string[]> {

@@ -73,9 +73,10 @@ export class LocalDirectoryStorage implements StorageLocation {
     return out;
   }
 
-  async stat(key: string): Promise<{ sizeBytes: number } | undefined> {
+  async stat(key: string): Promise<{ sizeBytes: number; modifiedAt?: Date } | undefined> {
     try {
-      return { sizeBytes: (await stat(this.pathOf(key))).size };
+      const info = await stat(this.pathOf(key));
+      return { sizeBytes: info.size, modifiedAt: info.mtime };
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw new StorageError(this.name, 'stat', key, error);

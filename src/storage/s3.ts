@@ -201,10 +201,10 @@ export class S3Storage implements StorageLocation {
     }
   }
 
-  async stat(key: string): Promise<{ sizeBytes: number } | undefined> {
+  async stat(key: string): Promise<{ sizeBytes: number; modifiedAt?: Date } | undefined> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(key) }));
-      return { sizeBytes: head.ContentLength ?? 0 };
+      return { sizeBytes: head.ContentLength ?? 0, ...(head.LastModified ? { modifiedAt: head.LastModified } : {}) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw new StorageError(this.name, 'stat', key, error);

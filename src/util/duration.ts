@@ -22,9 +22,12 @@ export function formatDuration(ms: number | undefined | null): string {
   if (Math.abs(ms) < 59_995) return `${(ms / 1000).toFixed(2)} s`;
   // Round to whole seconds first, so 119.6 s reads "2 min 00 s", never "1 min 60 s".
   const total = Math.round(ms / 1000);
-  const minutes = Math.floor(total / 60);
-  const seconds = total % 60;
-  return `${minutes} min ${String(seconds).padStart(2, '0')} s`;
+  if (Math.abs(total) < 3600) return `${Math.floor(total / 60)} min ${String(total % 60).padStart(2, '0')} s`;
+  // Past an hour, the unit a person thinks of it in: `3 h 05 min`, and past two days `2 d 04 h`.
+  const minutes = Math.round(ms / 60_000);
+  if (Math.abs(minutes) < 48 * 60) return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+  const hours = Math.round(ms / 3_600_000);
+  return `${Math.floor(hours / 24)} d ${String(hours % 24).padStart(2, '0')} h`;
 }
 
 /** `30s`, `2m`, `1h`, `500ms`, `1m30s`, or seconds as a number, in a scenario; becomes milliseconds. */

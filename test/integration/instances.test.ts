@@ -105,33 +105,6 @@ describe.each(providersUnderTest())('instances on the $name provider (real serve
       for (const server of servers) expect(await value(server, 'SELECT 1')).toBe('1');
     });
 
-    it.runIf(engine === postgres)('loads a pg_dump --format=directory dump as a dataset: copied beside the server and read there by pg_restore', async () => {
-      const context = await providerContext('firedrill-it-instance-');
-      const servers: StartedInstance[] = [];
-      for (const name of ['dumped', 'loaded']) {
-        const instance = await provider.create({ name, engine }, context);
-        await instance.initialize();
-        const server = await instance.start();
-        await withSessionOf(server, (session) => engine.createDatabase(session, engine.databaseName));
-        servers.push(server);
-      }
-      const [dumped, loaded] = servers as [StartedInstance, StartedInstance];
-      const database = { ...dumped.connection, database: engine.databaseName };
-      await withSessionOf(dumped, (session) => session.query('CREATE TABLE kept (id int PRIMARY KEY, note text); INSERT INTO kept SELECT g, md5(g::text) FROM generate_series(1, 500) g'), database);
-      // The dump is made beside its server (in its container, on the docker provider) and brought here.
-      const inside = `${dumped.paths.scratch}/kept.dir`;
-      await dumped.run('pg_dump', ['--format=directory', '--compress=1', '-f', inside, ...engine.clientArgs({ ...dumped.localConnection, database: engine.databaseName }), `--dbname=${engine.databaseName}`], { env: engine.clientEnv(dumped.localConnection) });
-      const here = join(context.workDir, 'kept.dir');
-      await mkdir(here);
-      const names = (await dumped.run('ls', [inside], { quiet: true })).stdout.trim().split('\n');
-      expect(names).toContain('toc.dat');
-      for (const name of names) await writeFile(join(here, name), await dumped.readFile(`${inside}/${name}`));
-      await withSessionOf(loaded, (session) => new SqlFilesDataset([here], []).load({ engine, instance: loaded, connection: { ...loaded.connection, database: engine.databaseName }, session }), { ...loaded.connection, database: engine.databaseName });
-      const restore = context.exec.records.find((record) => /pg_restore /.test(record.command))!;
-      expect(restore.command).toMatch(/pg_restore --exit-on-error .* \S+\/dataset\/kept\.dir$/);
-      expect(await value(loaded, `SELECT count(*) || ' ' || sum(length(note)) FROM kept`, engine.databaseName)).toBe('500 16000');
-    });
-
     it('a server that cannot start fails with its log, and nothing of it keeps running', async () => {
       const context = await providerContext('firedrill-it-instance-');
       const instance = await provider.create({ name: 'broken', engine, settings: bad }, context);
@@ -140,6 +113,36 @@ describe.each(providersUnderTest())('instances on the $name provider (real serve
       await context.resources[Symbol.asyncDispose]();
       expect((await leftovers(context.workDir)).processes).toEqual([]);
     });
+  });
+});
+
+describe.each(providersUnderTest())('datasets on the $name provider (real PostgreSQL)', (provider: Provider) => {
+  it('loads a pg_dump --format=directory dump as a dataset: copied beside the server and read there by pg_restore', async () => {
+    const engine = postgres;
+    const context = await providerContext('firedrill-it-instance-');
+    const servers: StartedInstance[] = [];
+    for (const name of ['dumped', 'loaded']) {
+      const instance = await provider.create({ name, engine }, context);
+      await instance.initialize();
+      const server = await instance.start();
+      await withSessionOf(server, (session) => engine.createDatabase(session, engine.databaseName));
+      servers.push(server);
+    }
+    const [dumped, loaded] = servers as [StartedInstance, StartedInstance];
+    const database = { ...dumped.connection, database: engine.databaseName };
+    await withSessionOf(dumped, (session) => session.query('CREATE TABLE kept (id int PRIMARY KEY, note text); INSERT INTO kept SELECT g, md5(g::text) FROM generate_series(1, 500) g'), database);
+    // The dump is made beside its server (in its container, on the docker provider) and brought here.
+    const inside = `${dumped.paths.scratch}/kept.dir`;
+    await dumped.run('pg_dump', ['--format=directory', '--compress=1', '-f', inside, ...engine.clientArgs({ ...dumped.localConnection, database: engine.databaseName }), `--dbname=${engine.databaseName}`], { env: engine.clientEnv(dumped.localConnection) });
+    const here = join(context.workDir, 'kept.dir');
+    await mkdir(here);
+    const names = (await dumped.run('ls', [inside], { quiet: true })).stdout.trim().split('\n');
+    expect(names).toContain('toc.dat');
+    for (const name of names) await writeFile(join(here, name), await dumped.readFile(`${inside}/${name}`));
+    await withSessionOf(loaded, (session) => new SqlFilesDataset([here], []).load({ engine, instance: loaded, connection: { ...loaded.connection, database: engine.databaseName }, session }), { ...loaded.connection, database: engine.databaseName });
+    const restore = context.exec.records.find((record) => /pg_restore /.test(record.command))!;
+    expect(restore.command).toMatch(/pg_restore --exit-on-error .* \S+\/dataset\/kept\.dir$/);
+    expect(await value(loaded, `SELECT count(*) || ' ' || sum(length(note)) FROM kept`, engine.databaseName)).toBe('500 16000');
   });
 });
 

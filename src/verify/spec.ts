@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { providers } from '../providers/index.js';
+import { parseLocated, ScenarioError, type Override } from '../scenario/loader.js';
+import { duration, sqlChecks } from '../scenario/schema.js';
+import { BACKUP_KINDS } from './detect.js';
+
+const minimumRows = z.union([z.number().int().min(0), z.strictObject({ minRows: z.number().int().min(0) })]);
+
+/**
+ * A verification file: what a team's own backup must hold to count as restorable. The same
+ * conventions as scenario files (YAML or JSON, durations like `26h`, errors at file:line:column).
+ */
+export const verificationSchema = z.strictObject({
+  name: z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only (it names the report folder)').optional().describe('Names the source in reports, history and metrics (default: the file name)'),
+  kind: z.enum(BACKUP_KINDS).optional().describe('What the backup is, when its files do not say (a dump whose header was stripped)'),
+  provider: z.enum(['auto', ...Object.keys(providers)] as [string, ...string[]]).default('local').describe('Where the restore runs: local binaries, or a container of the dump\'s server version'),
+  version: z.string().optional().describe('Server version to restore into (default: the one the backup came from)'),
+  globals: z.string().optional().describe('Roles and tablespaces (pg_dumpall --globals-only) restored before a PostgreSQL dump, so its owners and grants apply'),
+  tables: z.record(z.string(), minimumRows).default({}).describe('Tables that must be there, with the fewest rows each may hold: `orders: 1000` or `orders: { minRows: 1000 }`'),
+  freshness: z
+    .strictObject({
+      sql: z.string().min(1).describe('Returns the newest timestamp in the data, e.g. SELECT max(created_at) FROM orders'),
+      maxAge: duration.describe('How much older than `against` the newest row may be'),
+      against: z.enum(['backup', 'now']).optional().describe('Measured against the backup\'s time (default, when the backup says it) or now'),
+    })
+    .optional(),
+  checks: sqlChecks,
+  objectives: z.strictObject({ restoreTime: duration.optional().describe('Fetch to a restored server answering queries') }).prefault({}),
+  drift: z.number().min(0).max(100).default(10).describe('A table\'s rows may drop this many percent below the last good verification of the same source before it is a finding'),
+  ignore: z.record(z.string(), z.string().min(10, 'say why it is accepted, in a sentence: the report shows it')).default({}).describe('Findings accepted, each with the written reason the report shows: `missing-role: roles are managed outside the dump`'),
+});
+
+export type VerificationSpec = z.output<typeof verificationSchema>;
+
+/** A verification file, or the defaults when none is given (the flags fill it in). */
+export async function loadVerification(file: string | undefined, overrides: readonly Override[] = []): Promise<VerificationSpec> {
+  if (!file) return parseLocated('{}', '<flags>', verificationSchema, overrides).data;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: `cannot read the verification file: ${(error as Error).message}`, hint: 'check the path' }]);
+  }
+  return parseLocated(text, file, verificationSchema, overrides).data;
+}

@@ -1,0 +1,333 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import pino, { type Logger } from 'pino';
+import { copyBeside } from '../datasets/sql-files.js';
+import type { ConnectionInfo, Engine, SqlSession } from '../engines/engine.js';
+import { engines } from '../engines/index.js';
+import type { CheckResult, PhaseRecord } from '../journal/types.js';
+import { meetsExpectation } from '../measure/verdict.js';
+import { resolveProvider } from '../providers/index.js';
+import type { StartedInstance } from '../providers/provider.js';
+import { Timeline, type PhaseListener } from '../runner/timeline.js';
+import { DrillClock } from '../util/clock.js';
+import { formatDuration } from '../util/duration.js';
+import { DrillSetupError, errorMessage } from '../util/errors.js';
+import { CommandRunner, type CommandRecord } from '../util/exec.js';
+import { makeRunTempDir } from '../util/os-user.js';
+import type { RunRegistry } from '../util/registry.js';
+import { ResourceStack } from '../util/resources.js';
+import { scrubSecrets } from '../util/secrets.js';
+import { detectBackup, restoreCommand, type DetectedBackup } from './detect.js';
+import type { VerificationSpec } from './spec.js';
+import type { VerificationFinding, VerificationSummary } from './summary.js';
+
+/** What `firedrill verify` did to one backup and found: the record its reports render. */
+export interface VerificationRecord extends VerificationSummary {
+  formatVersion: 1;
+  type: 'verification';
+  /** The name of the source in reports and history. */
+  name: string;
+  runId: string;
+  backup?: Omit<DetectedBackup, 'paths'>;
+  provider?: string;
+  /** The server the backup was restored into (`15.18`). */
+  serverVersion?: string;
+  /** sha256 of every file of the source, before the restore and after it: a verification never writes to what it verifies. */
+  sourceFiles: Array<{ path: string; sizeBytes: number; sha256: string; sha256After?: string }>;
+  phases: PhaseRecord[];
+  commands: CommandRecord[];
+  /** The restored database's own checks (every table readable, checksums, sequences). */
+  integrity: CheckResult[];
+  /** Each expected table: rows found against the fewest allowed. */
+  contents: Array<{ table: string; rows: number | null; minRows: number }>;
+  freshness?: { sql: string; newest: string | null; againstAt: string; against: 'backup' | 'now'; ageMs: number | null; maxAgeMs: number };
+  checks: CheckResult[];
+  /** Objects restored, by kind, and the rows of every table. */
+  inventory: { objects: Record<string, number>; tables: Array<{ name: string; rows: number }> };
+  errors: Array<{ phase: string; message: string; hint?: string }>;
+}
+
+export interface VerifyOptions {
+  /** The backup's files (one dump, a dump directory, or SQL files in restore order). */
+  paths: readonly string[];
+  /** The source as the user named it (an s3:// URL fetched into `paths`); default: the paths. */
+  source?: string;
+  spec: VerificationSpec;
+  /** Rows per table of the last good verification of the same source: what `drift` compares with. */
+  previous?: Array<{ name: string; rows: number }>;
+  runId: string;
+  onPhase?: PhaseListener;
+  log?: Logger;
+  signal?: AbortSignal;
+  registry?: RunRegistry;
+}
+
+/** The source's name in reports, history and metrics: the verification file's `name`, or the backup's file name. */
+export function sourceName(paths: readonly string[], spec: VerificationSpec): string {
+  return spec.name ?? basename(paths[0] ?? 'backup').replace(/[^\w.-]+/g, '-');
+}
+
+/** Database a dump that names none is restored into. */
+const RESTORED_DATABASE = 'restored';
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/** Every file of the source (a directory's files too), with its size and hash. */
+async function sourceFiles(paths: readonly string[]): Promise<Array<{ path: string; sizeBytes: number; sha256: string }>> {
+  const files: string[] = [];
+  for (const path of paths) {
+    if ((await stat(path)).isDirectory()) files.push(...(await readdir(path)).sort().map((name) => join(path, name)));
+    else files.push(path);
+  }
+  return Promise.all(files.map(async (path) => ({ path, sizeBytes: (await stat(path)).size, sha256: await sha256Of(path) })));
+}
+
+/**
+ * What a restore tool's errors mean, named: a role or an extension the dump needs and the
+ * server lacks, a file cut short or damaged. Anything else is a restore error, quoted.
+ */
+export function classifyRestoreErrors(stderr: string, exitCode: number | null): VerificationFinding[] {
+  const lines = stderr.split('\n').filter((line) => /\bERROR\b|error:|FATAL/i.test(line));
+  const findings: VerificationFinding[] = [];
+  const named = (code: string, pattern: RegExp, message: (names: string[]) => string) => {
+    const names = [...new Set(lines.flatMap((line) => [...line.matchAll(pattern)].map((match) => match[1]!)))];
+    if (names.length > 0) findings.push({ code, message: message(names) });
+    return (line: string) => pattern.test(line);
+  };
+  const matched = [
+    named('missing-role', /role "([^"]+)" does not exist/g, (names) => `the dump needs role${names.length > 1 ? 's' : ''} ${names.map((name) => `"${name}"`).join(', ')}, which the restored server lacks: objects owned by or granted to ${names.length > 1 ? 'them' : 'it'} failed. Restore the roles first (pg_dumpall --globals-only, \`globals:\` in the verification file), or ignore the finding with the reason`),
+    named('missing-extension', /extension "([^"]+)" (?:is not available|does not exist)|could not open extension control file "[^"]*\/([^"/]+)\.control"/g, (names) => `the dump needs extension ${names.join(', ')}, which the restore server does not have: install it where you restore (the same packages as production)`),
+    named('truncated-backup', /(unexpected end of file|could not read (?:from )?input file: end of file|invalid record length)/g, () => 'the backup ends early: it was cut short (a copy or an upload that did not finish); it restores only in part'),
+    named('damaged-backup', /(could not uncompress data[^\n]*|invalid distance too far back|incorrect header check|invalid (?:stored|code) block|invalid block type)/g, () => 'the backup\'s data is damaged (it does not decompress): take a new backup and find where this one was corrupted'),
+  ];
+  const other = lines.filter((line) => !matched.some((test) => test(line)) && !/errors ignored on restore/.test(line));
+  if (other.length > 0) findings.push({ code: 'restore-errors', message: `the restore reported ${other.length} error${other.length > 1 ? 's' : ''}: ${other.slice(0, 3).map((line) => line.replace(/^.*?(ERROR|error):\s*/, '')).join(' · ')}` });
+  if (exitCode !== 0 && findings.length === 0) findings.push({ code: 'restore-tool-failed', message: `the restore tool exited ${exitCode ?? 'on a signal'} without saying why: see the report's commands` });
+  return findings;
+}
+
+/**
+ * Restores a team's backup into a throwaway server and checks what came back: integrity,
+ * expected contents, freshness, smoke queries, inventory, against the last good verification.
+ * Each step is timed; every problem is a named finding. The source is read, never written.
+ */
+export async function verifyBackup(options: VerifyOptions): Promise<VerificationRecord> {
+  const { spec, runId } = options;
+  const clock = new DrillClock();
+  const exec = new CommandRunner({ now: () => clock.now() });
+  const log = options.log ?? pino({ level: 'silent' });
+  const timeline = new Timeline(clock, exec, log, options.onPhase);
+  const resources = new ResourceStack({ log, ...(options.registry ? { registry: options.registry } : {}) });
+  const name = sourceName(options.paths, spec);
+  const record: VerificationRecord = {
+    formatVersion: 1,
+    type: 'verification',
+    name,
+    runId,
+    source: options.source ?? options.paths.join(' '),
+    kind: spec.kind ?? 'unknown',
+    status: 'error',
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    restoreMs: null,
+    findings: [],
+    sourceFiles: [],
+    phases: [],
+    commands: [],
+    integrity: [],
+    contents: [],
+    checks: [],
+    inventory: { objects: {}, tables: [] },
+    errors: [],
+  };
+  const finding = (code: string, message: string) => record.findings.push({ code, message });
+  try {
+    const backup = await timeline.phase('inspect', async () => {
+      const detected = await detectBackup(options.paths, spec.kind);
+      record.sourceFiles = await sourceFiles(options.paths);
+      return detected;
+    });
+    const { paths: _paths, ...described } = backup;
+    record.backup = described;
+    record.kind = backup.kind;
+    if (backup.takenAt) record.backupTakenAt = backup.takenAt;
+    if (backup.complete === false) finding('truncated-backup', 'the dump has no closing line ("dump complete"): it was cut short, and restores only in part');
+    const engine = engines[backup.engine];
+    const version = spec.version ?? backup.major;
+    const provider = await resolveProvider({ name: spec.provider, engine, ...(version ? { version } : {}) });
+    record.provider = provider.name;
+    const workDir = await makeRunTempDir('firedrill-verify-');
+    resources.add('directory', workDir, () => rm(workDir, { recursive: true, force: true }), { handle: { type: 'path', path: workDir }, remove: [`rm -rf ${workDir}`] });
+    const server = await timeline.phase('provision', async () => {
+      const instance = await provider.create({ name: 'restore', engine, ...(version ? { version } : {}) }, { exec, resources, workDir, log, runId, ...(options.signal ? { signal: options.signal } : {}), saveLog: () => undefined });
+      await instance.initialize();
+      return instance.start();
+    });
+    record.serverVersion = server.version;
+    const database = backup.database ?? RESTORED_DATABASE;
+    await timeline.phase('restore', () => restore(engine, server, backup, database, spec, record));
+    const connection: ConnectionInfo = { ...server.connection, database: backup.kind === 'pg-dumpall' ? engine.databaseName : database };
+    await withSession(engine, connection, async (session) => {
+      await timeline.phase('service', () => session.query('SELECT 1'));
+      record.restoreMs = clock.now();
+      await timeline.phase('integrity', async () => {
+        record.integrity = (await engine.integrityChecks(session)).map(({ name: check, passed, value, detail }) => ({ name: check, passed, ...(value === undefined ? {} : { value }), detail }));
+      });
+      await timeline.phase('contents', () => checkContents(engine, session, spec, record));
+      if (spec.freshness) await timeline.phase('freshness', () => checkFreshness(session, spec.freshness!, record, backup));
+      if (spec.checks.length > 0) await timeline.phase('checks', () => runChecks(engine, session, spec, record));
+      await timeline.phase('inventory', () => takeInventory(engine, session, connection, record));
+    });
+    for (const check of record.integrity.filter((check) => !check.passed)) finding('integrity', `${check.name}: ${check.detail ?? check.value ?? 'failed'}`);
+    judgeDrift(record, options.previous, spec.drift);
+    if (spec.objectives.restoreTime !== undefined && record.restoreMs !== null && record.restoreMs > spec.objectives.restoreTime) {
+      finding('restore-too-slow', `the restore took ${formatDuration(record.restoreMs)}, over the ${formatDuration(spec.objectives.restoreTime)} allowed: a real restore of this backup misses its objective`);
+    }
+    // The source is read, never written: the same bytes after the restore as before it.
+    for (const file of record.sourceFiles) {
+      file.sha256After = await sha256Of(file.path);
+      if (file.sha256After !== file.sha256) finding('source-changed', `${file.path} changed while it was verified: something else writes to it; verify a copy that nothing writes to`);
+    }
+    for (const item of record.findings) {
+      const reason = spec.ignore[item.code];
+      if (reason) item.ignored = reason;
+    }
+    record.status = record.findings.some((item) => !item.ignored) ? 'failed' : 'passed';
+  } catch (error) {
+    record.status = 'error';
+    record.errors.push({ phase: timeline.failedPhase ?? timeline.current ?? 'inspect', message: scrubSecrets(errorMessage(error)), ...(error instanceof DrillSetupError && error.hint ? { hint: error.hint } : {}) });
+  } finally {
+    await resources[Symbol.asyncDispose]();
+    record.phases = timeline.phases;
+    record.commands = exec.records.map((command) => ({ ...command, command: scrubSecrets(command.command) }));
+    record.finishedAt = new Date().toISOString();
+    const newest = record.freshness?.newest ? Date.parse(record.freshness.newest) : record.backupTakenAt ? Date.parse(record.backupTakenAt) : undefined;
+    record.dataAgeMs = newest !== undefined && Number.isFinite(newest) ? Date.parse(record.finishedAt) - newest : null;
+  }
+  return record;
+}
+
+async function withSession<T>(engine: Engine, connection: ConnectionInfo, fn: (session: SqlSession) => Promise<T>): Promise<T> {
+  const session = await engine.connect(connection);
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * The backup through the engine's own tools, as a person restoring it would, without stopping
+ * at the first error: every error is collected and named, and what did restore is checked.
+ */
+async function restore(engine: Engine, server: StartedInstance, backup: DetectedBackup, database: string, spec: VerificationSpec, record: VerificationRecord): Promise<void> {
+  const admin = server.localConnection;
+  const env = engine.clientEnv(admin);
+  if (spec.globals) {
+    // Roles as pg_dumpall writes them: the admin role is there already, and says so; the rest are created.
+    const client = restoreCommand('pg-dumpall', engine, admin);
+    const { stderr, exitCode } = await server.run(client.program, client.args, { stdin: { file: spec.globals }, env, allowFailure: true });
+    record.findings.push(...classifyRestoreErrors(withoutAdminExists(stderr, admin.user), exitCode));
+  }
+  if (backup.kind !== 'pg-dumpall') await withSession(engine, server.connection, (session) => engine.createDatabase(session, database));
+  const target = { ...admin, database: backup.kind === 'pg-dumpall' ? admin.database : database };
+  for (const path of backup.paths) {
+    const directory = backup.kind === 'pg-directory-dump' ? await copyBeside(server, path) : undefined;
+    const client = restoreCommand(backup.kind, engine, target, directory);
+    const { stderr, exitCode } = await server.run(client.program, client.args, { ...(directory ? {} : { stdin: { file: path } }), env, allowFailure: true });
+    record.findings.push(...classifyRestoreErrors(backup.kind === 'pg-dumpall' ? withoutAdminExists(stderr, admin.user) : stderr, exitCode));
+  }
+}
+
+/** A cluster dump (or its globals) creates the admin role again; that one "already exists" is expected, not a finding. */
+function withoutAdminExists(stderr: string, admin: string): string {
+  return stderr
+    .split('\n')
+    .filter((line) => !line.includes(`role "${admin}" already exists`))
+    .join('\n');
+}
+
+async function checkContents(engine: Engine, session: SqlSession, spec: VerificationSpec, record: VerificationRecord): Promise<void> {
+  for (const [table, expected] of Object.entries(spec.tables)) {
+    const minRows = typeof expected === 'number' ? expected : expected.minRows;
+    if (!(await engine.tableExists(session, table))) {
+      record.contents.push({ table, rows: null, minRows });
+      record.findings.push({ code: 'table-missing', message: `table ${table} is not in the restored database: the backup does not hold it, or its restore failed (see the restore's findings)` });
+      continue;
+    }
+    const [row] = await session.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${qualified(engine, table)}`);
+    const rows = Number(row!.n);
+    record.contents.push({ table, rows, minRows });
+    if (rows < minRows) record.findings.push({ code: 'too-few-rows', message: `table ${table} has ${rows} rows, fewer than the ${minRows} expected: the backup is missing data` });
+  }
+}
+
+const qualified = (engine: Engine, table: string) => table.split('.').map((part) => engine.quoteIdent(part)).join('.');
+
+async function checkFreshness(session: SqlSession, freshness: NonNullable<VerificationSpec['freshness']>, record: VerificationRecord, backup: DetectedBackup): Promise<void> {
+  const [row] = await session.query<Record<string, unknown>>(freshness.sql);
+  const value = row ? Object.values(row)[0] : null;
+  const newest = value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value);
+  const against = freshness.against ?? (backup.takenAt ? 'backup' : 'now');
+  const againstAt = against === 'backup' && backup.takenAt ? backup.takenAt : new Date().toISOString();
+  const parsed = newest === null ? NaN : Date.parse(newest.includes('T') || newest.includes('Z') ? newest : `${newest.replace(' ', 'T')}Z`);
+  const ageMs = Number.isFinite(parsed) ? Date.parse(againstAt) - parsed : null;
+  record.freshness = { sql: freshness.sql, newest, againstAt, against, ageMs, maxAgeMs: freshness.maxAge };
+  if (ageMs === null) {
+    record.findings.push({ code: 'freshness-unknown', message: `the freshness query returned ${newest === null ? 'no value' : `"${newest}", not a time`}: the newest data's age is unknown; make it return a timestamp (SELECT max(created_at) FROM …)` });
+  } else if (ageMs > freshness.maxAge) {
+    record.findings.push({ code: 'stale-backup', message: `the newest data is ${formatDuration(ageMs)} older than ${against === 'backup' ? 'the backup' : 'now'} (at most ${formatDuration(freshness.maxAge)} allowed): the backup is stale — a restore would lose everything since; check that backups still run and capture recent data` });
+  }
+}
+
+async function runChecks(engine: Engine, session: SqlSession, spec: VerificationSpec, record: VerificationRecord): Promise<void> {
+  for (const check of spec.checks) {
+    try {
+      const value = await engine.readOnlyValue(session, check.sql);
+      const passed = meetsExpectation(value, check.expect);
+      record.checks.push({ name: check.name, sql: check.sql, expect: String(check.expect), value: value ?? 'NULL', passed });
+      if (!passed) record.findings.push({ code: 'check-failed', message: `check "${check.name}" returned ${value ?? 'NULL'}, expected ${String(check.expect)}` });
+    } catch (error) {
+      record.checks.push({ name: check.name, sql: check.sql, expect: String(check.expect), passed: false, detail: errorMessage(error) });
+      record.findings.push({ code: 'check-failed', message: `check "${check.name}" could not run: ${errorMessage(error)}` });
+    }
+  }
+}
+
+async function takeInventory(engine: Engine, session: SqlSession, connection: ConnectionInfo, record: VerificationRecord): Promise<void> {
+  const snapshot = await engine.openSnapshot(connection);
+  let objects;
+  try {
+    objects = await snapshot.inventory();
+  } finally {
+    await snapshot.close();
+  }
+  for (const object of objects) record.inventory.objects[object.kind] = (record.inventory.objects[object.kind] ?? 0) + 1;
+  // Every table the backup brought, in every database it created (a dump of several has them all).
+  for (const table of objects.filter((object) => object.kind === 'table')) {
+    const [row] = await session.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${qualified(engine, table.name)}`);
+    record.inventory.tables.push({ name: table.name, rows: Number(row!.n) });
+  }
+}
+
+/** A table whose rows dropped beyond `drift` percent since the last good verification of the same source, or that is gone. */
+function judgeDrift(record: VerificationRecord, previous: VerificationOptionsPrevious, drift: number): void {
+  if (!previous) return;
+  const now = new Map(record.inventory.tables.map((table) => [table.name, table.rows]));
+  for (const table of previous) {
+    const rows = now.get(table.name);
+    if (rows === undefined) record.findings.push({ code: 'table-dropped', message: `table ${table.name}, in the last good verification with ${table.rows} rows, is not in this backup` });
+    else if (table.rows > 0 && rows < table.rows * (1 - drift / 100)) {
+      record.findings.push({ code: 'row-count-drop', message: `table ${table.name} has ${rows} rows, ${Math.round((1 - rows / table.rows) * 100)} % fewer than the ${table.rows} of the last good verification (${drift} % allowed): data went missing between the backups` });
+    }
+  }
+}
+
+type VerificationOptionsPrevious = VerifyOptions['previous'];
