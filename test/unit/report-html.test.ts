@@ -159,14 +159,17 @@ describe('renderDrillHtml', () => {
     const first = timeline.datasets[0]!.points[0]!;
     // Bucket t=0 starts at workload.startMs; it is plotted at its middle.
     expect(first[0]).toBeCloseTo(journal.workload.startMs! / 1000 + 0.5);
-    expect(timeline.markers.map((marker) => marker.label)).toEqual(['fault', 'detected', 'restore start', 'service restored', 'verified']);
+    expect(timeline.markers.map((marker) => marker.label)).toEqual(['fault', 'detected', 'restore start', 'service restored', 'verified', 'writes resumed']);
     expect(timeline.markers[0]!.x).toBeCloseTo(journal.fault!.atMs / 1000);
     // The wall clock of drill time 0, for times on hover.
     expect(timeline.wallStartMs).toBe(Date.parse(journal.fault!.wallTime) - journal.fault!.atMs);
   });
 
   it('rates the last, partly covered second over the part the workload ran, and leaves out a sliver too short to rate', () => {
-    const journal = load('passed');
+    // The workload's series before it stopped at detection: without the writes after the verdict.
+    const loaded = load('passed');
+    const { resumed: _resumed, ...beforeResume } = loaded.workload;
+    const journal: Journal = { ...loaded, workload: { ...beforeResume, series: loaded.workload.series.filter((point) => point.t * 1000 < loaded.workload.endMs! - loaded.workload.startMs!) } };
     const { series, startMs } = journal.workload;
     const last = series.at(-1)!;
     const rateAt = (end: number) => {
