@@ -224,6 +224,12 @@ export interface Engine {
   durability(session: SqlSession): Promise<{ processCrash: 'survives' | 'may be lost'; note: string }>;
   /** Checks of the restored database on its own: every table readable, checksums, sequences ahead of their columns. */
   integrityChecks(session: SqlSession): Promise<IntegrityResult[]>;
+  /**
+   * Checks that read every page and index entry with the server's own tool, beside it, for a
+   * backup under verification (pg_amcheck); they may install what they need into the database
+   * (a throwaway). None where `integrityChecks` already reads everything (MariaDB's CHECK TABLE).
+   */
+  deepChecks(instance: StartedInstance, connection: ConnectionInfo): Promise<IntegrityResult[]>;
 }
 
 export type EngineName = 'postgres' | 'mariadb';

@@ -284,6 +284,17 @@ export const postgres: Engine = {
     return PostgresSnapshot.open(await postgres.connect(connection), options.importSnapshot);
   },
 
+  async deepChecks(instance, connection) {
+    // Exit 0: nothing corrupt; 2: corruption found (each on stdout); anything else: it could not check.
+    const { exitCode, stdout, stderr } = await instance.run(
+      'pg_amcheck',
+      ['--install-missing', '--heapallindexed', ...postgres.clientArgs(connection), `--database=${connection.database}`],
+      { allowFailure: true, env: postgres.clientEnv(connection) },
+    );
+    const detail = (stdout.trim() || stderr.trim()).split('\n').slice(0, 5).join('\n');
+    return [{ name: 'pg_amcheck', passed: exitCode === 0, value: exitCode === 0 ? 'every table and B-tree index' : `exit ${exitCode}`, detail: exitCode === 0 ? 'heap pages and index entries read; every heap tuple found in its indexes' : detail }];
+  },
+
   async integrityChecks(session) {
     // With data checksums on, a damaged page fails the full read instead of returning garbage.
     const results: IntegrityResult[] = [await everyTableReadable(postgres, session)];

@@ -185,6 +185,10 @@ export async function verifyBackup(options: VerifyOptions): Promise<Verification
       if (spec.checks.length > 0) await timeline.phase('checks', () => runChecks(engine, session, spec, record));
       await timeline.phase('inventory', () => takeInventory(engine, session, connection, record));
     });
+    // Last: it may install an extension into the database (pg_amcheck's amcheck), which the inventory must not count.
+    await timeline.phase('deep-checks', async () => {
+      record.integrity.push(...(await engine.deepChecks(server, { ...server.localConnection, database: connection.database })).map(({ name: check, passed, value, detail }) => ({ name: check, passed, ...(value === undefined ? {} : { value }), detail })));
+    });
     for (const check of record.integrity.filter((check) => !check.passed)) finding('integrity', `${check.name}: ${check.detail ?? check.value ?? 'failed'}`);
     judgeDrift(record, options.previous, spec.drift);
     if (spec.objectives.restoreTime !== undefined && record.restoreMs !== null && record.restoreMs > spec.objectives.restoreTime) {

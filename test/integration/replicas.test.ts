@@ -19,7 +19,7 @@ function expectFailover(outcome: CountedOutcome): void {
   expect(journal.strategySamples!.at(-1)!.values).toEqual({ lagBytes: expect.any(Number), lagMs: expect.any(Number) });
   expect(journal.recovery!.detail).toMatch(/when the fault struck the standby was \d+ bytes and .+ behind/);
   // Service is back when the promoted standby acknowledges a write.
-  expect(journal.measurements.rtoServiceMs).toBeGreaterThan(2000);
+  expect(journal.measurements.rtoServiceMs).toBeGreaterThan(1500);
   expect(journal.ledger!.lost).toBe(outcome.lostByTest!.length);
   expect(journal.ledger!.unexpected).toBe(0);
 }

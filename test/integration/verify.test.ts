@@ -115,6 +115,9 @@ describe('firedrill verify: PostgreSQL backups (real servers)', () => {
     expect(record.sourceFiles.every((file) => file.sha256After === file.sha256)).toBe(true);
     expect(await Promise.all(SAKILA_PG.map(sha))).toEqual(before);
     expect(record.restoreMs).toBeGreaterThan(0);
+    // Every heap page and B-tree index read by the server's own checker, after the inventory (its extension is not counted).
+    expect(record.integrity.find((check) => check.name === 'pg_amcheck')).toMatchObject({ passed: true });
+    expect(record.phases.map((phase) => phase.name).slice(-2)).toEqual(['inventory', 'deep-checks']);
   });
 
   it('a custom-format dump restored without its roles fails with missing-role, and passes once it is ignored with a reason; its header gives the version and time', async () => {

@@ -27,8 +27,8 @@ workload:
 strategy: ${strategy}
 fault:
 ${fault}
-  at: 3s
-  detectAfter: 2s
+  at: 4s
+  detectAfter: 1500ms
 ${extra}`;
 }
 
@@ -41,7 +41,7 @@ export function shopWith(
   strategy: string,
   options: { incident: string; latent?: string[]; backups?: string; extra?: string; target?: string; storage?: string },
 ): string {
-  const faults = [`{ ${options.incident}, at: 3s, detectAfter: 2s }`, ...(options.latent ?? []).map((latent) => `{ ${latent} }`)];
+  const faults = [`{ ${options.incident}, at: 4s, detectAfter: 1500ms }`, ...(options.latent ?? []).map((latent) => `{ ${latent} }`)];
   return `name: it-${engine}-${strategy.replace(/[^\w-]+/g, '-')}
 target:
   engine: ${engine}
