@@ -11,14 +11,15 @@ export type BackupKind = (typeof BACKUP_KINDS)[number];
 /**
  * The restore of each kind, as a person would run it, going on past errors so that every one
  * is reported (not only the first) and what did restore can be checked: pg_restore without
- * --exit-on-error, psql with ON_ERROR_STOP off, the MariaDB client with --force. A kind read
- * from stdin unless `directory` (a copy beside the server) is given.
+ * --exit-on-error, psql with ON_ERROR_STOP off, the MariaDB client with --force. A kind reads
+ * stdin unless `path` (the backup, where the server's tools can read it) is given; then a
+ * pg_dump archive restores with `jobs` parallel jobs, as pg_restore can only from a file.
  */
-export function restoreCommand(kind: BackupKind, engine: Engine, connection: ConnectionInfo, directory?: string): ServerCommand {
+export function restoreCommand(kind: BackupKind, engine: Engine, connection: ConnectionInfo, path?: string, jobs = 1): ServerCommand {
   switch (kind) {
     case 'pg-custom-dump':
     case 'pg-directory-dump':
-      return { program: 'pg_restore', args: ['--no-password', ...engine.clientArgs(connection), `--dbname=${connection.database}`, ...(directory ? [directory] : [])] };
+      return { program: 'pg_restore', args: ['--no-password', ...(path && jobs > 1 ? [`--jobs=${jobs}`] : []), ...engine.clientArgs(connection), `--dbname=${connection.database}`, ...(path ? [path] : [])] };
     case 'pg-plain-dump':
     case 'pg-dumpall':
       return { program: 'psql', args: ['-X', '-q', '-v', 'ON_ERROR_STOP=0', ...engine.clientArgs(connection), `--dbname=${connection.database}`] };

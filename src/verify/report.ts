@@ -94,7 +94,7 @@ ${section(
 ${section(
   'source',
   'The backup verified',
-  html`<p class="muted">Read, never written: each file's sha256 before the restore and after it.</p>${table(record.sourceFiles, [
+  html`<p class="muted">Read, never written: each file's sha256 as it was restored, and after (a file written to since is hashed again).</p>${table(record.sourceFiles, [
     { header: 'File', cell: (f) => html`<span class="mono">${f.path}</span>` },
     { header: 'Size', cell: (f) => formatBytes(f.sizeBytes), numeric: true },
     { header: 'sha256', cell: (f) => html`<span class="mono">${f.sha256}</span>` },

@@ -127,6 +127,10 @@ describe('firedrill verify: PostgreSQL backups (real servers)', () => {
     expect(Math.abs(Date.parse(record.backupTakenAt!) - Date.now())).toBeLessThan(10 * 60_000);
     expect(codes(record)).toEqual(['missing-role']);
     expect(record.findings[0]!.message).toContain('"reporting"');
+    // Readable where it is by the server's tools: restored in place, with parallel jobs.
+    const restored = record.commands.find((command) => command.phase === 'restore' && command.command.includes('pg_restore'))!.command;
+    expect(restored).toContain(' --jobs=');
+    expect(restored.endsWith(` ${custom}`)).toBe(true);
     expect(record.status).toBe('failed');
     // Everything else did restore: the same objects as loading the files, plus the table the role owns.
     expect(record.inventory.objects.table).toBe(sourceInventory.table! + 1);
