@@ -17,7 +17,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS, startS3rver } from '../../scripts/s3rver.js';
-import { cli, leftovers } from '../support/drills.js';
+import { cli, leftovers, privateTmp } from '../support/drills.js';
 import pino from 'pino';
 
 const SAKILA_PG = ['datasets/sakila-postgres/schema.sql', 'datasets/sakila-postgres/data.sql'];
@@ -205,7 +205,7 @@ describe('firedrill verify: PostgreSQL backups (real servers)', () => {
       await client.send(new PutObjectCommand({ Bucket: 'backups', Key: 'nightly/app-2.dump', Body: await readFile(custom) }));
       const out = join(work, 'reports');
       const metrics = join(work, 'firedrill.prom');
-      const tmp = await makeRunTempDir('firedrill-it-verify-cli-');
+      const tmp = await privateTmp();
       const run = await cli(
         ['verify', 's3://backups/nightly/', '--newest', '--s3-endpoint', s3.endpoint, '--s3-path-style', '--set', 'ignore.missing-role=the reporting role is created by our IAM', '--set', 'tables.payment=16049', '--notify-webhook-env', 'VERIFY_HOOK', '--notify-on', 'always', '--metrics-file', metrics, '--out', out, '--json'],
         { tmp, env: { ...S3RVER_CREDENTIALS, VERIFY_HOOK: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` } },
