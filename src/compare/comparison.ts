@@ -26,6 +26,11 @@ function eventAt(journal: Journal, name: string): number | undefined {
 }
 
 /** The figures a comparison sets side by side, in column order. */
+/** How much a figure of the workload moved while the backup ran, in percent of before it; null when either was not measured. */
+function percentChange(before: number | undefined, during: number | undefined): number | null {
+  return before !== undefined && before > 0 && during !== undefined ? (during / before - 1) * 100 : null;
+}
+
 export const COMPARISON_METRICS = [
   {
     key: 'rtoServiceMs',
@@ -109,11 +114,7 @@ export const COMPARISON_METRICS = [
     unit: 'percent',
     better: 'higher',
     description: 'workload throughput while the backup ran, against before it: −10 % means the backup cost a tenth of the writes. Only for a workload as fast as it can (rate: max): a paced one writes its rate whatever the backup costs',
-    value: (journal) => {
-      const before = journal.backup?.throughputBefore;
-      const during = journal.backup?.throughputDuring;
-      return journal.workload.targetRate === null && before !== undefined && before > 0 && during !== undefined ? (during / before - 1) * 100 : null;
-    },
+    value: (journal) => (journal.workload.targetRate === null ? percentChange(journal.backup?.throughputBefore, journal.backup?.throughputDuring) : null),
   },
   {
     key: 'backupLatencyChange',
@@ -121,11 +122,7 @@ export const COMPARISON_METRICS = [
     unit: 'percent',
     better: 'lower',
     description: "p95 latency of the workload's writes while the backup ran, against before it: +50 % means writes took half as long again. Shows the backup's cost even when the workload is paced",
-    value: (journal) => {
-      const before = journal.backup?.latencyP95Before;
-      const during = journal.backup?.latencyP95During;
-      return before !== undefined && before > 0 && during !== undefined ? (during / before - 1) * 100 : null;
-    },
+    value: (journal) => percentChange(journal.backup?.latencyP95Before, journal.backup?.latencyP95During),
   },
 ] as const satisfies readonly MetricDefinition[];
 
