@@ -7,17 +7,21 @@ import { cp, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import getPort from 'get-port';
 import pino from 'pino';
 import { ShopDataset } from '../src/datasets/shop.js';
 import { engines } from '../src/engines/index.js';
-import type { Engine } from '../src/engines/engine.js';
+import type { ConnectionInfo, Engine, SqlSession } from '../src/engines/engine.js';
 import { findPostgresInstallation } from '../src/engines/postgres-binaries.js';
 import type { Journal } from '../src/journal/types.js';
 import type { Provider, ProviderContext, StartedInstance } from '../src/providers/provider.js';
 import { dockerProvider } from '../src/providers/docker/docker-provider.js';
 import { localProvider } from '../src/providers/local/local-provider.js';
 import { runDrill } from '../src/runner/drill.js';
+import { planDrills } from '../src/runner/run.js';
+import { buildSweeps } from '../src/report/sweep.js';
+import { forecast } from '../src/measure/forecast.js';
 import { loadScenario, parseScenario } from '../src/scenario/loader.js';
 import { DrillClock } from '../src/util/clock.js';
 import { formatDuration } from '../src/util/duration.js';
@@ -25,7 +29,7 @@ import { CommandRunner, shellQuote } from '../src/util/exec.js';
 import { makeOwnedDir, makeRunTempDir, serviceUser } from '../src/util/os-user.js';
 import { ResourceStack } from '../src/util/resources.js';
 import { Workload } from '../src/workload/workload.js';
-import { formatBytes } from '../src/report/format.js';
+import { formatBytes, formatCount } from '../src/report/format.js';
 import { loadVerification } from '../src/verify/spec.js';
 import { verifyBackup } from '../src/verify/verify.js';
 import { S3RVER_CREDENTIALS, startS3rver } from '../scripts/s3rver.js';
@@ -461,6 +465,260 @@ async function verifyVsHand(count: number, runs: number): Promise<void> {
   });
 }
 
+/**
+ * The body of the worker `ledgerAtVolume` starts: builds the ledger and the restored rows, lets
+ * the main thread take its baseline, then compares once. Runs from its source text in a fresh
+ * worker, so it refers to nothing outside itself.
+ */
+async function compareLedgerInWorker(): Promise<void> {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  const { module, writes, present } = workerData as { module: string; writes: number; present: number };
+  const { compareLedger } = (await import(module)) as typeof import('../src/measure/ledger.js');
+  const acked = Array.from({ length: writes }, (_, index) => ({ writer: 1 + (index % 8), seq: Math.floor(index / 8) + 1, serverTimeUs: 1_000_000 + index * 10 }));
+  // Rows read back from a database are objects of their own, not the ledger's.
+  const restored = acked.slice(0, present).map((write) => ({ ...write }));
+  // Half of the missing writes come after the fault: both kinds of loss are counted.
+  const faultTimeUs = 1_000_000 + (writes - (writes - present) / 2) * 10;
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  parentPort!.postMessage('built');
+  parentPort!.once('message', () => {
+    const began = performance.now();
+    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: restored, faultTimeUs, targetTimeUs: faultTimeUs });
+    parentPort!.postMessage({ ms: performance.now() - began, lost: result.lost, lostToDetection: result.lostToDetection });
+  });
+}
+
+/**
+ * The ledger compared at volume: `writes` acknowledged writes against all of them restored, all
+ * but 1,000, and none (a total loss). Each comparison runs in a fresh worker thread, so only its
+ * inputs are in that heap; the main thread samples the process's RSS every millisecond while it
+ * runs, and the peak above the RSS with the inputs built is the comparison's extra memory.
+ */
+async function ledgerAtVolume(writes: number): Promise<void> {
+  const module = new URL('../src/measure/ledger.js', import.meta.url).href;
+  for (const present of [writes, writes - 1000, 0]) {
+    const worker = new Worker(`(${compareLedgerInWorker.toString()})()`, { eval: true, workerData: { module, writes, present } });
+    const measured = await new Promise<{ ms: number; lost: number; lostToDetection: number; extraBytes: number }>((resolve, reject) => {
+      let baseline = 0;
+      let peak = 0;
+      let sampler: NodeJS.Timeout | undefined;
+      worker.on('error', reject);
+      worker.on('message', (message: 'built' | { ms: number; lost: number; lostToDetection: number }) => {
+        if (message === 'built') {
+          baseline = peak = process.memoryUsage.rss();
+          sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 1);
+          worker.postMessage('compare');
+          return;
+        }
+        clearInterval(sampler);
+        resolve({ ...message, extraBytes: Math.max(peak, process.memoryUsage.rss()) - baseline });
+      });
+    });
+    await worker.terminate();
+    if (measured.lost !== writes - present) throw new Error(`ledger bench: ${measured.lost} lost of ${writes} with ${present} present; expected ${writes - present}`);
+    const against = present === 0 ? 'an empty restore (total loss)' : `${formatCount(present)} restored`;
+    rows.push({ figure: `ledger: ${formatCount(writes)} acknowledged writes against ${against}`, value: formatDuration(measured.ms), target: '≤ 2.00 s', met: measured.ms <= 2000 });
+    // Decimal megabytes, as the target is written.
+    rows.push({ figure: `  extra memory (peak RSS above the inputs; ${formatCount(measured.lost)} lost, ${formatCount(measured.lostToDetection)} to detection)`, value: `${(measured.extraBytes / 1e6).toFixed(1)} MB`, target: '≤ 200 MB', met: measured.extraBytes <= 200e6 });
+  }
+}
+
+/** A new database on a bench server, and a session on it for `fn`. */
+async function inNewDatabase<T>(server: StartedInstance, name: string, fn: (session: SqlSession, connection: ConnectionInfo) => Promise<T>): Promise<T> {
+  const { engine } = server;
+  const admin = await engine.connect(server.connection);
+  await engine.createDatabase(admin, name);
+  await admin.close();
+  const connection = { ...server.connection, database: name };
+  const session = await engine.connect(connection);
+  try {
+    return await fn(session, connection);
+  } finally {
+    await session.close();
+  }
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const began = performance.now();
+  await fn();
+  return performance.now() - began;
+}
+
+const SHOP_TABLES = `('customers', 'products', 'orders', 'order_items')`;
+
+function seedRows(what: string, shopMs: number, shopBytes: number, tool: string, toolMs: number, toolBytes: number): void {
+  rows.push({ figure: `seed, built-in shop on ${what}`, value: `${formatDuration(shopMs)} (${formatBytes(shopBytes)})`, target: '', met: null });
+  rows.push({ figure: `  ${tool}`, value: `${formatDuration(toolMs)} (${formatBytes(toolBytes)})`, target: '', met: null });
+  const ratio = shopMs / shopBytes / (toolMs / toolBytes);
+  rows.push({ figure: `  ratio shop / ${tool.split(' ')[0]}, time per byte`, value: ratio.toFixed(2), target: '≤ 1.20', met: ratio <= 1.2 });
+}
+
+/**
+ * The built-in dataset seeded at `bytes` against the engine's own bulk path writing as much:
+ * `pgbench -i` at the scale that takes the same space (found from a small pgbench -i first), and
+ * on MariaDB a `LOAD DATA` of the very rows the shop generated (exported first, outside the
+ * timing) into tables of the same keys and indexes. A checkpoint before each timed load, so
+ * neither pays for the other's dirty pages.
+ */
+async function seedVsBulkTools(bytes: number): Promise<void> {
+  const scale = ShopDataset.scaleFor(bytes);
+  await withResources(async (context) => {
+    const engine = engines.postgres;
+    const instance = await localProvider.create({ name: 'bench-seed', engine }, context);
+    await instance.initialize();
+    const server = await instance.start();
+    const size = (session: SqlSession, like: string) =>
+      session.query<{ bytes: string }>(`SELECT sum(pg_total_relation_size(oid)) AS bytes FROM pg_class WHERE relkind = 'r' AND relname ${like}`).then(([row]) => Number(row!.bytes));
+    const admin = await engine.connect(server.connection);
+    const checkpoint = () => admin.query('CHECKPOINT');
+    await checkpoint();
+    const [shopMs, shopBytes] = await inNewDatabase(server, engine.databaseName, async (session, connection) => [
+      await timed(() => new ShopDataset(scale, 42).load({ engine, instance: server, connection, session })),
+      await size(session, `IN ${SHOP_TABLES}`),
+    ]);
+    const pgbench = (await findPostgresInstallation()).program('pgbench')!;
+    const pgbenchInit = (database: string, pgbenchScale: number) =>
+      run(pgbench, ['-i', '-q', '-s', String(pgbenchScale), '-h', '127.0.0.1', '-p', String(server.connection.port), '-U', 'postgres', database]);
+    const perPgbenchScale = await inNewDatabase(server, 'calibration', async (session) => {
+      await pgbenchInit('calibration', 5);
+      return (await size(session, `LIKE 'pgbench%'`)) / 5;
+    });
+    const pgbenchScale = Math.max(1, Math.round(shopBytes / perPgbenchScale));
+    await checkpoint();
+    const [pgbenchMs, pgbenchBytes] = await inNewDatabase(server, 'pgbench', async (session) => [await timed(() => pgbenchInit('pgbench', pgbenchScale)), await size(session, `LIKE 'pgbench%'`)]);
+    await admin.close();
+    seedRows(`PostgreSQL (scale ${scale})`, shopMs, shopBytes, `pgbench -i -s ${pgbenchScale}`, pgbenchMs, pgbenchBytes);
+  });
+  await withResources(async (context) => {
+    const engine = engines.mariadb;
+    const instance = await localProvider.create({ name: 'bench-seed', engine }, context);
+    await instance.initialize();
+    const server = await instance.start();
+    const admin = await engine.connect(server.connection);
+    const size = (database: string) =>
+      admin.query<{ bytes: string }>(`SELECT SUM(ALLOCATED_SIZE) AS bytes FROM information_schema.INNODB_SYS_TABLESPACES WHERE NAME LIKE '${database}/%'`).then(([row]) => Number(row!.bytes));
+    // MariaDB has no CHECKPOINT: with no dirty pages allowed, InnoDB flushes them all in the background.
+    const flush = async () => {
+      await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = 0');
+      for (let waited = 0; waited < 60_000; waited += 200) {
+        const [row] = await admin.query<{ Value: string }>(`SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'`);
+        if (Number(row!.Value) === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = DEFAULT');
+    };
+    try {
+      await flush();
+      const shopMs = await inNewDatabase(server, engine.databaseName, (session, connection) => timed(() => new ShopDataset(scale, 42).load({ engine, instance: server, connection, session })));
+      const shopBytes = await size(engine.databaseName);
+      const files = join(server.paths.scratch, 'rows');
+      await server.claim(files);
+      await engine.createDatabase(admin, 'bulk');
+      for (const table of ShopDataset.tables) {
+        await admin.query(`SELECT * FROM ${engine.databaseName}.${table} INTO OUTFILE '${files}/${table}.tsv'`);
+        await admin.query(`CREATE TABLE bulk.${table} LIKE ${engine.databaseName}.${table}`);
+      }
+      await flush();
+      // The same two loads side by side as the shop's, with the checks off that a bulk load turns off.
+      const load = async (tables: string[]) => {
+        const session = await engine.connect({ ...server.connection, database: 'bulk' });
+        try {
+          for (const statement of ['SET unique_checks = 0', 'SET foreign_key_checks = 0']) await session.query(statement);
+          for (const table of tables) await session.query(`LOAD DATA INFILE '${files}/${table}.tsv' INTO TABLE ${table}`);
+        } finally {
+          await session.close();
+        }
+      };
+      const loadMs = await timed(() => Promise.all([load(['customers', 'orders']), load(['products', 'order_items'])]));
+      seedRows(`MariaDB (scale ${scale})`, shopMs, shopBytes, 'LOAD DATA of the same rows', loadMs, await size('bulk'));
+    } finally {
+      await admin.close();
+    }
+  });
+}
+
+/**
+ * The forecast against a measurement: a sweep of the point-in-time drill at `sizes`, its model's
+ * forecast for a drill `times` larger than the largest, and that drill measured. The forecast is
+ * made for the big drill's own data and log volume (what it restored and replayed), so the two
+ * answer the same question. Also the restore's write rate against the disk's, at each size.
+ */
+async function forecastVsMeasured(sizes: readonly string[], larger: string): Promise<void> {
+  const text = (sweep: string) => `name: bench-sweep
+target: { engine: postgres, dataset: { builtin: shop } }
+workload: { writers: 2, rate: 100, warmup: 2s, resume: 0s }
+strategy: pg-basebackup-wal
+fault: { kind: bad-delete, table: orders, at: 4s, detectAfter: 1s }
+${sweep}
+`;
+  const runDir = await mkdtemp(join(tmpdir(), 'firedrill-bench-sweep-'));
+  try {
+    const scenario = await parseScenario(text(`sweep: { size: [${sizes.join(', ')}, ${larger}] }`), 'bench-sweep.yaml');
+    const plans = planDrills([scenario]);
+    const journals: Journal[] = [];
+    for (const plan of plans) {
+      const { journal } = await runDrill(plan.scenario, { runId: 'bench', runDir, drillId: plan.drillId, annotations: { sweep: plan.sweep! } });
+      if (journal.status !== 'passed') throw new Error(`sweep drill ${plan.drillId} ${journal.status}: ${journal.errors.map((e) => e.message).join('; ') || journal.objectives.filter((o) => !o.passed).map((o) => o.name).join(', ')}`);
+      journals.push(journal);
+      const rate = journal.restoreThroughput;
+      rows.push({
+        figure: `sweep ${journal.sweep!.label}: ${formatBytes(journal.volume!.dataBytes)} data, ${formatBytes(journal.volume!.logBytes ?? 0)} WAL`,
+        value: formatDuration(journal.measurements.rtoVerifiedMs),
+        target: '',
+        met: null,
+      });
+      if (rate) rows.push({ figure: `  restore write rate, of the disk's ${formatBytes(journal.calibration.diskWriteBytesPerSecond ?? 0)}/s with fsync`, value: `${formatBytes(rate.bytesPerSecond)}/s ${rate.efficiency === null ? '' : `${Math.round(rate.efficiency * 100)} %`}`, target: '', met: null });
+    }
+    // The model from the sweep's sizes alone; the largest drill is what it must foretell.
+    const big = journals.at(-1)!;
+    const [sweep] = buildSweeps(journals.slice(0, -1));
+    const projected = forecast(sweep!.model!, { size: big.volume!.dataBytes, logPerHour: big.volume!.logBytes ?? 0, backupEvery: 3_600_000 });
+    const measured = big.measurements.rtoVerifiedMs!;
+    const ratio = projected.total.ms / measured;
+    rows.push({ figure: `forecast for ${larger} (${formatBytes(big.volume!.dataBytes)}) from ${sizes.join(', ')}`, value: formatDuration(projected.total.ms), target: '', met: null });
+    rows.push({ figure: `  measured at ${larger}`, value: formatDuration(measured), target: '', met: null });
+    rows.push({ figure: '  ratio forecast / measured', value: ratio.toFixed(2), target: '0.80–1.20', met: ratio >= 0.8 && ratio <= 1.2 });
+    for (const phase of projected.phases.filter((candidate) => candidate.share >= 0.05)) {
+      rows.push({ figure: `    ${phase.phase}: forecast / measured`, value: `${formatDuration(phase.ms)} / ${formatDuration(big.measurements.rtoBreakdown[phase.phase] ?? 0)}`, target: '', met: null });
+    }
+  } finally {
+    await rm(runDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A bad DELETE of every order at `scale` (10,000 orders a scale unit): the fault pairs each row
+ * before with after, and the verify phase the damaged rows with the restored table's, through
+ * files and batches. The process's RSS is sampled every 10 ms through the drill; its peak above
+ * the RSS before it is what the drill held.
+ */
+async function damageAtVolume(scale: number): Promise<void> {
+  const scenario = await parseScenario(`name: bench-damage
+target: { engine: postgres, dataset: { builtin: shop, scale: ${scale} } }
+workload: { writers: 2, rate: 100, warmup: 2s, resume: 0s }
+strategy: pg-basebackup-wal
+fault: { kind: bad-delete, table: orders, at: 4s, detectAfter: 1s }
+`, 'bench-damage.yaml');
+  const runDir = await mkdtemp(join(tmpdir(), 'firedrill-bench-damage-'));
+  const baseline = process.memoryUsage.rss();
+  let peak = baseline;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
+  try {
+    const { journal } = await runDrill(scenario, { runId: 'bench', runDir });
+    if (journal.status !== 'passed') throw new Error(`damage drill ${journal.status}: ${journal.errors.map((e) => e.message).join('; ') || journal.objectives.filter((o) => !o.passed).map((o) => o.name).join(', ')}`);
+    const phase = (name: string) => formatDuration(journal.phases.find((candidate) => candidate.name === name)?.durationMs ?? null);
+    rows.push({ figure: `damage: a DELETE of all ${formatCount(journal.damage!.affectedRows)} orders (scale ${scale}), every row back`, value: journal.damage!.undone ? 'undone' : 'NOT undone', target: '', met: null });
+    rows.push({ figure: '  peak RSS above the drill\'s start', value: `${((peak - baseline) / 1e6).toFixed(1)} MB`, target: '≤ 200 MB', met: peak - baseline <= 200e6 });
+    rows.push({ figure: '  fault phase (rows before and after, paired) / verify phase', value: `${phase('fault')} / ${phase('verify')}`, target: '', met: null });
+  } finally {
+    clearInterval(sampler);
+    await rm(runDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const only = process.argv[2];
   const sections: Array<[string, () => Promise<void>]> = [
@@ -475,6 +733,10 @@ async function main(): Promise<void> {
     ['s3', () => s3Upload(1024 * 1024 * 1024, 3)],
     ['archiving', () => walArchiving(20, [16, 48])],
     ['verify', () => verifyVsHand(4_000_000, 2)],
+    ['ledger', () => ledgerAtVolume(1_000_000)],
+    ['damage', () => damageAtVolume(300)],
+    ['seed', () => seedVsBulkTools(1e9)],
+    ['forecast', () => forecastVsMeasured(['256MB', '1GB', '2GB'], '8GB')],
   ];
   for (const [name, section] of sections) {
     if (only && only !== name) continue;

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { engines } from '../engines/index.js';
 import { faults } from '../faults/index.js';
-import { consolePhaseListener, renderConsoleComparison, renderConsoleSummary } from '../report/console.js';
+import { consolePhaseListener, renderConsoleComparison, renderConsoleSummary, renderConsoleSweeps, renderKept } from '../report/console.js';
 import { renderDrillHtml } from '../report/html.js';
 import { commonFolder, comparisonJson, missingDrills, readJournals, reportedRuns, reporters, writeReports, type ReporterName } from '../report/index.js';
 import { exitCodeOf, loadAll, parseShard, planDrills, runScenarios, shardDrills, type PlanOptions, type Selection, type Shard } from '../runner/run.js';
@@ -11,19 +11,22 @@ import { formatProblem, parseOverride, ScenarioError, withStrategyNames, type Ov
 import { formatDuration } from '../util/duration.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { strategies } from '../strategies/index.js';
-import { DrillSetupError, ExitCode, InterruptedError } from '../util/errors.js';
+import { DrillSetupError, ExitCode } from '../util/errors.js';
 import { firedrillVersion } from '../util/version.js';
 import { doctor } from './doctor.js';
 import { evidenceCommand, historyOption, keygenCommand, verifyBundleCommand, type EvidenceOptions } from './evidence.js';
 import { dryRun } from './dry-run.js';
 import { initCommand } from './init.js';
+import { doneCommand, execCommand, gamedayCommand, markCommand, type GamedayCommandOptions } from './gameday.js';
+import { interruptible } from './interrupts.js';
 import { writeRunbook } from './runbook.js';
 import { verifyCommand, type VerifyCommandOptions } from './verify.js';
 import { BACKUP_KINDS } from '../verify/detect.js';
 import { resultJson, resultJsonSchema } from './result.js';
-import { parse, retentionPlanCommand, type RetentionPlanOptions } from './retention.js';
+import { parse } from './options.js';
+import { retentionPlanCommand, type RetentionPlanOptions } from './retention.js';
 import { findLeftovers, removeLeftovers } from '../runner/cleanup.js';
-import type { Journal } from '../journal/types.js';
+import { cacheDir, cacheEntries, dropCache } from '../providers/cache.js';
 
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 const err = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -159,25 +162,12 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
   }
 
   // Ctrl-C or SIGTERM: abort the drill, let cleanup run, exit 130. A second Ctrl-C exits at once.
-  const controller = new AbortController();
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      err('second interrupt: exiting at once without cleanup; run `firedrill cleanup` to remove what this run left (it is on record)');
-      process.exit(ExitCode.interrupted);
-    }
-    err(`\n${signal}: stopping the drill and cleaning up (press Ctrl-C again to exit at once)`);
-    controller.abort(new InterruptedError(signal));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+  return interruptible('drill', err, async (signal) => {
     const { runDir, outcomes, warnings } = await runScenarios(scenarios, {
       outDir: options.out,
       keep: options.keep,
       logLevel,
-      signal: controller.signal,
+      signal,
       compare: plan.compare,
       repeat: plan.repeat,
       shard: options.shard,
@@ -196,7 +186,7 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
     for (const failure of reports.errors) err(`report ${failure.reporter} failed: ${failure.message}`);
     if (options.json) {
       const drills = journals.map((journal, index) => ({ dir: drillDirs[index]!, status: journal.status, scenario: journal.scenario.name, strategy: journal.strategy, ...(journal.comparison ? { comparison: journal.comparison } : {}), measurements: journal.measurements, objectives: journal.objectives, errors: journal.errors }));
-      const exitCode = controller.signal.aborted ? ExitCode.interrupted : exitCodeOf(journals);
+      const exitCode = signal.aborted ? ExitCode.interrupted : exitCodeOf(journals);
       out(resultJson({ exitCode, command, runDir, ...(options.shard ? { shard: options.shard } : {}), drills, comparisons: comparisonJson(journals, runDir, drillDirs).comparisons }));
     } else {
       err('');
@@ -212,23 +202,11 @@ async function runCommand(paths: string[], options: RunCommandOptions, plan: Com
       }
       if (outcomes.length > 1) err(`index:   ${join(runDir, 'index.html')}`);
       if (reports.files.includes(join(runDir, 'compare.html'))) err(`compare: ${join(runDir, 'compare.html')}`);
+      const sweeps = renderConsoleSweeps(journals);
+      if (sweeps) err(`${sweeps}\nsweep:   ${join(runDir, 'sweep.html')}`);
     }
-    return controller.signal.aborted ? ExitCode.interrupted : exitCodeOf(journals);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
-
-/** What --keep left running, how to reach it, and the exact commands that remove it. */
-function renderKept(kept: NonNullable<Journal['kept']>): string {
-  const lines = ['kept (--keep); firedrill has exited, these are still there:'];
-  for (const resource of kept) {
-    lines.push(`  ${resource.kind}: ${resource.where}${resource.connect ? `\n    connect: ${resource.connect}` : ''}`);
-  }
-  const removal = [...kept].reverse().flatMap((resource) => resource.remove ?? []);
-  if (removal.length > 0) lines.push('  remove them with `firedrill cleanup`, or by hand:', ...removal.map((command) => `    ${command}`));
-  return lines.join('\n');
+    return signal.aborted ? ExitCode.interrupted : exitCodeOf(journals);
+  });
 }
 
 interface ReportCommandOptions {
@@ -342,7 +320,8 @@ async function doctorCommand(options: { json?: boolean }): Promise<number> {
   return report.usable.length > 0 ? ExitCode.passed : ExitCode.couldNotRun;
 }
 
-async function cleanupCommand(options: { dryRun?: boolean }): Promise<number> {
+async function cleanupCommand(options: { dryRun?: boolean; cache?: boolean }): Promise<number> {
+  if (options.cache) return dropCacheCommand(options);
   const found = await findLeftovers();
   if (found.leftovers.length === 0 && found.deadRuns.length === 0) {
     out('nothing to clean up: no run left anything behind');
@@ -356,6 +335,24 @@ async function cleanupCommand(options: { dryRun?: boolean }): Promise<number> {
   for (const { leftover, error } of results) out(`${error ? 'FAILED ' : 'removed'}  ${leftover.runId}  ${leftover.kind}: ${leftover.where}${error ? ` — ${error}` : ''}`);
   const failed = results.filter((result) => result.error).length;
   if (failed > 0) err(`${failed} leftover(s) could not be removed; see above`);
+  return failed > 0 ? ExitCode.couldNotRun : ExitCode.passed;
+}
+
+/** `cleanup --cache`: the cluster templates and seeded data directories, which later drills make again. */
+async function dropCacheCommand(options: { dryRun?: boolean }): Promise<number> {
+  const entries = await cacheEntries();
+  if (entries.length === 0) {
+    out(`nothing to drop: the cache (${cacheDir()}) is empty`);
+    return ExitCode.passed;
+  }
+  if (options.dryRun) {
+    for (const entry of entries) out(`would remove  ${entry.kind}: ${entry.path}`);
+    return ExitCode.passed;
+  }
+  const results = await dropCache();
+  for (const result of results) out(`${result.error ? 'FAILED ' : 'removed'}  ${result.kind}: ${result.path}${result.error ? ` — ${result.error}` : ''}`);
+  const failed = results.filter((result) => result.error).length;
+  if (failed > 0) err(`${failed} cache entr${failed === 1 ? 'y' : 'ies'} could not be removed; see above`);
   return failed > 0 ? ExitCode.couldNotRun : ExitCode.passed;
 }
 
@@ -467,9 +464,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('run drills from scenario files or directories of them (a scenario with a strategies: list runs each, and gets compare.html)')
     .argument('<paths...>', 'scenario files (.yaml, .yml, .json) or directories')
     .option('--strategy <name>', 'run this strategy (with its default options) instead of the scenario\'s')
+    .option('--sizes <sizes>', 'sweep: run each scenario at these sizes of the built-in dataset, e.g. --sizes 256MB,1GB,4GB (the same as --set sweep.size=[…]); sweep.html fits RTO against size', commaList)
     .addOption(new Option('-o, --out <dir>', 'reports folder').default('reports'))
-    .action(async (paths: string[], options) => {
-      code = await runCommand(paths, options);
+    .action(async (paths: string[], options: RunCommandOptions & { sizes?: string[] }) => {
+      const { sizes, ...rest } = options;
+      // Given as the field itself, so a bad size is reported like a bad file, naming the flag's value.
+      const sweep = sizes ? [{ path: ['sweep'], value: { size: sizes }, text: `--sizes ${sizes.join(',')}` }] : [];
+      code = await runCommand(paths, { ...rest, set: [...(rest.set ?? []), ...sweep] });
     });
 
   running(program.command('compare'))
@@ -521,7 +522,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('cleanup')
     .description('remove what runs whose firedrill process died left behind: servers, containers, temp dirs (only what firedrill created)')
     .option('-n, --dry-run', 'list what would be removed, remove nothing')
-    .action(async (options: { dryRun?: boolean }) => {
+    .option('--cache', 'instead: drop the cache (initialized clusters, seeded data directories of dataset.cache); drills make them again')
+    .action(async (options: { dryRun?: boolean; cache?: boolean }) => {
       code = await cleanupCommand(options);
     });
 
@@ -547,14 +549,22 @@ export async function main(argv: readonly string[]): Promise<number> {
   program
     .command('verify')
     .description("restore a team's own backup into a throwaway server and prove it restores: integrity, expected tables, freshness, checks, inventory, named findings")
-    .argument('<backup...>', 'a pg_dump file (custom or plain), a pg_dump --format=directory dump, a pg_dumpall file, a mysqldump file, or SQL files in restore order')
+    .argument('<backup...>', 'a pg_dump file (custom or plain), a pg_dump --format=directory dump, a pg_dumpall file, a mysqldump file, SQL files in restore order, a base backup (directory or tar), a pgBackRest repository, or a mariadb-backup directory')
     .option('-f, --verification <file>', 'a verification file: tables and their fewest rows, freshness, checks, objectives, findings to ignore (docs/verify.md)')
     .option('--newest', 'of the backups under the path or s3:// prefix given, verify the newest (the latest modified)')
     .option('--s3-endpoint <url>', 'an S3-compatible endpoint for an s3:// backup (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)')
     .option('--s3-path-style', 'address the bucket in the path (MinIO and most S3-compatible servers)')
     .option('--s3-ca-file <pem>', 'a CA certificate to trust for the endpoint')
     .addOption(new Option('--kind <kind>', 'what the backup is, when its files do not say').choices([...BACKUP_KINDS]))
-    .option('--provider <name>', 'where the restore runs (default local; docker for a version not installed here)')
+    .option('--wal <dir>', "a base backup's WAL archive: the directory its archive_command copies into, or an s3:// prefix of it (read only)")
+    .option('--stanza <name>', "a pgBackRest repository's stanza (default: its only one)")
+    .option('--binlogs <dir>', 'binlogs to replay onto a mariadb-backup, from its position on: a directory, or an s3:// prefix (read only)')
+    .option('--target-time <time>', 'recover to this time, e.g. 2026-01-10T02:00:00Z (a base backup or pgBackRest: recovery_target_time; binlogs: --stop-datetime)')
+    .option('--target-xid <xid>', 'recover to this transaction (PostgreSQL)')
+    .option('--target-lsn <lsn>', 'recover to this WAL position (PostgreSQL)')
+    .option('--database <name>', 'the database of a physical backup to check (default: its first)')
+    .option('--provider <name>', 'where the restore runs (default local; docker for a dump of a version not installed here)')
+    .option('--image <image>', "the container image to restore into with --provider docker (default: the engine's official image of the backup's version)")
     .option('--name <name>', 'the source\'s name in reports and history (default: the file name)')
     .option('--set <path=value>', 'set a field of the verification, e.g. --set tables.orders=1000 --set freshness.maxAge=26h (repeatable)', collectOverride)
     .addOption(new Option('-o, --out <dir>', 'reports folder').default('reports'))
@@ -565,7 +575,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--pushgateway <url>', 'push Prometheus metrics to this Pushgateway')
     .option('-q, --quiet', 'no progress output')
     .addOption(jsonOption())
-    .addHelpText('after', '\nExamples:\n  $ firedrill verify backups/app.dump --set tables.orders=1000\n  $ firedrill verify s3://backups/app/ --newest -f verify.yaml --json\n\nExit codes: 0 verified, 1 a finding, 2 could not verify.\n')
+    .addHelpText('after', '\nExamples:\n  $ firedrill verify backups/app.dump --set tables.orders=1000\n  $ firedrill verify s3://backups/app/ --newest -f verify.yaml --json\n  $ firedrill verify /backups/base/2026-01-10 --wal /backups/wal --target-time 2026-01-10T06:00:00Z\n  $ firedrill verify /var/lib/pgbackrest --stanza main\n  $ firedrill verify /backups/mariadb/full --binlogs /backups/binlogs\n\nExit codes: 0 verified, 1 a finding, 2 could not verify.\n')
     .action(async (paths: string[], options: VerifyCommandOptions & { quiet?: boolean; json?: boolean }) => {
       let result: Awaited<ReturnType<typeof verifyCommand>>;
       try {
@@ -606,6 +616,54 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (options.json) out(resultJson({ exitCode: ExitCode.passed, command: 'runbook', ...written }));
       else out(`${written.file}: version ${written.version}${written.changed ? '' : ' (procedure unchanged)'}, from the drill that passed on ${written.lastPassingDrill} (${written.journal})`);
       code = ExitCode.passed;
+    });
+
+  const gameday = program
+    .command('gameday')
+    .description('rehearse an incident with a team: the drill runs to the fault, the team recovers with its own tools while firedrill keeps the clock, then measures what they restored')
+    .argument('<scenario>', 'the scenario file (one strategy)')
+    .addOption(new Option('-o, --out <dir>', 'reports folder (the runbook shown is the newest passing drill\'s there)').default('reports'))
+    .option('--hidden [window]', 'do not announce the fault: it strikes at a random moment up to WINDOW (default 2m) after fault.at, and detecting it is part of the exercise', parse.duration)
+    .option('--withhold-runbook', 'show the runbook only when the team asks for it (the asking is recorded)')
+    .addOption(new Option('--time-limit <duration>', 'from the fault, how long the team has to declare a database restored; then the game day ends as not recovered').default(30 * 60_000, '30m').argParser(parse.duration))
+    .option('--port <port>', "the page's port on 127.0.0.1 (default: any free one)", parse.port)
+    .option('--set <path=value>', 'set a scenario field, as on run (repeatable)', collectOverride)
+    .option('--keep', 'leave the instances running afterwards (firedrill cleanup removes them)')
+    .option('-q, --quiet', 'no progress output')
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      '\nThe team, from another shell (the game day prints its address; $FIREDRILL_GAMEDAY holds it for several at once):\n  $ firedrill gameday mark "detected"\n  $ firedrill gameday exec -- pg_restore --create --dbname=postgres -h 127.0.0.1 -p PORT …\n  $ firedrill gameday done --restored spare\n\nExit codes: as for run: 0 recovered within every objective, 1 an objective missed or not recovered in time, 2 could not run, 130 interrupted.\n',
+    )
+    .action(async (file: string, options: GamedayCommandOptions) => {
+      code = await gamedayCommand(file, options, out, err);
+    });
+  gameday
+    .command('mark')
+    .description('mark a moment of the running game day ("detected", "decided to restore", "restore started", or your own words)')
+    .argument('<label>', 'what happened')
+    .option('--url <address>', 'the game day\'s address with its token (default: $FIREDRILL_GAMEDAY, else the one running)')
+    .action(async (label: string, options: { url?: string }) => {
+      code = await markCommand(label, options, out);
+    });
+  gameday
+    .command('exec')
+    .description('run a command of the recovery and record it in the game day: what, when, how long, its exit code (which it exits with)')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('--step <n>', 'the runbook step it carries out (default: matched by its shape)', parse.count)
+    .option('--url <address>', 'the game day\'s address with its token')
+    .passThroughOptions()
+    .action(async (argv: string[], options: { url?: string; step?: number }) => {
+      code = await execCommand(argv, options);
+    });
+  gameday
+    .command('done')
+    .description('declare a database restored: firedrill points the workload at it, verifies it, and prints the verdict')
+    .requiredOption('--restored <instance|uri>', 'an instance of the game day by name (spare, source) or a connection URI on this machine')
+    .option('--url <address>', 'the game day\'s address with its token')
+    .addOption(jsonOption())
+    .action(async (options: { url?: string; restored: string; json?: boolean }) => {
+      code = await doneCommand(options, out, err);
     });
 
   const evidence = program

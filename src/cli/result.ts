@@ -48,7 +48,7 @@ const drill = z.object({
 export const resultSchema = z.discriminatedUnion('command', [
   z.object({
     ...base,
-    command: z.enum(['run', 'compare']),
+    command: z.enum(['run', 'compare', 'gameday']).describe('gameday: one drill, recovered by people'),
     runDir: z.string().optional().describe('The run\'s report folder; absent when nothing ran'),
     shard: shard.optional(),
     drills: z.array(drill),
@@ -58,6 +58,13 @@ export const resultSchema = z.discriminatedUnion('command', [
       .array(z.object({ drillId: z.string(), scenario: z.string(), strategy: z.string().describe('The strategy, or its label in a comparison'), file: z.string() }))
       .optional()
       .describe('--dry-run: the drills the run would run, in order (of its shard, with --shard)'),
+  }),
+  z.object({
+    ...base,
+    command: z.literal('gameday-done'),
+    status: z.enum(['passed', 'failed', 'error', 'interrupted']).describe("The game day's verdict on the database declared restored"),
+    headline: z.string(),
+    report: z.string().optional().describe("The game day's HTML report"),
   }),
   z.object({
     ...base,

@@ -1,12 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { InvalidArgumentError } from 'commander';
 import type { Journal } from '../journal/types.js';
 import { retentionPolicy } from '../retention/policy.js';
 import { planRetention } from '../retention/plan.js';
 import { formatBytes, formatCount } from '../report/format.js';
 import { formatAge, formatEvery, planRows, renderRetentionHtml } from '../report/html-retention.js';
 import { ExitCode } from '../util/errors.js';
-import { parseBytes, parseDays, parseInterval } from '../util/size.js';
 
 export interface RetentionPlanOptions {
   every: number;
@@ -21,30 +19,6 @@ export interface RetentionPlanOptions {
   logPerDay?: number;
   html?: string;
 }
-
-/** Commander argument parsers that say what they want. */
-export const parse = {
-  interval(value: string): number {
-    const ms = parseInterval(value);
-    if (!ms) throw new InvalidArgumentError('write it like 1d, 6h, 1w or 30m');
-    return ms;
-  },
-  days(value: string): number {
-    const days = parseDays(value);
-    if (!days) throw new InvalidArgumentError('write it like 365d, 52w or 3y');
-    return days;
-  },
-  bytes(value: string): number {
-    const bytes = parseBytes(value);
-    if (bytes === undefined) throw new InvalidArgumentError('write it like 5GB, 800GB, 512MiB or a number of bytes');
-    return bytes;
-  },
-  count(value: string): number {
-    const count = Number(value);
-    if (!Number.isInteger(count) || count < 1) throw new InvalidArgumentError('a whole number, 1 or more');
-    return count;
-  },
-};
 
 /** `firedrill retention plan`: what a policy keeps over a simulated schedule, and what it costs. */
 export async function retentionPlanCommand(options: RetentionPlanOptions, out: (text: string) => void, err: (text: string) => void): Promise<number> {

@@ -1,13 +1,13 @@
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { makeRunTempDir } from '../util/os-user.js';
-import { resolveSource } from '../verify/source.js';
+import { resolveArchives, resolveSource } from '../verify/source.js';
 import { join, resolve } from 'node:path';
 import type { PhaseListener } from '../runner/timeline.js';
 import { newRunId } from '../runner/run.js';
 import type { Override } from '../scenario/loader.js';
 import { ExitCode } from '../util/errors.js';
 import { RunRegistry } from '../util/registry.js';
-import { renderVerificationHtml, renderVerificationJunit } from '../verify/report.js';
+import { renderVerificationHtml, renderVerificationJunit, renderVerificationMarkdown } from '../verify/report.js';
 import { loadVerification } from '../verify/spec.js';
 import { sourceName, verifyBackup, type VerificationRecord } from '../verify/verify.js';
 import type { BackupKind } from '../verify/detect.js';
@@ -56,7 +56,17 @@ export interface VerifyCommandOptions {
   s3PathStyle?: boolean;
   s3CaFile?: string;
   kind?: BackupKind;
+  /** A base backup's WAL archive, a mariadb-backup's binlogs, a pgBackRest repository's stanza. */
+  wal?: string;
+  binlogs?: string;
+  stanza?: string;
+  /** Where a point-in-time restore stops (one of them). */
+  targetTime?: string;
+  targetXid?: string;
+  targetLsn?: string;
+  database?: string;
   provider?: string;
+  image?: string;
   name?: string;
   set?: Override[];
   out: string;
@@ -89,17 +99,25 @@ export async function deliver(summary: VerificationRecord, options: VerifyComman
 
 /**
  * `firedrill verify BACKUP...`: restores the backup, checks it, writes the record, the HTML
- * report and JUnit beside each other under `<out>/<run>/verify-<name>/`, and appends to the
- * reports folder's verifications.jsonl. The exit code is the verification's: 0 verified, 1 a
- * finding, 2 could not run.
+ * report, JUnit and a Markdown summary beside each other under `<out>/<run>/verify-<name>/`,
+ * and appends to the reports folder's verifications.jsonl. The exit code is the
+ * verification's: 0 verified, 1 a finding, 2 could not run.
  */
 export async function verifyCommand(paths: readonly string[], options: VerifyCommandOptions): Promise<{ record: VerificationRecord; dir: string; exitCode: number; lastVerified?: string; delivered: DeliveryOutcome[] }> {
-  const flags: Override[] = [
-    ...(options.kind ? [{ path: ['kind'], value: options.kind, text: `kind=${options.kind}` }] : []),
-    ...(options.provider ? [{ path: ['provider'], value: options.provider, text: `provider=${options.provider}` }] : []),
-    ...(options.name ? [{ path: ['name'], value: options.name, text: `name=${options.name}` }] : []),
-    ...(options.set ?? []),
+  const given: Array<[string[], string | undefined]> = [
+    [['kind'], options.kind],
+    [['provider'], options.provider],
+    [['image'], options.image],
+    [['name'], options.name],
+    [['wal'], options.wal],
+    [['binlogs'], options.binlogs],
+    [['stanza'], options.stanza],
+    [['database'], options.database],
+    [['target', 'time'], options.targetTime],
+    [['target', 'xid'], options.targetXid],
+    [['target', 'lsn'], options.targetLsn],
   ];
+  const flags: Override[] = [...given.flatMap(([path, value]) => (value === undefined ? [] : [{ path, value, text: `${path.join('.')}=${value}` }])), ...(options.set ?? [])];
   const spec = await loadVerification(options.verification, flags);
   const targets: NotifyTarget[] = [
     ...(options.notifyWebhookEnv ? [{ type: 'webhook' as const, url: urlFromEnv(options.notifyWebhookEnv, '--notify-webhook-env') }] : []),
@@ -117,9 +135,18 @@ export async function verifyCommand(paths: readonly string[], options: VerifyCom
   const handle = registry.add('directory', fetched, { type: 'path', path: fetched });
   try {
     const s3 = { ...(options.s3Endpoint ? { endpoint: options.s3Endpoint } : {}), ...(options.s3PathStyle ? { pathStyle: true } : {}), ...(options.s3CaFile ? { caFile: options.s3CaFile } : {}) };
-    const resolved = await resolveSource(paths, fetched, { ...(options.newest ? { newest: true } : {}), s3 });
+    const { fetched: backup, ...resolved } = await resolveSource(paths, fetched, { ...(options.newest ? { newest: true } : {}), s3 });
+    const archives = await resolveArchives(spec, fetched, s3);
     // The name is the one given (a prefix, a directory), not the newest file's: the same source night after night.
-    record = await verifyBackup({ ...resolved, spec: { ...spec, name }, runId, registry, ...(lastGood ? { previous: lastGood.tables } : {}), ...(options.onPhase ? { onPhase: options.onPhase } : {}) });
+    record = await verifyBackup({
+      ...resolved,
+      spec: { ...archives.spec, name },
+      fetched: [...(backup ? [backup] : []), ...archives.fetched],
+      runId,
+      registry,
+      ...(lastGood ? { previous: lastGood.tables } : {}),
+      ...(options.onPhase ? { onPhase: options.onPhase } : {}),
+    });
   } finally {
     await rm(fetched, { recursive: true, force: true });
     registry.release(handle);
@@ -131,6 +158,7 @@ export async function verifyCommand(paths: readonly string[], options: VerifyCom
   await writeFile(join(dir, 'verification.json'), `${JSON.stringify(record, null, 2)}\n`);
   await writeFile(record.report, renderVerificationHtml(record));
   await writeFile(join(dir, 'junit.xml'), renderVerificationJunit(record));
+  await writeFile(join(dir, 'verification.md'), renderVerificationMarkdown(record));
   const entry: VerificationEntry = {
     at: record.finishedAt,
     runId,

@@ -33,6 +33,12 @@ export interface Dataset {
   describe(): string;
   /** Creates and fills the schema in an empty database. */
   load(context: LoadContext): Promise<void>;
+  /**
+   * What the load would produce, as a string to hash into the seeded-data cache's key: the
+   * statements it runs, or the files' contents. Whatever changes the data must change it. Known
+   * before any server runs.
+   */
+  identity(): Promise<string>;
   /** The business part of one workload transaction. */
   write(writer: number, seq: number, random: () => number): WorkloadWrite;
 }

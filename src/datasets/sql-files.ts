@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { InstanceBase } from '../providers/provider.js';
@@ -61,6 +63,19 @@ export class SqlFilesDataset implements Dataset {
       const client = engine.datasetClient(connection, await head(toc).catch(() => Buffer.alloc(0)), copy);
       await instance.run(client.program, client.args, { env });
     }
+  }
+
+  /** The files' contents, in order (a directory's files by name): the client loads nothing else. */
+  async identity(): Promise<string> {
+    const hash = createHash('sha256');
+    for (const file of this.files) {
+      const names = (await stat(file)).isDirectory() ? (await readdir(file)).sort().map((name) => join(file, name)) : [file];
+      for (const name of names) {
+        hash.update(`${basename(name)}\0`);
+        for await (const chunk of createReadStream(name)) hash.update(chunk as Buffer);
+      }
+    }
+    return JSON.stringify({ dataset: 'sql-files', sha256: hash.digest('hex') });
   }
 
   write(writer: number, seq: number, random: () => number) {

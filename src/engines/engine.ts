@@ -19,7 +19,22 @@ export interface ConnectionInfo {
  */
 export interface SqlSession {
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /**
+   * A query's rows `size` at a time, read as they are consumed, so a result of millions of rows
+   * never sits in memory whole. Leaving the loop early ends the query. One at a time: any other
+   * query on the session waits until this one is read to its end.
+   */
+  batches<T = Record<string, unknown>>(sql: string, size: number): AsyncIterable<T[]>;
   close(): Promise<void>;
+}
+
+/** Rows per batch when a table's fingerprints are read: a few MB of strings at a time. */
+export const FINGERPRINT_BATCH = 20_000;
+
+/** One row of a table: its identity (the primary key as a JSON array, or the row's hash without one) and its content hash. */
+export interface RowFingerprint {
+  key: string;
+  hash: string;
 }
 
 /** A point in a server's history: its clock, and its log position (LSN, or binlog file:pos and GTID). */
@@ -62,6 +77,23 @@ export interface IntegrityResult {
   /** The result in a few words, when the detail is long (`5 tables`). */
   value?: string;
   detail: string;
+  /**
+   * The named finding a failure of this check is for `firedrill verify` (`sequence-behind`,
+   * `collation-mismatch`), when it means more than "an integrity check failed".
+   */
+  finding?: string;
+}
+
+/** A database's encoding and collation as the server keeps them, or as a backup declares them. */
+export interface DatabaseCharset {
+  /** PostgreSQL's ENCODING, MariaDB's CHARACTER SET. */
+  encoding?: string;
+  /** PostgreSQL's LC_COLLATE (or ICU locale), MariaDB's COLLATE. */
+  collation?: string;
+  /** PostgreSQL's LC_CTYPE. */
+  ctype?: string;
+  /** PostgreSQL's ICU_LOCALE, for a database whose locale provider is ICU. */
+  icuLocale?: string;
 }
 
 /**
@@ -109,6 +141,23 @@ export interface Replication {
    * have to wait out.
    */
   promote(standby: StartedInstance, options: { before?: ServerPoint; delayMs?: number; exec: CommandRunner }): Promise<{ instance: StartedInstance; reached: boolean; detail: string }>;
+}
+
+/**
+ * How this engine bulk-loads rows generated on the server into new tables, when the rows are
+ * consistent by construction (keys unique, references resolved).
+ */
+export interface BulkLoad {
+  /** A derived table of the integers `first` … `last` in a column `i`, to generate rows from in one statement. */
+  series(first: number, last: number): string;
+  /** Session settings for such a load (memory for index builds, checks the data cannot fail). */
+  settings: string[];
+  /**
+   * True where a table is stored in its primary key's order (InnoDB), so the key is declared
+   * with the table and rows come in key order; false for a heap, where adding the key after
+   * the rows builds it by one sort instead of an insert per row.
+   */
+  clusteredOnKey: boolean;
 }
 
 export interface DigestOptions {
@@ -162,7 +211,18 @@ export interface Engine {
   /** A string literal in the engine's dialect. */
   literal(value: string): string;
   serverVersion(session: SqlSession): Promise<string>;
+  /** The connected database's size in bytes, tables and indexes: what a restore of it brings back. */
+  databaseBytes(session: SqlSession): Promise<number>;
   createDatabase(session: SqlSession, name: string): Promise<void>;
+  /**
+   * Creates a database with the encoding and collation a backup declares, as far as this server
+   * can: a locale the host lacks falls back to the engine's neutral one, an encoding it cannot
+   * create to its default. `databaseCharset` tells what it got.
+   */
+  createDatabaseAs(session: SqlSession, name: string, charset: DatabaseCharset): Promise<void>;
+  databaseCharset(session: SqlSession, name: string): Promise<DatabaseCharset>;
+  /** The databases a restored server holds besides the engine's own (templates, system schemas). */
+  listDatabases(session: SqlSession): Promise<string[]>;
   /** False while the server is still in recovery (or read-only). */
   isWritable(session: SqlSession): Promise<boolean>;
   /** Runs a check's SQL in a read-only transaction that is rolled back, and returns the first column of the first row. */
@@ -170,6 +230,8 @@ export interface Engine {
 
   /** DDL that creates the ledger table (idempotent). */
   ledgerDdl(): string[];
+  /** How to load a generated dataset in bulk on this server (it may ask the server what it has). */
+  bulkLoad(session: SqlSession): Promise<BulkLoad>;
   /**
    * One workload transaction: takes the shared side of the barrier, writes the ledger row
    * and the business statements, commits. Resolves with the server time of the ledger row
@@ -215,8 +277,11 @@ export interface Engine {
   locateChanges(instance: StartedInstance, session: SqlSession, table: string, change: RowChange): Promise<LocatedTransaction[]>;
   listTables(session: SqlSession): Promise<string[]>;
   tableExists(session: SqlSession, table: string): Promise<boolean>;
-  /** Row identity (primary key, or the whole row without one) → content hash, for every row. */
-  rowFingerprints(session: SqlSession, table: string): Promise<Map<string, string>>;
+  /**
+   * Every row's fingerprint, in batches, ordered by key in byte order (UTF-8), so two servers'
+   * copies of a table pair up row by row without either being held in memory.
+   */
+  rowFingerprints(session: SqlSession, table: string): AsyncIterable<RowFingerprint[]>;
   /**
    * Whether a commit acknowledged by this server survives a crash of the server's processes,
    * and what the settings mean for a crash of the machine (power, kernel), in words.
@@ -230,6 +295,12 @@ export interface Engine {
    * (a throwaway). None where `integrityChecks` already reads everything (MariaDB's CHECK TABLE).
    */
   deepChecks(instance: StartedInstance, connection: ConnectionInfo): Promise<IntegrityResult[]>;
+  /**
+   * Whether every database of a restored server can be used as it was built on this host: its
+   * locale exists here, and the collation library's version is the one its text indexes were
+   * sorted with (a newer glibc or ICU sorts differently). Results carry `collation-mismatch`.
+   */
+  localeChecks(connection: ConnectionInfo): Promise<IntegrityResult[]>;
 }
 
 export type EngineName = 'postgres' | 'mariadb';

@@ -1,5 +1,6 @@
+import type { Connection as CoreConnection } from 'mysql2';
 import { createConnection, type Connection, type ResultSetHeader } from 'mysql2/promise';
-import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession } from './engine.js';
+import { FINGERPRINT_BATCH, type ConnectionInfo, type Engine, type IntegrityResult, type RowFingerprint, type ServerPoint, type SqlSession } from './engine.js';
 import { findMariadbInstallation } from './mariadb-binaries.js';
 import { MariadbSnapshot, SYSTEM_SCHEMAS } from './mariadb-inventory.js';
 import { locateMariadbChanges } from './mariadb-locate.js';
@@ -98,6 +99,31 @@ class MariadbSession implements SqlSession {
     const results = await this.results(sql);
     const last = results[results.length - 1];
     return (Array.isArray(last) ? last : []) as T[];
+  }
+
+  async *batches<T>(sql: string, size: number): AsyncGenerator<T[]> {
+    // The driver pauses the socket while the stream's buffer is full: rows come as they are read.
+    // The promise wrapper does not stream; its callback connection (untyped there) does.
+    const core = (this.connection as unknown as { connection: CoreConnection }).connection;
+    const rows = core.query(sql).stream({ highWaterMark: size })[Symbol.asyncIterator]();
+    let ended = false;
+    try {
+      let batch: T[] = [];
+      for (;;) {
+        const next = await rows.next().catch((error: unknown) => Promise.reject(translate(error)));
+        if (next.done) break;
+        batch.push(next.value as T);
+        if (batch.length === size) {
+          yield batch;
+          batch = [];
+        }
+      }
+      ended = true;
+      if (batch.length > 0) yield batch;
+    } finally {
+      // Left early: the rest is read and dropped, or the connection would stay paused on it.
+      while (!ended) ended = Boolean((await rows.next().catch(() => ({ done: true }))).done);
+    }
   }
 
   async close(): Promise<void> {
@@ -254,6 +280,10 @@ export const mariadb: Engine = {
   quoteIdent: quoteQualified,
   literal,
 
+  async databaseBytes(session) {
+    const [row] = await session.query<{ bytes: string | number | null }>('SELECT COALESCE(SUM(data_length + index_length), 0) AS bytes FROM information_schema.tables WHERE table_schema = DATABASE()');
+    return Number(row!.bytes ?? 0);
+  },
   async serverVersion(session) {
     const [row] = await session.query<{ version: string }>('SELECT VERSION() AS version');
     return row!.version;
@@ -261,6 +291,32 @@ export const mariadb: Engine = {
 
   async createDatabase(session, name) {
     await session.query(`CREATE DATABASE ${quoteIdent(name)} CHARACTER SET utf8mb4`);
+  },
+
+  async createDatabaseAs(session, name, charset) {
+    // Names, not literals, in this statement: only a plain name (utf8mb4, latin1_swedish_ci) is put in it.
+    const plain = (value: string | undefined) => (value && /^\w+$/.test(value) ? value : undefined);
+    const [encoding, collation] = [plain(charset.encoding), plain(charset.collation)];
+    const declared = `${encoding ? ` CHARACTER SET ${encoding}` : ''}${collation ? ` COLLATE ${collation}` : ''}`;
+    if (!declared) return mariadb.createDatabase(session, name);
+    try {
+      await session.query(`CREATE DATABASE ${quoteIdent(name)}${declared}`);
+    } catch {
+      // One this server does not know (a newer server's collation): its default, and databaseCharset says so.
+      await mariadb.createDatabase(session, name);
+    }
+  },
+
+  async databaseCharset(session, name) {
+    const [row] = await session.query<{ encoding: string; collation: string }>(
+      `SELECT DEFAULT_CHARACTER_SET_NAME AS encoding, DEFAULT_COLLATION_NAME AS collation FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${mariadb.literal(name)}`,
+    );
+    return row ? { encoding: row.encoding, collation: row.collation } : {};
+  },
+
+  async listDatabases(session) {
+    const rows = await session.query<{ name: string }>(`SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME ${NOT_SYSTEM} ORDER BY 1`);
+    return rows.map((row) => row.name);
   },
 
   async isWritable(session) {
@@ -282,6 +338,21 @@ export const mariadb: Engine = {
       `CREATE TABLE IF NOT EXISTS ${BARRIER_TABLE} (id integer PRIMARY KEY) ENGINE=InnoDB`,
       `INSERT IGNORE INTO ${BARRIER_TABLE} (id) VALUES (1)`,
     ];
+  },
+
+  async bulkLoad(session) {
+    const [sequence] = await session.query(`SELECT 1 FROM information_schema.ENGINES WHERE ENGINE = 'SEQUENCE' AND SUPPORT IN ('YES', 'DEFAULT')`);
+    return {
+      // The Sequence engine's seq_1_to_N streams its rows; a server built without it gets a
+      // recursive CTE, which materializes them first and stops silently at max_recursive_iterations.
+      series: sequence
+        ? (first: number, last: number) => `(SELECT seq AS i FROM seq_${first}_to_${last})`
+        : (first: number, last: number) => `(WITH RECURSIVE s (i) AS (SELECT ${first} UNION ALL SELECT i + 1 FROM s WHERE i < ${last}) SELECT i FROM s)`,
+      // With both checks off InnoDB loads an empty table in bulk (one undo record, indexes built
+      // by sorting), and a foreign key is added in place without reading every row again.
+      settings: ['SET unique_checks = 0', 'SET foreign_key_checks = 0', ...(sequence ? [] : ['SET max_recursive_iterations = 4294967295'])],
+      clusteredOnKey: true,
+    };
   },
 
   async writeTransaction(session, writer, seq, ref, statements) {
@@ -380,7 +451,7 @@ export const mariadb: Engine = {
     return Number(row!.n) > 0;
   },
 
-  async rowFingerprints(session, table) {
+  async *rowFingerprints(session, table) {
     const columns = await session.query<{ name: string; key: string }>(
       `SELECT COLUMN_NAME AS name, COLUMN_KEY AS \`key\` FROM information_schema.COLUMNS WHERE ${tableCondition(table)} ORDER BY ORDINAL_POSITION`,
     );
@@ -392,12 +463,14 @@ export const mariadb: Engine = {
     // JSON_ARRAY matches PostgreSQL's json_build_array text (`[1000010042]`, `[7, 2]`); as CHAR,
     // because the driver parses a JSON-typed column into an array, and arrays are not Map keys.
     const key = keyColumns.length > 0 ? `CAST(JSON_ARRAY(${keyColumns.map((column) => quoteIdent(column.name)).join(', ')}) AS CHAR)` : hash;
-    const rows = await session.query<{ k: string; h: string }>(`SELECT ${key} AS k, ${hash} AS h FROM ${quoteQualified(table)}`);
-    return new Map(rows.map((row) => [row.k, row.h]));
+    // As BINARY: ordered by the key's bytes (utf8mb4, the UTF-8 of it), not by a collation.
+    yield* session.batches<RowFingerprint>(`SELECT ${key} AS \`key\`, ${hash} AS hash FROM ${quoteQualified(table)} ORDER BY CAST(${key} AS BINARY)`, FINGERPRINT_BATCH);
   },
 
   // CHECK TABLE in integrityChecks reads every table and index already.
   deepChecks: async () => [],
+  // Collations are compiled into the server, not taken from the host's C library: nothing here can differ from where the backup was taken.
+  localeChecks: async () => [],
 
   async integrityChecks(session) {
     const results: IntegrityResult[] = [];
@@ -463,5 +536,5 @@ async function autoIncrementsAhead(session: SqlSession): Promise<IntegrityResult
     const [row] = await session.query<{ max: string | null }>(`SELECT MAX(${col}) AS max FROM ${tbl}`);
     if (row!.max !== null && BigInt(next) <= BigInt(row!.max)) behind.push(`${tbl} would hand out ${next}, but ${col} already holds ${row!.max}`);
   }
-  return { name: 'auto-increment counters ahead of their columns', passed: behind.length === 0, detail: behind.length === 0 ? `${tables.length} counters checked` : behind.join('; ') };
+  return { name: 'auto-increment counters ahead of their columns', passed: behind.length === 0, detail: behind.length === 0 ? `${tables.length} counters checked` : behind.join('; '), finding: 'sequence-behind' };
 }

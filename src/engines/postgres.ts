@@ -1,5 +1,6 @@
 import pg from 'pg';
-import type { ConnectionInfo, Engine, IntegrityResult, ServerPoint, SqlSession } from './engine.js';
+import Cursor from 'pg-cursor';
+import { FINGERPRINT_BATCH, type ConnectionInfo, type DatabaseCharset, type Engine, type IntegrityResult, type RowFingerprint, type ServerPoint, type SqlSession } from './engine.js';
 import { DrillSetupError } from '../util/errors.js';
 import { findPostgresInstallation } from './postgres-binaries.js';
 import { PostgresSnapshot } from './postgres-inventory.js';
@@ -23,6 +24,16 @@ class PgSession implements SqlSession {
     // A multi-statement string answers with one result per statement; the last one carries the rows.
     const last = Array.isArray(result) ? result[result.length - 1] : result;
     return (last?.rows ?? []) as T[];
+  }
+
+  async *batches<T>(sql: string, size: number): AsyncGenerator<T[]> {
+    // A portal read `size` rows per round trip: the server keeps the rest.
+    const cursor = this.client.query(new Cursor<T>(sql));
+    try {
+      for (let rows = await cursor.read(size); rows.length > 0; rows = await cursor.read(size)) yield rows;
+    } finally {
+      await cursor.close().catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {
@@ -125,6 +136,10 @@ export const postgres: Engine = {
     return `'${value.replaceAll("'", "''")}'`;
   },
 
+  async databaseBytes(session) {
+    const [row] = await session.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes');
+    return Number(row!.bytes);
+  },
   async serverVersion(session) {
     const [row] = await session.query<{ server_version: string }>('SHOW server_version');
     return row!.server_version;
@@ -132,6 +147,14 @@ export const postgres: Engine = {
 
   async createDatabase(session, name) {
     await session.query(`CREATE DATABASE ${quoteIdent(name)}`);
+  },
+
+  createDatabaseAs: (session, name, charset) => createDatabaseAs(session, name, charset),
+  databaseCharset: (session, name) => databaseCharset(session, name),
+
+  async listDatabases(session) {
+    const rows = await session.query<{ name: string }>(`SELECT datname AS name FROM pg_database WHERE datallowconn AND NOT datistemplate AND datname <> 'postgres' ORDER BY 1`);
+    return rows.map((row) => row.name);
   },
 
   async isWritable(session) {
@@ -148,6 +171,15 @@ export const postgres: Engine = {
          written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
          PRIMARY KEY (writer, seq))`,
     ];
+  },
+
+  async bulkLoad() {
+    return {
+      series: (first: number, last: number) => `(SELECT i FROM generate_series(${first}, ${last}) AS s (i))`,
+      // Index builds after the load sort in this memory (the default 64 MB spills a 1 GB table to disk).
+      settings: [`SET maintenance_work_mem = '256MB'`],
+      clusteredOnKey: false,
+    };
   },
 
   async writeTransaction(session, writer, seq, ref, statements) {
@@ -242,15 +274,15 @@ export const postgres: Engine = {
     return row!.found;
   },
 
-  async rowFingerprints(session, table) {
+  async *rowFingerprints(session, table) {
     const qualified = quoteQualified(table);
     const keyColumns = await session.query<{ attname: string }>(
       `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
         WHERE i.indrelid = ${postgres.literal(qualified)}::regclass AND i.indisprimary ORDER BY a.attnum`,
     );
     const key = keyColumns.length > 0 ? `json_build_array(${keyColumns.map((c) => `t.${quoteIdent(c.attname)}`).join(', ')})::text` : 'md5(t::text)';
-    const rows = await session.query<{ k: string; h: string }>(`SELECT ${key} AS k, md5(t::text) AS h FROM ${qualified} t`);
-    return new Map(rows.map((row) => [row.k, row.h]));
+    // COLLATE "C" orders by the bytes, which in a UTF8 database are the key's UTF-8.
+    yield* session.batches<RowFingerprint>(`SELECT f.key, f.hash FROM (SELECT ${key} AS key, md5(t::text) AS hash FROM ${qualified} t) f ORDER BY f.key COLLATE "C"`, FINGERPRINT_BATCH);
   },
 
   async durability(session) {
@@ -295,6 +327,8 @@ export const postgres: Engine = {
     return [{ name: 'pg_amcheck', passed: exitCode === 0, value: exitCode === 0 ? 'every table and B-tree index' : `exit ${exitCode}`, detail: exitCode === 0 ? 'heap pages and index entries read; every heap tuple found in its indexes' : detail }];
   },
 
+  localeChecks: (connection) => localeChecks(connection),
+
   async integrityChecks(session) {
     // With data checksums on, a damaged page fails the full read instead of returning garbage.
     const results: IntegrityResult[] = [await everyTableReadable(postgres, session)];
@@ -334,5 +368,102 @@ async function sequencesAhead(session: SqlSession): Promise<IntegrityResult> {
     name: 'sequences ahead of their columns',
     passed: behind.length === 0,
     detail: behind.length === 0 ? `${owned.length} sequences checked` : behind.join('; '),
+    finding: 'sequence-behind',
   };
+}
+
+/**
+ * CREATE DATABASE with a backup's encoding and locale, as far as this server can. A libc locale
+ * the host lacks (`en_US.UTF-8` on a minimal image) fails the first statement; the encoding alone
+ * with the C locale (which takes any encoding) comes next; the server's default last. Template0,
+ * because template1's encoding and locale may differ from the ones asked for.
+ */
+async function createDatabaseAs(session: SqlSession, name: string, charset: DatabaseCharset): Promise<void> {
+  const encoding = charset.encoding ? ` ENCODING ${postgres.literal(charset.encoding)}` : '';
+  const locale = [
+    ...(charset.collation ? [`LC_COLLATE ${postgres.literal(charset.collation)}`] : []),
+    ...(charset.ctype ? [`LC_CTYPE ${postgres.literal(charset.ctype)}`] : []),
+    ...(charset.icuLocale ? [`LOCALE_PROVIDER icu ICU_LOCALE ${postgres.literal(charset.icuLocale)}`] : []),
+  ].join(' ');
+  const attempts = [
+    ...(locale ? [`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${encoding} ${locale}`] : []),
+    ...(encoding ? [`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${encoding} LOCALE 'C'`] : []),
+    `CREATE DATABASE ${quoteIdent(name)}`,
+  ];
+  for (const [index, sql] of attempts.entries()) {
+    try {
+      await session.query(sql);
+      return;
+    } catch (error) {
+      // A locale or encoding this server refuses is SQLSTATE class 22 (or 42 for syntax an older server lacks); anything else is no locale problem.
+      const code = String((error as { code?: string }).code ?? '');
+      if (index === attempts.length - 1 || !/^(22|42)/.test(code)) throw error;
+    }
+  }
+}
+
+async function databaseCharset(session: SqlSession, name: string): Promise<DatabaseCharset> {
+  // Through to_jsonb: the ICU columns are new in 15 (daticulocale) and renamed in 17 (datlocale).
+  const [row] = await session.query<{ encoding: string; collate: string; ctype: string; provider: string | null; icu: string | null }>(
+    `SELECT pg_encoding_to_char(d.encoding) AS encoding, d.datcollate AS collate, d.datctype AS ctype, to_jsonb(d) ->> 'datlocprovider' AS provider,
+            coalesce(to_jsonb(d) ->> 'daticulocale', to_jsonb(d) ->> 'datlocale') AS icu
+       FROM pg_database d WHERE d.datname = ${postgres.literal(name)}`,
+  );
+  if (!row) return {};
+  return { encoding: row.encoding, collation: row.collate, ctype: row.ctype, ...(row.provider === 'i' && row.icu ? { icuLocale: row.icu } : {}) };
+}
+
+/** A connection refused because the database's locale is not on this host. */
+const LOCALE_MISSING = /locale is incompatible with operating system|not recognized by setlocale/;
+
+/**
+ * Every database of a physically restored cluster, as this host can serve it: each one accepts
+ * a connection (PostgreSQL refuses one whose LC_COLLATE or LC_CTYPE the host lacks), and each
+ * collation version recorded when it was created (PostgreSQL 15 on) is the one the host's
+ * library has now. Text indexes are ordered by the library that built them: a newer glibc or
+ * ICU sorts some strings differently, and lookups then miss rows that are there.
+ */
+async function localeChecks(connection: ConnectionInfo): Promise<IntegrityResult[]> {
+  const session = await postgres.connect(connection);
+  let databases: Array<{ name: string; collate: string; ctype: string; recorded: string | null; actual: string | null }>;
+  try {
+    const [version] = await session.query<{ num: string }>(`SELECT current_setting('server_version_num') AS num`);
+    const versions = Number(version!.num) >= 150000;
+    databases = await session.query(
+      `SELECT datname AS name, datcollate AS collate, datctype AS ctype, ${versions ? 'datcollversion AS recorded, pg_database_collation_actual_version(oid) AS actual' : 'NULL AS recorded, NULL AS actual'}
+         FROM pg_database WHERE datallowconn ORDER BY 1`,
+    );
+  } finally {
+    await session.close();
+  }
+  const unavailable: string[] = [];
+  for (const database of databases) {
+    try {
+      await (await postgres.connect({ ...connection, database: database.name })).close();
+    } catch (error) {
+      if (!LOCALE_MISSING.test((error as Error).message)) throw error;
+      unavailable.push(`${database.name} (LC_COLLATE ${database.collate}, LC_CTYPE ${database.ctype})`);
+    }
+  }
+  const drifted = databases.filter((database) => database.recorded !== null && database.recorded !== database.actual);
+  return [
+    {
+      name: 'database locales on this host',
+      passed: unavailable.length === 0,
+      detail:
+        unavailable.length === 0
+          ? `${databases.length} databases accept connections`
+          : `${unavailable.join(', ')}: the locale is not installed where this backup was restored, so the server refuses connections to ${unavailable.length > 1 ? 'them' : 'it'}. Install the locale on every host you restore to (locale-gen, or the image's locales package)`,
+      finding: 'collation-mismatch',
+    },
+    {
+      name: 'collation versions',
+      passed: drifted.length === 0,
+      detail:
+        drifted.length === 0
+          ? 'every database sorts text with the collation version it was built with'
+          : `${drifted.map((database) => `${database.name} was built with collation version ${database.recorded}, this host has ${database.actual ?? 'none'}`).join('; ')}: its text indexes may be out of order here (lookups can miss rows). Restore onto the same OS and library versions, or run REINDEX DATABASE and then ALTER DATABASE … REFRESH COLLATION VERSION`,
+      finding: 'collation-mismatch',
+    },
+  ];
 }

@@ -5,6 +5,7 @@ import type { StartedInstance, StoppedInstance } from '../providers/provider.js'
 import type { StorageLocation } from '../storage/storage.js';
 import type { BackupResult, StrategyDefinition } from '../strategies/strategy.js';
 import type { CommandRunner } from '../util/exec.js';
+import type { RowSpool } from './row-spool.js';
 
 /** What a fault may act on: the source firedrill provisioned in this run, its storage, its backups. */
 export interface FaultContext {
@@ -21,6 +22,8 @@ export interface FaultContext {
   region: string;
   log: Logger;
   exec: CommandRunner;
+  /** The drill's own temporary directory (removed with the drill), for what a fault must keep on disk. */
+  workDir: string;
   /**
    * Captures the source exactly as of now, for the equality proof. A logical fault calls it
    * inside its transaction, behind the barrier, just before the damage; a fault that destroys
@@ -42,8 +45,8 @@ export type SourceAfterFault =
 export interface FaultOutcome {
   description: string;
   point: ServerPoint;
-  /** The table whose rows were damaged and their fingerprints just before, when known. */
-  damage?: { table: string; before: Map<string, string> };
+  /** The table whose rows were damaged, and those rows as they were just before, when known. */
+  damage?: { table: string; rows: RowSpool };
   source: SourceAfterFault;
   /** Storage locations the fault destroyed (a region loss). */
   destroyedLocations?: string[];

@@ -10,8 +10,9 @@ import type { DrillHistory, HistoryEntry, Journal } from './types.js';
 export const HISTORY_TREND_LENGTH = 30;
 
 /** The name history is kept under for a drill: the comparison label when there is one, so `pg-dump (jobs=1)` and `pg-dump (jobs=4)` trend apart. */
-export function historyStrategy(journal: Journal): string {
-  return journal.comparison?.label ?? journal.strategy;
+export function historyStrategy(journal: Pick<Journal, 'comparison' | 'sweep' | 'strategy'>): string {
+  // A size of a sweep has a trend of its own: the same drill at another size is another figure.
+  return journal.comparison?.label ?? (journal.sweep ? `${journal.strategy} (${journal.sweep.label})` : journal.strategy);
 }
 
 /** Milliseconds to the microsecond: finer than any RTO resolution, and a line stays short. */

@@ -43,6 +43,8 @@ export interface Journal {
     readinessPollMs?: number;
     /** Workload throughput before the backup started (writes/s). */
     baselineThroughput?: number;
+    /** Sequential write rate of the data directory's filesystem with fsync, bytes/s: the floor a restore is measured against. */
+    diskWriteBytesPerSecond?: number;
   };
   phases: PhaseRecord[];
   events: EventRecord[];
@@ -83,6 +85,83 @@ export interface Journal {
    * time so that reports, which read journals only, can show the trend.
    */
   history?: DrillHistory;
+  /** Set when the drill ran as one size of a sweep (`sweep:` in the scenario, or `--sizes`); sweep.html is rebuilt from these. */
+  sweep?: SweepEntryRecord;
+  /** The seeded-data cache (`dataset.cache`): the source started from a kept copy (`reused`), or was seeded and a copy kept (`kept`). */
+  seedCache?: { outcome: 'reused' | 'kept'; key: string };
+  /** What the recovery had to bring back: the database's size at the fault, and the WAL or binlog archived from the restored backup on (null: no archive to replay). */
+  volume?: { dataBytes: number; logBytes: number | null; /** What the archived log is called (`WAL`, `binlog`). */ log?: string };
+  /** The restore's write rate (data ÷ its fetch and restore phases), and its share of the disk's own rate with fsync (calibration). */
+  restoreThroughput?: { bytes: number; ms: number; bytesPerSecond: number; efficiency: number | null };
+  /** The log archived from the restored backup on ÷ the replay phase: the server's replay rate in this restore (an upper bound: whole segments are counted). */
+  replayThroughput?: { bytes: number; ms: number; bytesPerSecond: number };
+  /** Set when people recovered, not firedrill (`firedrill gameday`): their marks, commands and the runbook they had. */
+  gameday?: GamedayRecord;
+}
+
+/** A moment the team marked: from the game day's page, or from the shell (`firedrill gameday mark`). */
+export interface GamedayMark {
+  atMs: number;
+  label: string;
+  from: 'page' | 'shell' | 'firedrill';
+}
+
+/** A command the team ran through `firedrill gameday exec`: what, when, and how it ended. */
+export interface GamedayCommand {
+  command: string;
+  startedAtMs: number;
+  durationMs: number;
+  exitCode: number | null;
+  signal?: string;
+  /** The runbook step it was run as (`--step N`, or matched by its shape), 1-based. */
+  step?: number;
+}
+
+/** A step of the runbook the team had, and what became of it in the rehearsal. */
+export interface GamedayRunbookStep {
+  /** The step as the runbook gives it, with `${NAME}` parameters. */
+  command: string;
+  phase: string;
+  /** How long it took in the drill the runbook comes from. */
+  drillMs: number;
+  /** ran: a command run as this step exited 0; failed: every one failed; not-run: none was run as it. */
+  outcome: 'ran' | 'failed' | 'not-run';
+}
+
+export interface GamedayRecord {
+  /** Whether the team was told when the fault struck, or had to notice it. */
+  announced: boolean;
+  /** For a hidden fault: the window it was drawn in, ms after the workload started. */
+  window?: { fromMs: number; toMs: number };
+  timeLimitMs: number;
+  /** How the game day ended: the team declared a database restored, the time ran out, or it was stopped. */
+  ended: 'declared' | 'time-limit' | 'interrupted';
+  marks: GamedayMark[];
+  commands: GamedayCommand[];
+  /** The runbook of the newest passing drill of the scenario, if there is one, and what the team did with it. */
+  runbook?: {
+    /** The journal it comes from (the reports folder's path) and when that drill ran. */
+    from: string;
+    drillAt: string;
+    /** What the procedure did in that drill: service back this long after the fault (its RTO), or null. */
+    drillRtoServiceMs: number | null;
+    withheld: boolean;
+    /** When the team asked to see it (a withheld runbook). */
+    openedAtMs?: number;
+    steps: GamedayRunbookStep[];
+  };
+  /** What the team declared restored, and when. */
+  restored?: { name: string; declaredAtMs: number };
+}
+
+/** Where a drill sits in a sweep of sizes. */
+export interface SweepEntryRecord {
+  /** The size as the scenario gave it: `256MB`, `scale 4`. */
+  label: string;
+  index: number;
+  count: number;
+  /** The built-in dataset's scale at this size. */
+  scale: number;
 }
 
 /** Where a drill sits in a comparison; the comparison report is rebuilt from these alone. */
@@ -285,8 +364,8 @@ export interface RecoveryRecord {
   /** Whether recovery reached the target; false when it stopped early (missing WAL, ...). */
   reached: boolean | null;
   detail: string;
-  /** The point the restored database is at: just before the fault, a backup's instant, the latest archived, a time, or a failed-over standby's. */
-  point?: 'fault' | 'backup' | 'latest' | 'time' | 'failover';
+  /** The point the restored database is at: just before the fault, a backup's instant, the latest archived, a time, a failed-over standby's, or wherever a team's own recovery (a game day) took it. */
+  point?: 'fault' | 'backup' | 'latest' | 'time' | 'failover' | 'declared';
   /** The first file missing from the archive, and where. */
   gap?: { what: string; location: string };
   /** The last commit recovery replayed, server µs, when the server tells it. */

@@ -21,40 +21,91 @@ export interface LedgerInput {
   targetTimeUs: number | null;
 }
 
-const key = (write: { writer: number; seq: number }) => `${write.writer}:${write.seq}`;
+/**
+ * A set of (writer, seq) pairs: per writer, its sequence numbers in a sorted Float64Array,
+ * looked up by binary search. A million acknowledged writes fit in 8 MB this way, where a Set
+ * of `writer:seq` strings took over 300 MB and 4 s to build and probe; it is exact for any
+ * numbers, as the strings were.
+ */
+class WriteSet {
+  private readonly seqs = new Map<number, Float64Array>();
+
+  constructor(writes: ReadonlyArray<{ writer: number; seq: number }>) {
+    const filling = new Map<number, { seqs: Float64Array; next: number }>();
+    const counts = new Map<number, number>();
+    for (const write of writes) counts.set(write.writer, (counts.get(write.writer) ?? 0) + 1);
+    for (const [writer, count] of counts) filling.set(writer, { seqs: new Float64Array(count), next: 0 });
+    for (const write of writes) {
+      const own = filling.get(write.writer)!;
+      own.seqs[own.next++] = write.seq;
+    }
+    for (const [writer, own] of filling) this.seqs.set(writer, own.seqs.sort());
+  }
+
+  has(write: { writer: number; seq: number }): boolean {
+    const seqs = this.seqs.get(write.writer);
+    if (!seqs) return false;
+    let low = 0;
+    let high = seqs.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const seq = seqs[middle]!;
+      if (seq === write.seq) return true;
+      if (seq < write.seq) low = middle + 1;
+      else high = middle - 1;
+    }
+    return false;
+  }
+}
 
 /** Acknowledged writes the restored ledger does not hold. */
 export function missingWrites<W extends { writer: number; seq: number }>(acked: readonly W[], present: ReadonlyArray<{ writer: number; seq: number }>): W[] {
-  const held = new Set(present.map(key));
-  return acked.filter((write) => !held.has(key(write)));
+  const held = new WriteSet(present);
+  return acked.filter((write) => !held.has(write));
 }
 
 /**
  * RPO from the ledger, Jepsen style: compare every acknowledged write with what the restored
- * database holds. Pure: no I/O.
+ * database holds. Pure: no I/O. One pass over each list and no array of a million arguments,
+ * so a total loss of every write is reported like any other.
  */
 export function compareLedger(input: LedgerInput): LedgerResult {
-  const present = new Map(input.present.map((row) => [key(row), row]));
-  const acked = new Set(input.acked.map(key));
-  const indeterminate = new Set(input.indeterminate.map(key));
-  const isAfterFault = (write: LedgerWrite) => input.faultTimeUs !== null && write.serverTimeUs > input.faultTimeUs;
+  const present = new WriteSet(input.present);
+  const acked = new WriteSet(input.acked);
+  const indeterminate = new WriteSet(input.indeterminate);
+  const { faultTimeUs, targetTimeUs } = input;
 
-  const lost = missingWrites(input.acked, input.present);
-  const lostToDetection = lost.filter(isAfterFault);
-  const recovered = input.indeterminate.filter((write) => present.has(key(write))).length;
-  const unexpected = input.present.filter((row) => {
-    if (!acked.has(key(row)) && !indeterminate.has(key(row))) return true;
-    return input.targetTimeUs !== null && row.serverTimeUs > input.targetTimeUs;
-  }).length;
+  const lost: LedgerWrite[] = [];
+  let lostToDetection = 0;
+  let ackedBeforeFault = 0;
+  let firstBeforeFault: number | null = null;
+  let lastAckedBeforeFault: number | null = null;
+  let newestSurviving: number | null = null;
+  for (const write of input.acked) {
+    const afterFault = faultTimeUs !== null && write.serverTimeUs > faultTimeUs;
+    if (!afterFault) {
+      ackedBeforeFault++;
+      if (firstBeforeFault === null || write.serverTimeUs < firstBeforeFault) firstBeforeFault = write.serverTimeUs;
+      if (lastAckedBeforeFault === null || write.serverTimeUs > lastAckedBeforeFault) lastAckedBeforeFault = write.serverTimeUs;
+    }
+    if (present.has(write)) {
+      if (newestSurviving === null || write.serverTimeUs > newestSurviving) newestSurviving = write.serverTimeUs;
+    } else {
+      lost.push(write);
+      if (afterFault) lostToDetection++;
+    }
+  }
+  let recovered = 0;
+  for (const write of input.indeterminate) if (present.has(write)) recovered++;
+  let unexpected = 0;
+  for (const row of input.present) {
+    if ((!acked.has(row) && !indeterminate.has(row)) || (targetTimeUs !== null && row.serverTimeUs > targetTimeUs)) unexpected++;
+  }
 
-  const beforeFault = input.acked.filter((write) => !isAfterFault(write));
-  const lastAckedBeforeFault = maxTime(beforeFault);
-  const newestSurviving = maxTime(input.acked.filter((write) => present.has(key(write))));
   let dataLossMs = 0;
   if (lastAckedBeforeFault !== null) {
-    // When nothing survived, the loss reaches back to the first acknowledged write. A loop,
-    // not Math.min(...): a spread of a million arguments overflows the stack.
-    const reference = newestSurviving ?? minTime(beforeFault)!;
+    // When nothing survived, the loss reaches back to the first acknowledged write.
+    const reference = newestSurviving ?? firstBeforeFault!;
     dataLossMs = Math.max(0, (lastAckedBeforeFault - reference) / 1000);
   }
 
@@ -63,11 +114,11 @@ export function compareLedger(input: LedgerInput): LedgerResult {
     indeterminate: input.indeterminate.length,
     failed: input.failed,
     present: input.present.length,
-    ackedBeforeFault: beforeFault.length,
-    ackedAfterFault: input.acked.length - beforeFault.length,
+    ackedBeforeFault,
+    ackedAfterFault: input.acked.length - ackedBeforeFault,
     lost: lost.length,
-    lostBeforeFault: lost.length - lostToDetection.length,
-    lostToDetection: lostToDetection.length,
+    lostBeforeFault: lost.length - lostToDetection,
+    lostToDetection,
     recovered,
     unexpected,
     dataLossMs,
@@ -75,16 +126,4 @@ export function compareLedger(input: LedgerInput): LedgerResult {
     newestSurvivingUs: newestSurviving,
     lostSample: lost.slice(0, 20).map(({ writer, seq, serverTimeUs }) => ({ writer, seq, serverTimeUs })),
   };
-}
-
-function minTime(writes: readonly LedgerWrite[]): number | null {
-  let min: number | null = null;
-  for (const write of writes) if (min === null || write.serverTimeUs < min) min = write.serverTimeUs;
-  return min;
-}
-
-function maxTime(writes: readonly LedgerWrite[]): number | null {
-  let max: number | null = null;
-  for (const write of writes) if (max === null || write.serverTimeUs > max) max = write.serverTimeUs;
-  return max;
 }

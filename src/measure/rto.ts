@@ -41,3 +41,30 @@ export function throughputBetween(series: ReadonlyArray<{ t: number; acked: numb
   if (buckets.length === 0) return null;
   return buckets.reduce((sum, point) => sum + point.acked, 0) / buckets.length;
 }
+
+/** The phases that write a backup's data back (copy it over, unpack or load it): what a restore's write rate is measured over. */
+const DATA_PHASES = ['fetch', 'restore'];
+
+/**
+ * A restore's write rate: the data brought back ÷ the time of its fetch and restore phases,
+ * and its share of the disk's own sequential rate with fsync (`efficiency`, null uncalibrated).
+ * Undefined when the drill restored nothing or did not measure the data.
+ */
+export function restoreThroughput(breakdown: Readonly<Record<string, number>>, dataBytes: number | undefined, diskBytesPerSecond: number | undefined): { bytes: number; ms: number; bytesPerSecond: number; efficiency: number | null } | undefined {
+  const ms = DATA_PHASES.reduce((sum, phase) => sum + (breakdown[phase] ?? 0), 0);
+  if (!dataBytes || ms <= 0) return undefined;
+  const bytesPerSecond = Math.round(dataBytes / (ms / 1000));
+  return { bytes: dataBytes, ms, bytesPerSecond, efficiency: diskBytesPerSecond ? bytesPerSecond / diskBytesPerSecond : null };
+}
+
+/**
+ * The server's log replay rate in this restore: the WAL or binlog archived from the restored
+ * backup on ÷ the replay phase. Replay is one thread on the server, so this, not the disk, is
+ * what a restore of much log is bound by. An upper bound of the log replayed: the archive
+ * counts whole segments and files, and a replay to a point stops inside them.
+ */
+export function replayThroughput(breakdown: Readonly<Record<string, number>>, logBytes: number | null | undefined): { bytes: number; ms: number; bytesPerSecond: number } | undefined {
+  const ms = breakdown.replay ?? 0;
+  if (!logBytes || ms <= 0) return undefined;
+  return { bytes: logBytes, ms, bytesPerSecond: Math.round(logBytes / (ms / 1000)) };
+}

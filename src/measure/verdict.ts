@@ -49,18 +49,26 @@ export interface BreachContext {
   /** Point-in-time strategies for the engine, to name as the way out. */
   pointInTimeStrategies: string[];
   backups: { count: number; everyMs: number };
-  detectAfterMs: number;
+  /** How long the fault went unnoticed, as measured (a game day: until the team marked it); null when it never was. */
+  detectedAfterMs: number | null;
   lost: number;
   lostToDetection: number;
   /** The counted phases of the recovery and their time. */
   breakdown: Record<string, number>;
 }
 
+/** What shortens a phase of the recovery that is not a restore's. */
+const RTO_ADVICE: Record<string, string> = {
+  detect: 'detect sooner (alerting on the fault)',
+  // A game day: the people's recovery is one phase; their timeline splits it.
+  team: "the human timeline shows where the team's time went (detecting, deciding, restoring); rehearse the slowest step, or follow a tested runbook",
+};
+
 /** A sentence per breached figure, saying what bounds it and what would move it. */
 export function breachAdvice(context: BreachContext): { rto: string; rpo: string } {
   const slowest = Object.entries(context.breakdown).sort((a, b) => b[1] - a[1])[0];
   const rto = slowest
-    ? `the longest part of the recovery was ${slowest[0]} (${formatDuration(slowest[1])}); ${slowest[0] === 'detect' ? 'detect sooner (alerting on the fault)' : 'a smaller or more recent backup, a faster restore path or a standby shortens it'}`
+    ? `the longest part of the recovery was ${slowest[0]} (${formatDuration(slowest[1])}); ${RTO_ADVICE[slowest[0]] ?? 'a smaller or more recent backup, a faster restore path or a standby shortens it'}`
     : 'no phase of the recovery was recorded';
   let rpo: string;
   if (context.keeps === 'standby') {
@@ -69,7 +77,8 @@ export function breachAdvice(context: BreachContext): { rto: string; rpo: string
     const interval = context.backups.count > 1 ? `every ${formatDuration(context.backups.everyMs)}` : 'once before the fault';
     rpo = `${context.strategy} restores to its backup's instant: the loss is bounded by how often it backs up (here ${interval}); use point-in-time recovery (${context.pointInTimeStrategies.join(', ') || 'none for this engine yet'}) or back up more often`;
   } else if (context.lost > 0 && context.lostToDetection >= context.lost / 2) {
-    rpo = `${context.lostToDetection} of the ${context.lost} writes lost were acknowledged between the fault and its detection ${formatDuration(context.detectAfterMs)} later: recovering to before the fault undoes them with the damage; detect sooner to lose fewer`;
+    const detection = context.detectedAfterMs === null ? 'which was never marked detected' : `detected ${formatDuration(context.detectedAfterMs)} later`;
+    rpo = `${context.lostToDetection} of the ${context.lost} writes lost were acknowledged after the fault, ${detection}: recovering to before the fault undoes them with the damage; detect sooner to lose fewer`;
   } else {
     rpo = 'writes acknowledged before the fault were not in the archive the restore replayed: archive more often (archive_timeout, a shorter spool or copy interval) or stream it, and see where recovery stopped';
   }

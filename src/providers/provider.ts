@@ -36,6 +36,11 @@ export interface InstanceSpec {
   shared?: readonly string[];
   /** Directories (inside `shared` ones) the server's account must be able to write, created before it starts. */
   writable?: readonly string[];
+  /**
+   * Directories of this machine its tools read and must never write (a backup being verified),
+   * under the same path: a container gets them bound read-only.
+   */
+  readOnly?: readonly string[];
 }
 
 /** A program running in the background beside a server (a binlog streamer). */
@@ -107,6 +112,17 @@ export interface StoppedInstance extends InstanceBase {
   readonly state: 'stopped';
   /** Creates an empty cluster in the data directory (initdb / mariadb-install-db). */
   initialize(): Promise<void>;
+  /**
+   * Keeps a copy of the data directory (its server shut down cleanly) in the cache under `key`,
+   * for `fillFromCache` in later runs. The provider adds what makes two data directories
+   * interchangeable (the binaries, the image); a copy another run kept first is left as it is.
+   */
+  keepInCache(key: string): Promise<void>;
+  /**
+   * Instead of `initialize()`: the data directory becomes a copy of the one kept under `key`.
+   * False, and nothing changed, when there is none.
+   */
+  fillFromCache(key: string): Promise<boolean>;
   start(options?: { settings?: Record<string, string> }): Promise<StartedInstance>;
 }
 

@@ -1,3 +1,5 @@
+import { forecastSentences } from '../measure/forecast.js';
+import { buildSweeps } from './sweep.js';
 import { buildComparisons, COMPARISON_METRICS } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
@@ -125,6 +127,35 @@ export function renderConsoleComparison(journals: readonly Journal[]): string {
       }
       const figures = comparison.repetitions > 1 ? `medians of ${comparison.repetitions} runs; * best in its column, *~ best but its range overlaps another's` : 'one run each; * best in its column';
       return `comparison: ${comparison.scenario} (${figures})\n${table(rows)}\n${comparisonHeadline(comparison)}\n`;
+    })
+    .join('\n');
+}
+
+/** What --keep left running, how to reach it, and the exact commands that remove it. */
+export function renderKept(kept: NonNullable<Journal['kept']>): string {
+  const lines = ['kept (--keep); firedrill has exited, these are still there:'];
+  for (const resource of kept) {
+    lines.push(`  ${resource.kind}: ${resource.where}${resource.connect ? `\n    connect: ${resource.connect}` : ''}`);
+  }
+  const removal = [...kept].reverse().flatMap((resource) => resource.remove ?? []);
+  if (removal.length > 0) lines.push('  remove them with `firedrill cleanup`, or by hand:', ...removal.map((command) => `    ${command}`));
+  return lines.join('\n');
+}
+
+/** Each sweep's forecast, in the sentences sweep.html gives, for the end of a run; empty without a sweep. */
+export function renderConsoleSweeps(journals: readonly Journal[]): string {
+  return buildSweeps(journals)
+    .map((sweep) => {
+      const lines = [`sweep ${sweep.scenario} (${sweep.strategy}): ${sweep.fitted.length} of ${sweep.drills.length} sizes measured`];
+      if (sweep.forecast) {
+        // The forecast and its verdicts here; the notes on the fit, phase by phase, in sweep.html.
+        const sentences = forecastSentences(sweep.forecast);
+        const notes = sweep.forecast.notes.length;
+        lines.push(...sentences.slice(0, sentences.length - notes).map((sentence) => `  ${sentence}`));
+        if (notes > 0) lines.push(`  ${notes} note${notes === 1 ? '' : 's'} on the fit and how far it reaches: sweep.html`);
+      }
+      lines.push(...sweep.notes.map((note) => `  ${note}`));
+      return lines.join('\n');
     })
     .join('\n');
 }

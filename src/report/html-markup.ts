@@ -275,6 +275,8 @@ export interface PageOptions {
   scripts?: readonly string[];
   /** A wider page, printed landscape: for tables with many columns (the comparison). */
   wide?: boolean;
+  /** A live page that asks the server it came from for updates (the game day's): fetches to its own origin are allowed, nothing else. */
+  live?: boolean;
 }
 
 /**
@@ -288,6 +290,7 @@ export function page(options: PageOptions): string {
   const hashes = scripts.map((source) => `'sha256-${createHash('sha256').update(source, 'utf8').digest('base64')}'`);
   const csp = [
     "default-src 'none'",
+    ...(options.live ? ["connect-src 'self'"] : []),
     `script-src ${hashes.length > 0 ? hashes.join(' ') : "'none'"}`,
     "style-src 'unsafe-inline'",
     'img-src data:',

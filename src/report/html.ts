@@ -1,3 +1,4 @@
+import { gamedaySection } from './html-gameday.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -53,6 +54,7 @@ export function renderDrillHtml(journal: Journal): string {
 ${masthead(journal)}
 <main>
 ${verdictSection(journal)}
+${gamedaySection(journal)}
 ${figuresSection(journal)}
 ${timelineSection(journal, charts)}
 ${phasesSection(journal, charts)}
@@ -191,7 +193,10 @@ function comparisonMeta(journal: Journal): SafeHtml | undefined {
 
 function masthead(journal: Journal): SafeHtml {
   // The History section sits right before Environment, and only journals with history have it.
-  const sections = NAV.flatMap((entry) => (entry[0] === 'environment' && journal.history ? [['history', 'History'] as const, entry] : [entry]));
+  // And a game day's own section right after the verdict.
+  const sections = NAV.flatMap((entry) =>
+    entry[0] === 'environment' && journal.history ? [['history', 'History'] as const, entry] : entry[0] === 'verdict' && journal.gameday ? [entry, ['gameday', 'Game day'] as const] : [entry],
+  );
   const nav = journal.errors.length > 0 ? [...sections, ['errors', 'Errors'] as const] : sections;
   const passedLast = journal.status === 'passed' ? undefined : lastPassed(journal);
   return html`<header>
@@ -206,6 +211,7 @@ function masthead(journal: Journal): SafeHtml {
     ${metaItem('started', formatWallTime(journal.startedAt))}
     ${metaItem('took', formatDuration(journal.durationMs))}
     ${comparisonMeta(journal)}
+    ${journal.sweep ? metaItem('sweep', html`<a href="../sweep.html">${journal.sweep.label} (${journal.sweep.index + 1} of ${journal.sweep.count})</a>`) : ''}
     ${passedLast ? metaItem('last passed', passedLast) : ''}
   </dl>
   <nav class="toc" aria-label="Sections">${nav.map(([id, label]) => html`<a href="#${id}">${label}</a>`)}</nav>
@@ -547,6 +553,16 @@ const SOURCE_AFTER: Readonly<Record<NonNullable<Journal['fault']>['sourceAfter']
   gone: 'gone with its data',
 };
 
+/** `42 MB/s over fetch and restore, 21 % of this disk's 200 MB/s with fsync: the tool, not the disk, bounds it`. */
+function restoreRate(journal: Journal): string {
+  const rate = journal.restoreThroughput!;
+  const disk = journal.calibration.diskWriteBytesPerSecond;
+  const base = `${formatBytes(rate.bytesPerSecond)}/s over fetch and restore`;
+  if (rate.efficiency === null || !disk) return base;
+  const bound = rate.efficiency >= 0.8 ? 'the disk bounds it' : rate.efficiency >= 0.4 ? 'the disk and the tool both weigh' : 'the tool (decompression, one stream, checks), not the disk, bounds it';
+  return `${base}, ${Math.round(rate.efficiency * 100)} % of this disk's ${formatBytes(disk)}/s with fsync: ${bound}`;
+}
+
 function recoverySection(journal: Journal): SafeHtml {
   const { fault, recovery } = journal;
   const faultFacts = fault
@@ -559,9 +575,13 @@ function recoverySection(journal: Journal): SafeHtml {
         ['transaction', fault.point.transaction === undefined ? undefined : html`<code>${fault.point.transaction}</code>`],
         [
           'detected',
-          fault.detectedAtMs === undefined
-            ? `after ${formatDuration(fault.detectAfterMs)} (scenario)`
-            : `${formatDuration(fault.detectedAtMs - fault.atMs)} after the fault (scenario: ${formatDuration(fault.detectAfterMs)})`,
+          journal.gameday
+            ? fault.detectedAtMs === undefined
+              ? 'never marked by the team'
+              : `${formatDuration(fault.detectedAtMs - fault.atMs)} after the fault (the team's mark)`
+            : fault.detectedAtMs === undefined
+              ? `after ${formatDuration(fault.detectAfterMs)} (scenario)`
+              : `${formatDuration(fault.detectedAtMs - fault.atMs)} after the fault (scenario: ${formatDuration(fault.detectAfterMs)})`,
         ],
         ['how it was noticed', fault.detection],
         ['server afterwards', fault.sourceAfter === undefined ? undefined : SOURCE_AFTER[fault.sourceAfter]],
@@ -584,6 +604,9 @@ function recoverySection(journal: Journal): SafeHtml {
         // A failover or a restart reads no backup.
         ['backup restored', recovery.backupUsed === undefined || !recovery.location ? undefined : `backup ${recovery.backupUsed}, read from "${recovery.location}"`],
         ['tried before it', recovery.attempts?.length ? html`${recovery.attempts.map((attempt) => html`<div>backup ${attempt.backup}: ${attempt.defect}</div>`)}` : undefined],
+        ['data brought back', journal.volume ? `${formatBytes(journal.volume.dataBytes)}${journal.volume.logBytes !== null ? `, and ${formatBytes(journal.volume.logBytes)} of ${journal.volume.log ?? 'log'} to replay` : ''}` : undefined],
+        ['restore write rate', journal.restoreThroughput ? restoreRate(journal) : undefined],
+        ['log replay rate', journal.replayThroughput ? `at most ${formatBytes(journal.replayThroughput.bytesPerSecond)}/s: ${formatBytes(journal.replayThroughput.bytes)} of ${journal.volume?.log ?? 'log'} archived from the backup on (whole segments, some of it past the target), in the ${formatMs(journal.replayThroughput.ms)} of replay (one thread on the server)` : undefined],
       ])
     : notMeasured('Recovery', 'No restore was attempted.');
   return section(
@@ -755,7 +778,9 @@ function runbookSection(journal: Journal): SafeHtml {
         { header: 'In the drill', cell: (parameter) => html`<span class="mono">${parameter.value}</span>` },
       ])}<h3>Procedure</h3>`
     : '';
-  const main = steps.length
+  const main = journal.gameday
+    ? html`<p class="note">In a game day the team restores, not firedrill: their commands, and the runbook they had with what became of each step, are in <a href="#gameday">Game day</a>.</p>`
+    : steps.length
     ? html`<p class="muted">The restore path as firedrill ran it (${[...new Set(steps.map((command) => command.phase))].join(', ')}), in order, with times from the fault: the procedure to follow in a real incident. <span class="mono">firedrill runbook ${journal.scenario.file}</span> writes it as a Markdown file.</p>
 ${table}${locate}
 <ol class="runbook">${steps.map((command, index) => commandStep(command, index, faultAt))}</ol>`

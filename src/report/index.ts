@@ -6,6 +6,8 @@ import { RUN_RECORD_FILE, type RunRecord, type Shard } from '../runner/run.js';
 import { DrillSetupError, errorMessage } from '../util/errors.js';
 import { summarizeDrill } from './format.js';
 import { renderComparisonHtml } from './html-compare.js';
+import { renderSweepHtml } from './html-sweep.js';
+import { buildSweeps } from './sweep.js';
 import { renderDrillHtml, renderRunIndexHtml } from './html.js';
 import { renderJUnit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
@@ -25,6 +27,8 @@ import { renderMarkdown } from './markdown.js';
  *   <runDir>/summary.json              json: the run's verdicts and figures, for scripts
  *   <runDir>/compare.html              compare, when drills ran as a comparison of strategies
  *   <runDir>/compare.json              compare: the comparison's medians, ranges and winners, for scripts
+ *   <runDir>/sweep.html                sweep, when drills ran as the sizes of a sweep: RTO against size, the model, the forecast
+ *   <runDir>/sweep.json                sweep: the same, for scripts
  */
 
 /** Where a run's reports go. */
@@ -173,8 +177,32 @@ const compare: Reporter = {
   },
 };
 
+/**
+ * `sweep.html` and `sweep.json` when drills ran as the sizes of a sweep: each size measured,
+ * the model fitted per phase, and the forecast the scenario asks for — labelled a forecast.
+ */
+const sweep: Reporter = {
+  async run(journals, { runDir, drillDirs }) {
+    const sweeps = buildSweeps(journals);
+    if (sweeps.length === 0) return [];
+    const links = new Map(journals.map((journal, index) => [journal.drillId, href(relative(runDir, join(drillDirs[index]!, 'report.html')))]));
+    const json = sweeps.map(({ scenario, strategy, drills, model, forecast, notes }) => ({
+      scenario,
+      strategy,
+      drills: drills.map((journal) => ({ drillId: journal.drillId, size: journal.sweep!.label, status: journal.status, volume: journal.volume ?? null, rtoServiceMs: journal.measurements.rtoServiceMs, rtoVerifiedMs: journal.measurements.rtoVerifiedMs, rtoBreakdown: journal.measurements.rtoBreakdown, restoreThroughput: journal.restoreThroughput ?? null, replayThroughput: journal.replayThroughput ?? null })),
+      model: model ?? null,
+      forecast: forecast ?? null,
+      notes,
+    }));
+    return [
+      await write(join(runDir, 'sweep.html'), renderSweepHtml(sweeps, links)),
+      await write(join(runDir, 'sweep.json'), `${JSON.stringify({ formatVersion: 1, sweeps: json }, null, 2)}\n`),
+    ];
+  },
+};
+
 /** Every built-in reporter, by the name a user selects it with. */
-export const reporters = { html, junit, markdown, json, compare } satisfies Record<string, Reporter>;
+export const reporters = { html, junit, markdown, json, compare, sweep } satisfies Record<string, Reporter>;
 
 /** The name of a built-in reporter. */
 export type ReporterName = keyof typeof reporters;

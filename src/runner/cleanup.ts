@@ -4,6 +4,7 @@ import { providers } from '../providers/index.js';
 import { storageTypes, type StorageType } from '../storage/index.js';
 import { errorMessage } from '../util/errors.js';
 import { killGroup } from '../util/exec.js';
+import { removeScratch } from '../util/scratch.js';
 import { forgetRun, recordedRuns, sameProcessAlive, type RecordedRun, type RegisteredResource, type ResourceHandle } from '../util/registry.js';
 
 /** Something a run left behind: from its registry on disk, or found by a provider (a labelled container). */
@@ -24,6 +25,9 @@ async function removeByHandle(handle: ResourceHandle): Promise<void> {
       return;
     case 'path':
       await rm(handle.path, { recursive: true, force: true });
+      return;
+    case 'scratch':
+      await removeScratch(handle.path);
       return;
     case 'container':
     case 'network': {

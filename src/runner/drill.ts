@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -5,16 +6,16 @@ import type { Logger } from 'pino';
 import type { Dataset } from '../datasets/dataset.js';
 import { ShopDataset } from '../datasets/shop.js';
 import { SqlFilesDataset } from '../datasets/sql-files.js';
-import type { Engine, ServerPoint, SqlSession } from '../engines/engine.js';
+import type { ConnectionInfo, Engine, ServerPoint, SqlSession } from '../engines/engine.js';
 import { engines } from '../engines/index.js';
+import { withConnection } from '../engines/session.js';
 import type { FaultContext, FaultOutcome, IncidentDefinition, LatentDefinition } from '../faults/fault.js';
 import { faults } from '../faults/index.js';
-import { fingerprintDigest } from '../faults/logical.js';
-import type { BackupRecord, CheckResult, DamageResult, EqualityRecord, Journal, LedgerResult, RecoveryRecord } from '../journal/types.js';
-import { assessDamage } from '../measure/damage.js';
+import type { BackupRecord, CheckResult, DamageResult, EqualityRecord, GamedayRecord, Journal, LedgerResult, RecoveryRecord, SeriesPoint } from '../journal/types.js';
+import { assessDamage, type KeyOrderedRows } from '../measure/damage.js';
 import { compareWithSource, type SourceCapture } from '../measure/equality.js';
 import { compareLedger, missingWrites } from '../measure/ledger.js';
-import { measureRto, throughputBetween } from '../measure/rto.js';
+import { measureRto, replayThroughput, restoreThroughput, throughputBetween } from '../measure/rto.js';
 import { breachAdvice, judge, meetsExpectation, type RecoveryFacts } from '../measure/verdict.js';
 import type { InstanceBase, Provider, ProviderContext, StartedInstance, StoppedInstance } from '../providers/provider.js';
 import { resolveProvider } from '../providers/index.js';
@@ -23,7 +24,7 @@ import { RELATIVE_TARGET } from '../scenario/schema.js';
 import { createLocation, createSpool, serverWrites, SPOOL, type LocationOptions } from '../storage/index.js';
 import { Replicator, type CopyReport } from '../storage/replicate.js';
 import type { StorageLocation } from '../storage/storage.js';
-import { checkArchive, recordArchive } from '../storage/archive-record.js';
+import { archivedName, checkArchive, recordArchive, type ArchiveRecord } from '../storage/archive-record.js';
 import { BackupDefect } from '../storage/transfer.js';
 import { strategies, strategiesFor } from '../strategies/index.js';
 import type { BackupResult, PendingCapture, RecoverResult, RecoveryTarget, Strategy, StrategyContext, StrategyDefinition } from '../strategies/strategy.js';
@@ -35,6 +36,7 @@ import { createFileLogger } from '../util/log.js';
 import { makeRunTempDir } from '../util/os-user.js';
 import { RunRegistry } from '../util/registry.js';
 import { ResourceStack } from '../util/resources.js';
+import { removeScratch } from '../util/scratch.js';
 import { scrubSecrets } from '../util/secrets.js';
 import { firedrillVersion } from '../util/version.js';
 import { Ledger } from '../workload/ledger.js';
@@ -60,11 +62,56 @@ export interface DrillOptions {
     /** Runs on the recovered database once it is verified (a test counting rows its own way). */
     afterRecovery?: (instance: StartedInstance) => Promise<void>;
   };
+  /** People recover after the fault instead of firedrill: a game day (src/gameday/). */
+  handOver?: HandOver;
   /** The drill's id and directory name; default `<scenario>--<strategy>` (repetitions of a comparison need their own). */
   drillId?: string;
   /** What the runner knows about the drill's context (comparison entry, earlier runs), copied into the journal for its reports. */
-  annotations?: Pick<Journal, 'comparison' | 'history'>;
+  annotations?: Pick<Journal, 'comparison' | 'history' | 'sweep'>;
 }
+
+/** What the team is given when the drill is ready for the fault: where everything is, and how to reach it. */
+export interface Briefing {
+  /** The source, and an empty instance of the same engine and version to restore into. */
+  instances: Array<{ name: string; role: string; connection: ConnectionInfo; uri: string; location: string; version: string }>;
+  storage: Array<{ name: string; type: string; region: string; address: string; backups: Array<{ name: string; key: string; path?: string; sizeBytes: number }> }>;
+  /** A directory the team may use for files of its own; removed with the drill. */
+  scratch: string;
+  /** The workload's figures so far, and the drill clock. */
+  series: () => SeriesPoint[];
+  now: () => number;
+  /** Wall time of drill time 0 (ms since the epoch). */
+  startedAtWallMs: number;
+}
+
+/**
+ * A recovery done by people (a game day): the drill runs as far as the fault, hands over, and
+ * waits for the team to declare a database restored; then it measures that database as it
+ * measures its own restores. The workload keeps writing to the source until then, as an
+ * application would.
+ */
+export interface HandOver {
+  /** When the fault strikes, in ms after the workload starts (a hidden fault's random moment); default the scenario's `fault.at`. */
+  faultAtMs?: number;
+  /** The drill is ready for the fault. */
+  briefed(briefing: Briefing): void;
+  /** The fault struck, at drill time `atMs`. */
+  struck(description: string, atMs: number): void;
+  /**
+   * The database the team declares restored, with the drill's database in `connection`;
+   * undefined when the game day's time ran out. Rejects when the drill is interrupted.
+   */
+  restored(): Promise<{ name: string; connection: ConnectionInfo } | undefined>;
+  /** When the team marked the fault detected, if it did: the detection a game day measures. */
+  detectedAtMs(): number | undefined;
+  /** How long the team had, for the verdict's sentence when the time ran out. */
+  timeLimitMs: number;
+  /** What the team did, for the journal: written with it, whatever the end. */
+  record(): GamedayRecord;
+}
+
+/** How long a declared-restored database may take to acknowledge the workload's first write. */
+const FIRST_WRITE_TIMEOUT_MS = 30_000;
 
 export interface DrillOutcome {
   journal: Journal;
@@ -95,17 +142,15 @@ function recoveryTargetOf(scenario: Scenario, faultPoint: ServerPoint): Recovery
 const SHORTFALL = 0.9;
 
 async function withSession<T>(engine: Engine, instance: StartedInstance, fn: (session: SqlSession) => Promise<T>, database = engine.databaseName): Promise<T> {
-  const session = await engine.connect({ ...instance.connection, database });
-  try {
-    return await fn(session);
-  } finally {
-    await session.close();
-  }
+  return withConnection(engine, { ...instance.connection, database }, fn);
 }
+
 
 /** Hand-offs between the steps of a drill: each step gets what the one before made. */
 interface Provisioned {
   source: StartedInstance;
+  /** The seeded-data cache's key for the source, when the dataset asks for the cache. */
+  seedCacheKey?: string;
   provider: Provider;
   storage: Map<string, StorageLocation>;
   context: StrategyContext;
@@ -122,6 +167,9 @@ interface Faulted extends BackedUp {
   faultAtMs: number;
 }
 interface Recovered extends Faulted {
+  /** The restored database (the drill's database on it), or none. */
+  connection: ConnectionInfo | undefined;
+  /** The instance it is on, when firedrill made it. */
   instance: StartedInstance | undefined;
   recovery: Omit<RecoveryRecord, 'target'>;
   backupUsed: BackupedEntry | undefined;
@@ -310,9 +358,11 @@ class Drill {
       this.step = 'fault';
       const faulted = await this.injectFault(backedUp);
       this.step = 'recover';
-      const recovered = await this.recover(faulted);
+      const recovered = this.options.handOver ? await this.handOver(faulted, this.options.handOver) : await this.recover(faulted);
       this.step = 'verify';
       await this.verify(recovered);
+      journal.restoreThroughput = restoreThroughput(journal.measurements.rtoBreakdown, journal.volume?.dataBytes, journal.calibration.diskWriteBytesPerSecond);
+      journal.replayThroughput = replayThroughput(journal.measurements.rtoBreakdown, journal.volume?.logBytes);
       this.measuring = false;
       await this.resumeWrites(recovered);
     } catch (error) {
@@ -357,7 +407,7 @@ class Drill {
     this.journal.provider = provider.name;
     const shared = [...storage.values()].flatMap((location) => (location.directory ? [location.directory] : []));
     const setup = this.strategy.sourceSetup?.({ storage: primary, archive, engine }) ?? {};
-    const source = await this.phase('provision', async () => {
+    const { source, cacheKey: seedCacheKey } = await this.phase('provision', async () => {
       for (const location of storage.values()) {
         await location.open();
         resources.add('objects', `${location.name}: ${location.address}`, () => location.destroy(), {
@@ -378,10 +428,16 @@ class Drill {
         },
         providerContext,
       );
-      await instance.initialize();
-      return instance.start();
+      // A kept seeded directory goes in before the server first starts: started empty with the
+      // strategy's archiving on, the server could archive WAL of a cluster that is then replaced.
+      const cacheKey = scenario.target.dataset.cache ? await this.seedCacheKey(instance) : undefined;
+      if (cacheKey && (await instance.fillFromCache(cacheKey))) this.journal.seedCache = { outcome: 'reused', key: cacheKey };
+      else await instance.initialize();
+      return { source: await instance.start(), cacheKey };
     });
     this.track(source);
+    // The disk's own rate, so every restore's write rate is judged against this machine's floor.
+    this.journal.calibration.diskWriteBytesPerSecond = await this.phase('calibrate', () => diskWriteRate(source, this.clock));
     this.journal.calibration.instanceReadyMs = source.readiness.waitedMs;
     this.journal.calibration.readinessPollMs = source.readiness.pollIntervalMs;
     this.journal.measurements.resolutionMs = source.readiness.pollIntervalMs;
@@ -417,7 +473,7 @@ class Drill {
       },
       captureSource: (captureOptions = {}) => this.openCapture('backup', context.source, captureOptions),
     };
-    return { source, provider, storage, context };
+    return { source, provider, storage, context, ...(seedCacheKey ? { seedCacheKey } : {}) };
   }
 
   /** A name not yet used in this drill: a second restore attempt is `restore-2`. */
@@ -444,8 +500,33 @@ class Drill {
     }
   }
 
+  /**
+   * What the seeded data directory depends on: the engine and its version, the scenario's server
+   * settings (a page size must match the files), the database, the ledger's tables, and what the
+   * dataset's load would produce (its statements, its files). Not the strategy's settings: the
+   * seed's data does not depend on archiving, so every strategy of a matrix shares one copy.
+   */
+  private async seedCacheKey(instance: StoppedInstance): Promise<string> {
+    const engine = this.engine!;
+    const identity = await this.dataset.identity();
+    const settings = Object.entries(this.scenario.target.settings).sort(([a], [b]) => a.localeCompare(b));
+    const parts = { format: 1, engine: engine.name, version: instance.version, settings, database: engine.databaseName, ledger: engine.ledgerDdl(), dataset: identity };
+    return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+  }
+
+  /** Stops the source cleanly, runs `step` on its data directory, and starts it again (the handle changes; the drill's and the strategy's follow). */
+  private async restartSource(provisioned: Provisioned, step: (stopped: StoppedInstance) => Promise<void>): Promise<void> {
+    const stopped = await provisioned.source.stop();
+    this.liveInstances.delete(provisioned.source);
+    await step(stopped);
+    const started = await stopped.start();
+    provisioned.source = provisioned.context.source = started;
+    this.track(started);
+  }
+
   /** The dataset and the ledger in the source; every check and the fault's table proven usable before any load runs. */
-  private async seed({ source }: Provisioned): Promise<void> {
+  private async seed(provisioned: Provisioned): Promise<void> {
+    const { source } = provisioned;
     const engine = this.engine!;
     const { scenario, dataset } = this;
     const database = { ...source.connection, database: engine.databaseName };
@@ -453,26 +534,34 @@ class Drill {
     await this.phase(
       'seed',
       async () => {
-        await withSession(engine, source, (session) => engine.createDatabase(session, engine.databaseName), source.connection.database);
-        await withSession(engine, source, async (session) => {
-          this.journal.versions.server = await engine.serverVersion(session);
-          await dataset.load({ engine, instance: source, connection: database, session });
-          for (const statement of engine.ledgerDdl()) await session.query(statement);
-        });
+        const cacheKey = provisioned.seedCacheKey;
+        if (this.journal.seedCache?.outcome !== 'reused') {
+          await withSession(engine, source, (session) => engine.createDatabase(session, engine.databaseName), source.connection.database);
+          await withSession(engine, source, async (session) => {
+            await dataset.load({ engine, instance: source, connection: database, session });
+            for (const statement of engine.ledgerDdl()) await session.query(statement);
+          });
+          if (cacheKey) {
+            await this.restartSource(provisioned, (stopped) => stopped.keepInCache(cacheKey));
+            this.journal.seedCache = { outcome: 'kept', key: cacheKey };
+          }
+        }
+        this.journal.versions.server = await withSession(engine, provisioned.source, (session) => engine.serverVersion(session));
       },
-      dataset.describe(),
+      // A seed of milliseconds for gigabytes needs saying why, wherever the phase is shown.
+      `${dataset.describe()}${this.journal.seedCache?.outcome === 'reused' ? '; copied from the seeded-data cache as the source was created' : provisioned.seedCacheKey ? '; a copy kept in the seeded-data cache' : ''}`,
       seedProbe ? { probe: seedProbe } : {},
     );
     this.journal.versions.tools = await Promise.all(
       engine.reportedTools.map(async (name) => {
-        const result = await source.run(name, ['--version'], { allowFailure: true, quiet: true }).catch((error: unknown) => ({ exitCode: 1, stdout: '', stderr: errorMessage(error) }));
+        const result = await provisioned.source.run(name, ['--version'], { allowFailure: true, quiet: true }).catch((error: unknown) => ({ exitCode: 1, stdout: '', stderr: errorMessage(error) }));
         const text = (result.stdout.trim() || result.stderr.trim()).split('\n')[0] ?? '';
         return result.exitCode === 0 ? { name, version: text } : { name, missing: text || 'not found' };
       }),
     );
     // A check or a fault that cannot work on this data is a scenario error, found now and not
     // after minutes of drill: the checks run (read-only) on the seeded source.
-    await withSession(engine, source, async (session) => {
+    await withSession(engine, provisioned.source, async (session) => {
       const table = typeof scenario.fault.table === 'string' ? scenario.fault.table : undefined;
       if (table && !(await engine.tableExists(session, table))) {
         throw new DrillSetupError(`the fault's table "${table}" does not exist in the dataset`, `tables: ${(await engine.listTables(session)).join(', ')}`);
@@ -553,6 +642,12 @@ class Drill {
     }
     this.journal.backups = backups.map((backup) => backup.record);
     this.journal.backup = backups[backups.length - 1]!.record;
+    // What a restore brings back, in the terms a forecast scales by: the database's own size.
+    this.journal.volume = {
+      dataBytes: await withSession(engine, source, (session) => engine.databaseBytes(session)),
+      logBytes: null,
+      ...(this.definition.archive ? { log: this.definition.archive.log } : {}),
+    };
     // About what a restore writes again, for its progress; measured only for a progress display.
     const sourceProbe = this.dataProbe(context.source);
     if (sourceProbe) this.sourceBytes = (await sourceProbe())?.doneBytes;
@@ -635,7 +730,9 @@ class Drill {
     const engine = this.engine!;
     const { scenario, clock, journal } = this;
     const { context, workload, storage } = backedUp;
-    const faultDue = journal.workload.startMs! + scenario.fault.at;
+    const handOver = this.options.handOver;
+    if (handOver) handOver.briefed(await this.brief(backedUp));
+    const faultDue = journal.workload.startMs! + (handOver?.faultAtMs ?? scenario.fault.at);
     if (faultDue > clock.now()) await this.wait('steady', faultDue - clock.now());
     this.abortIfInterrupted();
 
@@ -654,6 +751,7 @@ class Drill {
       beside: this.strategy.beside?.() ?? [],
       log: this.log,
       exec: this.exec,
+      workDir: context.workDir,
       capture: async () => {
         const { done } = await this.openCapture('fault', source, { exact: this.incident.logical });
         // A fault that takes the server must let the capture finish reading it first.
@@ -684,8 +782,13 @@ class Drill {
       sourceAfter: fault.source.state,
       ...(fault.destroyedLocations ? { destroyedLocations: fault.destroyedLocations } : {}),
       ...(fault.notes ? { notes: fault.notes } : {}),
-      ...(fault.damage ? { table: fault.damage.table, affectedRows: fault.damage.before.size, damageDigest: fingerprintDigest(fault.damage.before) } : {}),
+      ...(fault.damage ? { table: fault.damage.table, affectedRows: fault.damage.rows.rows, damageDigest: fault.damage.rows.digest } : {}),
     };
+    if (handOver) {
+      // From here on the team notices, decides and recovers; the application keeps writing.
+      handOver.struck(fault.description, faultAtMs);
+      return { ...backedUp, fault, faultAtMs };
+    }
 
     await this.phase('detect', async () => {
       const detection = this.incident.detect
@@ -719,6 +822,49 @@ class Drill {
       if (record) record.destroyed = true;
     }
     return { ...backedUp, fault, faultAtMs };
+  }
+
+  /**
+   * What a team recovering by hand needs: every instance (the source, and an empty one of the
+   * same engine and version to restore into, made now so that provisioning is not their
+   * exercise), every storage location and the backups in it, a scratch directory.
+   */
+  private async brief(backedUp: BackedUp): Promise<Briefing> {
+    const engine = this.engine!;
+    const { context, storage, workload } = backedUp;
+    const spare = await this.phase('spare', async () => {
+      const created = await context.createInstance('spare');
+      await created.initialize();
+      return created.start();
+    });
+    this.track(spare);
+    const scratch = join(context.workDir, 'team');
+    await mkdir(scratch, { recursive: true });
+    this.resources.add('directory', scratch, () => removeScratch(scratch), { handle: { type: 'scratch', path: scratch }, remove: [`rm -rf ${scratch}`] });
+    const describe = (instance: StartedInstance, role: string) => ({
+      name: instance.name,
+      role,
+      connection: instance.connection,
+      uri: engine.uri({ ...instance.connection, database: role === 'source' ? engine.databaseName : instance.connection.database }),
+      location: instance.location,
+      version: instance.version,
+    });
+    return {
+      instances: [describe(context.source, 'source'), describe(spare, 'empty, to restore into')],
+      storage: [...storage.values()].map((location) => ({
+        name: location.name,
+        type: location.type,
+        region: location.region,
+        address: location.address,
+        backups: this.journal.artifacts
+          .filter((artifact) => artifact.kind === 'backup' && artifact.location === location.name)
+          .map((artifact) => ({ name: artifact.name, key: artifact.key, sizeBytes: artifact.sizeBytes, ...(location.directory ? { path: join(location.directory, artifact.key) } : {}) })),
+      })),
+      scratch,
+      series: () => workload.series(),
+      now: () => this.clock.now(),
+      startedAtWallMs: this.clock.startedAtWall.getTime(),
+    };
   }
 
   /**
@@ -771,7 +917,7 @@ class Drill {
       this.restored = instance;
       const recovery = { method: 'restart the server: crash recovery from its own WAL or redo log', reached: true, point: 'latest' as const, detail: 'the same server, started again on its own data directory', restored: true };
       journal.recovery = { target: scenario.recovery.target, ...recovery };
-      return { ...faulted, instance, recovery, backupUsed: undefined, defects };
+      return { ...faulted, instance, connection: this.databaseOn(instance), recovery, backupUsed: undefined, defects };
     }
 
     const location = this.restoreLocation(faulted);
@@ -811,7 +957,7 @@ class Drill {
       const reason = `no backup survived: every location holding them (${(fault.destroyedLocations ?? []).join(', ')}) was destroyed with region "${scenario.target.region}"`;
       const recovery = { method: 'none', reached: false, point: 'latest' as const, detail: reason, restored: false };
       journal.recovery = { target: scenario.recovery.target, ...recovery };
-      return { ...faulted, instance: undefined, recovery, backupUsed: undefined, defects };
+      return { ...faulted, instance: undefined, connection: undefined, recovery, backupUsed: undefined, defects };
     }
     if (location) context.storage = location;
     const attempts: Array<{ backup: number; defect: string }> = [];
@@ -850,6 +996,7 @@ class Drill {
       this.track(result.instance);
       this.restored = result.instance;
       journal.backup = candidate.record;
+      if (archiveRecord && first && journal.volume) journal.volume.logBytes = logFrom(archiveRecord, first);
       const lag = failover ? journal.strategySamples?.at(-1)?.values : undefined;
       if (lag && (lag.lagBytes !== null || lag.lagMs !== null)) {
         result.recovery.detail += `; when the fault struck the standby was ${lag.lagBytes ?? '?'} bytes and ${formatDuration(lag.lagMs ?? null)} behind`;
@@ -859,7 +1006,7 @@ class Drill {
       // Found by the archive check already, or only now by the replay stopping at it.
       if (gap && !defects.some((defect) => defect.startsWith(gap))) defects.push(gap);
       journal.recovery = { target: scenario.recovery.target, ...recovery };
-      return { ...faulted, instance: result.instance, recovery, backupUsed: candidate, defects };
+      return { ...faulted, instance: result.instance, connection: this.databaseOn(result.instance), recovery, backupUsed: candidate, defects };
     }
     const recovery = {
       method: 'none',
@@ -873,29 +1020,78 @@ class Drill {
       attempts,
     };
     journal.recovery = { target: scenario.recovery.target, ...recovery };
-    return { ...faulted, instance: undefined, recovery, backupUsed: undefined, defects };
+    return { ...faulted, instance: undefined, connection: undefined, recovery, backupUsed: undefined, defects };
+  }
+
+  private databaseOn(instance: StartedInstance): ConnectionInfo {
+    return { ...instance.connection, database: this.engine!.databaseName };
+  }
+
+  /**
+   * The team recovers (a game day): firedrill waits, in a phase that counts in the RTO, for the
+   * database they declare restored, or for the time to run out. What they restored and how is
+   * theirs; what it holds is measured as any restore is.
+   */
+  private async handOver(faulted: Faulted, handOver: HandOver): Promise<Recovered> {
+    const { journal, scenario } = this;
+    this.timeline.event('restore-start', 'handed over to the team');
+    const declared = await this.phase('team', () => handOver.restored());
+    const detectedAtMs = handOver.detectedAtMs();
+    if (detectedAtMs !== undefined) journal.fault!.detectedAtMs = detectedAtMs;
+    if (!declared) {
+      const recovery = { method: 'the team', reached: false, point: 'declared' as const, detail: `no database was declared restored within the game day's ${formatDuration(handOver.timeLimitMs)}`, restored: false };
+      journal.recovery = { target: scenario.recovery.target, ...recovery };
+      return { ...faulted, instance: undefined, connection: undefined, recovery, backupUsed: undefined, defects: [] };
+    }
+    // Whatever point the team chose: the ledger and the damage say what it holds.
+    // Nobody asked a tool for a target, so none is said to be reached: what the database holds is judged (writes lost, damage undone).
+    const recovery = { method: `the team's own recovery, declared restored on ${declared.name}`, reached: null, point: 'declared' as const, detail: `declared restored: ${declared.name}`, restored: true };
+    journal.recovery = { target: scenario.recovery.target, ...recovery };
+    return { ...faulted, instance: undefined, connection: declared.connection, recovery, backupUsed: undefined, defects: [] };
+  }
+
+  /**
+   * The restored database serving again. Firedrill's own restore is probed with one write
+   * (writer 0). A database the team declared restored is given the workload, as the application
+   * reconnecting: service is back at the first write it acknowledges, and it keeps writing.
+   */
+  private async serviceBack(connection: ConnectionInfo): Promise<number | null> {
+    const engine = this.engine!;
+    const workload = this.workload;
+    if (!this.options.handOver || !workload) {
+      await this.phase('service', () => withConnection(engine, connection, (session) => engine.writeTransaction(session, 0, 1, null, [])));
+      return this.timeline.event('service-restored');
+    }
+    const first = await this.phase('service', async () => {
+      await workload.stop();
+      await workload.resume(connection);
+      return workload.firstResumedAck(FIRST_WRITE_TIMEOUT_MS, this.signal);
+    });
+    if (first === undefined) return null;
+    this.timeline.event('writes-resumed', 'first write acknowledged by the restored database', first);
+    return this.timeline.event('service-restored', undefined, first);
   }
 
   /** Service back, checks and the equality proof run, the ledger compared, the verdict given. */
   private async verify(recovered: Recovered): Promise<void> {
     const engine = this.engine!;
     const { scenario, journal, ledger, timeline } = this;
-    const { instance, fault, faultAtMs, recovery } = recovered;
+    const { instance, connection, fault, faultAtMs, recovery } = recovered;
     let serviceAt: number | null = null;
     let verifiedAt: number | null = null;
     let present: Array<{ writer: number; seq: number; serverTimeUs: number }> = [];
-    let after: Map<string, string> | null = null;
+    let damage: DamageResult | undefined;
     let equality: EqualityRecord | undefined;
 
-    if (instance) {
-      // Service is back when the restored database acknowledges a write (writer 0 is the probe).
-      await this.phase('service', () => withSession(engine, instance, (session) => engine.writeTransaction(session, 0, 1, null, [])));
-      serviceAt = timeline.event('service-restored');
+    let serviceReason: string | undefined;
+    if (connection) {
+      serviceAt = await this.serviceBack(connection);
+      if (serviceAt === null) serviceReason = `the database declared restored acknowledged no write within ${formatDuration(FIRST_WRITE_TIMEOUT_MS)}: it does not serve the application`;
       // Filled: verification reads the restored data, it does not write it.
       this.restoreTarget = undefined;
       const capture = this.comparisonCapture(recovered);
       const verification = await this.phase('verify', () =>
-        withSession(engine, instance, async (session) => {
+        withConnection(engine, connection, async (session) => {
           const checks: CheckResult[] = (await engine.integrityChecks(session)).map(({ name, passed, value, detail }) => ({ name, passed, ...(value === undefined ? {} : { value }), detail }));
           for (const check of scenario.objectives.checks) {
             try {
@@ -905,24 +1101,27 @@ class Drill {
               checks.push({ name: check.name, sql: check.sql, expect: String(check.expect), passed: false, detail: errorMessage(error) });
             }
           }
-          const rows = (await engine.readLedger(session)).filter((row) => row.writer !== 0);
-          const damaged = fault.damage && (await engine.tableExists(session, fault.damage.table)) ? await engine.rowFingerprints(session, fault.damage.table) : null;
-          const compared = scenario.objectives.equalToSource !== false ? await this.compare(instance, capture, recovery) : undefined;
+          // Neither the probe (writer 0) nor writes made after the restore: those are no part of it.
+          const rows = (await engine.readLedger(session)).filter((row) => row.writer !== 0 && !this.workload?.resumedWrite(row));
+          // The damaged rows against the restored table's, both in key order: read, not held.
+          const damaged = fault.damage && (await this.assessDamage(fault.damage, rows, (await engine.tableExists(session, fault.damage.table)) ? engine.rowFingerprints(session, fault.damage.table) : null));
+          const compared = scenario.objectives.equalToSource !== false ? await this.compare(connection, capture, recovery) : undefined;
           return { checks, rows, damaged, compared };
         }),
       );
       journal.checks = verification.checks;
-      if (this.options.hooks?.afterRecovery) await this.ownPhase('hook', () => this.options.hooks!.afterRecovery!(instance));
+      if (this.options.hooks?.afterRecovery && instance) await this.ownPhase('hook', () => this.options.hooks!.afterRecovery!(instance));
       present = verification.rows;
-      after = verification.damaged;
+      damage = verification.damaged;
       equality = verification.compared;
-      // A restore to a chosen time has no snapshot of the source at that instant: unless the
-      // scenario asks for the comparison, it is recorded as not made, and not judged.
-      if (equality?.notCompared && recovery.point === 'time' && scenario.objectives.equalToSource === undefined) {
+      // A restore to a chosen time, or to wherever a team took it, has no snapshot of the source
+      // at that instant: unless the scenario asks for the comparison, it is recorded as not
+      // made, and not judged.
+      if (equality?.notCompared && (recovery.point === 'time' || recovery.point === 'declared') && scenario.objectives.equalToSource === undefined) {
         journal.equality = equality;
         equality = undefined;
       }
-      if (verification.checks.every((check) => check.passed) && (!equality || equality.differences.length === 0) && !equality?.notCompared) {
+      if (serviceAt !== null && verification.checks.every((check) => check.passed) && (!equality || equality.differences.length === 0) && !equality?.notCompared) {
         verifiedAt = timeline.event('verified');
       }
     } else if (scenario.objectives.equalToSource !== false) {
@@ -939,12 +1138,9 @@ class Drill {
       targetTimeUs: this.target.kind === 'before-fault' ? fault.point.serverTimeUs : this.target.kind === 'time' ? Date.parse(this.target.time) * 1000 : null,
     });
     journal.ledger = ledgerResult;
-    let damage: DamageResult | undefined;
-    if (fault.damage) {
-      const lost = missingWrites(ledger.acked, present);
-      damage = assessDamage({ table: fault.damage.table, before: fault.damage.before, after, createdByLostWrites: Ledger.refsOf(lost) });
-      journal.damage = damage;
-    }
+    // Nothing restored: every damaged row is still missing.
+    if (fault.damage && !damage) damage = await this.assessDamage(fault.damage, present, null);
+    if (damage) journal.damage = damage;
 
     const rto = measureRto({ faultAtMs, serviceRestoredAtMs: serviceAt, verifiedAtMs: verifiedAt, phases: timeline.phases });
     journal.measurements = {
@@ -958,9 +1154,10 @@ class Drill {
       damageUndone: damage ? damage.undone : null,
     };
     const facts: RecoveryFacts = {
-      restored: { passed: Boolean(instance), ...(instance ? {} : { reason: recovery.detail }) },
+      restored: { passed: serviceAt !== null, ...(serviceAt !== null ? {} : { reason: serviceReason ?? recovery.detail }) },
       backups: { defects: recovered.defects },
-      recovery: { reached: recovery.reached, ...(recovery.reached === true ? {} : { reason: this.notReachedReason(recovery, ledgerResult) }) },
+      // A team's recovery had no target given to a tool: the damage and the writes lost judge it.
+      recovery: recovery.point === 'declared' && recovery.restored ? undefined : { reached: recovery.reached, ...(recovery.reached === true ? {} : { reason: this.notReachedReason(recovery, ledgerResult) }) },
       equality: equality ? (equality.notCompared ? { notCompared: equality.notCompared } : { differences: equality.differences.map((difference) => difference.message) }) : undefined,
       advice: breachAdvice({
         strategy: scenario.strategy.name,
@@ -970,7 +1167,7 @@ class Drill {
           .filter((candidate) => candidate.pointInTime && candidate.keeps === 'backups')
           .map((candidate) => candidate.name),
         backups: { count: scenario.backups.count, everyMs: scenario.backups.every },
-        detectAfterMs: scenario.fault.detectAfter,
+        detectedAfterMs: journal.fault!.detectedAtMs === undefined ? null : journal.fault!.detectedAtMs - journal.fault!.atMs,
         lost: ledgerResult.lost,
         lostToDetection: ledgerResult.lostToDetection,
         breakdown: rto.breakdown,
@@ -1000,14 +1197,28 @@ class Drill {
     return undefined;
   }
 
+  /** Whether the rows the fault damaged are back as they were, in `restored` (null: the table is not there). */
+  private assessDamage(damage: NonNullable<FaultOutcome['damage']>, present: ReadonlyArray<{ writer: number; seq: number }>, restored: KeyOrderedRows | null): Promise<DamageResult> {
+    const lost = missingWrites(this.ledger.acked, present);
+    return assessDamage({ table: damage.table, before: damage.rows.read(), after: restored, createdByLostWrites: Ledger.refsOf(lost) });
+  }
+
   /** The restored database's inventory and digests, compared with the capture: every difference named. */
-  private async compare(instance: StartedInstance, capture: Promise<SourceCapture> | undefined, recovery: Omit<RecoveryRecord, 'target'>): Promise<EqualityRecord> {
+  private async compare(connection: ConnectionInfo, capture: Promise<SourceCapture> | undefined, recovery: Omit<RecoveryRecord, 'target'>): Promise<EqualityRecord> {
     if (!capture) {
-      return { differences: [], notCompared: recovery.point === 'time' ? 'a restore to a chosen time has no source snapshot at that instant to compare with' : 'no snapshot of the source was taken for this recovery point' };
+      return {
+        differences: [],
+        notCompared:
+          recovery.point === 'time'
+            ? 'a restore to a chosen time has no source snapshot at that instant to compare with'
+            : recovery.point === 'declared'
+              ? "the team chose the restore's point: no snapshot of the source was taken at it"
+              : 'no snapshot of the source was taken for this recovery point',
+      };
     }
     const source = await capture;
     const engine = this.engine!;
-    const snapshot = await engine.openSnapshot({ ...instance.connection, database: engine.databaseName });
+    const snapshot = await engine.openSnapshot(connection);
     try {
       const inventory = await snapshot.inventory();
       const tables = await snapshot.digests(inventory, { ledger: true, viewQueries: false });
@@ -1029,17 +1240,19 @@ class Drill {
    */
   private async resumeWrites(recovered: Recovered): Promise<void> {
     const { workload, scenario, journal } = this;
-    const instance = recovered.instance;
-    if (!workload || !instance || scenario.workload.resume <= 0 || journal.measurements.rtoServiceMs === null) return;
+    const connection = recovered.connection;
+    // A game day's workload writes to the restored database already.
+    if (!workload || workload.resumed || !connection || scenario.workload.resume <= 0 || journal.measurements.rtoServiceMs === null) return;
     await this.ownPhase('resume', async () => {
-      await workload.resume({ ...instance.connection, database: this.engine!.databaseName });
+      await workload.resume(connection);
       try {
         await sleep(scenario.workload.resume, this.signal);
       } finally {
         await workload.stop();
       }
     });
-    const first = workload.resumed?.firstAckMs;
+    // Set by the resume above (the check before it narrowed the field to empty).
+    const first = (workload.resumed as Workload['resumed'])?.firstAckMs;
     if (first !== undefined) this.timeline.event('writes-resumed', `first write acknowledged by the restored database`, first);
   }
 
@@ -1104,11 +1317,36 @@ class Drill {
       journal.status = 'interrupted';
       journal.errors.push({ phase: this.timeline.current ?? 'teardown', message: 'interrupted before the drill finished: its figures are not a measurement' });
     }
+    if (this.options.handOver) journal.gameday = this.options.handOver.record();
     journal.finishedAt = new Date().toISOString();
     journal.durationMs = this.clock.now();
     await this.writeJournal(journal);
     this.log.flush?.();
   }
+}
+
+/** Written with fsync to the data directory's filesystem to calibrate against: enough to get past the page cache's first gulp. */
+const CALIBRATION_BYTES = 128 * 2 ** 20;
+
+/**
+ * The sequential write rate of the filesystem the instance's data lives on, with fsync (`dd
+ * conv=fsync`, beside the server: in its container on docker): the floor a restore's own
+ * write rate is compared with. Quiet: firedrill's measurement, not a step of any runbook.
+ */
+async function diskWriteRate(instance: StartedInstance, clock: DrillClock): Promise<number> {
+  const file = join(instance.paths.scratch, 'firedrill-calibrate');
+  const started = clock.now();
+  await instance.run('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${CALIBRATION_BYTES / 2 ** 20}`, 'conv=fsync'], { quiet: true });
+  const ms = clock.now() - started;
+  await instance.run('rm', ['-f', file], { quiet: true });
+  return Math.round(CALIBRATION_BYTES / (ms / 1000));
+}
+
+/** The bytes of the archived WAL or binlog from `first` (the restored backup's first file) on: what recovery replays at most. */
+function logFrom(record: ArchiveRecord, first: string): number {
+  let bytes = 0;
+  for (const [key, file] of record.files) if (archivedName(key) >= first) bytes += file.sizeBytes;
+  return bytes;
 }
 
 function objectiveTargets(scenario: Scenario, hasDamage: boolean) {

@@ -1,7 +1,7 @@
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { historyEntry, historyFor } from '../journal/history.js';
-import type { ComparisonEntryRecord, Journal } from '../journal/types.js';
+import { historyEntry, historyFor, historyStrategy } from '../journal/history.js';
+import type { ComparisonEntryRecord, Journal, SweepEntryRecord } from '../journal/types.js';
 import { loadScenario, ScenarioError, withStrategy, type Override, type Scenario, type ScenarioProblem } from '../scenario/loader.js';
 import { errorMessage, ExitCode } from '../util/errors.js';
 import { RunRegistry } from '../util/registry.js';
@@ -60,6 +60,7 @@ export interface DrillPlan {
   scenario: Scenario;
   drillId: string;
   comparison?: ComparisonEntryRecord;
+  sweep?: SweepEntryRecord;
 }
 
 export interface PlanOptions {
@@ -125,6 +126,7 @@ function idPart(label: string): string {
 export function planDrills(scenarios: readonly Scenario[], options: PlanOptions = {}): DrillPlan[] {
   const repeat = options.repeat ?? 1;
   const plans = scenarios.flatMap((scenario): DrillPlan[] => {
+    if (scenario.sweep && !options.compare) return sweepDrills(scenario);
     if (!scenario.strategies && !options.compare) return [{ scenario, drillId: `${scenario.name}--${scenario.strategy.name}` }];
     const entries = scenario.strategies ?? [{ ...scenario.strategy, label: scenario.strategy.name }];
     return Array.from({ length: repeat }, (_, round) =>
@@ -144,6 +146,19 @@ export function planDrills(scenarios: readonly Scenario[], options: PlanOptions 
   });
   // Sharded after the ids are made, so a drill has the same id in every shard's plan.
   return options.shard ? shardDrills(unique, options.shard) : unique;
+}
+
+/**
+ * A sweep's drills: the scenario once per size, smallest to largest as listed, each with the
+ * built-in dataset at that size and nothing else changed, so the sizes differ in data alone.
+ */
+function sweepDrills(scenario: Scenario): DrillPlan[] {
+  const points = scenario.sweep!;
+  return points.map((point, index) => ({
+    scenario: { ...scenario, target: { ...scenario.target, dataset: { builtin: 'shop' as const, scale: point.scale, cache: scenario.target.dataset.cache, ...('size' in point ? { size: point.size } : {}) } } },
+    drillId: `${scenario.name}--${scenario.strategy.name}--${idPart(point.label)}`,
+    sweep: { label: point.label, index, count: points.length, scale: point.scale },
+  }));
 }
 
 /** The file, in a run's directory, that says what the run was to do: `<runDir>/run.json`. */
@@ -209,8 +224,9 @@ export async function runScenarios(scenarios: readonly Scenario[], options: RunO
   for (const plan of drills) {
     if (options.signal?.aborted) break;
     options.onDrillStart?.(plan.scenario, plan);
-    const history = historyFor(past, { scenario: plan.scenario.name, strategy: plan.comparison?.label ?? plan.scenario.strategy.name, runId });
-    const annotations = { ...(plan.comparison ? { comparison: plan.comparison } : {}), history };
+    const strategy = historyStrategy({ ...(plan.comparison ? { comparison: plan.comparison } : {}), ...(plan.sweep ? { sweep: plan.sweep } : {}), strategy: plan.scenario.strategy.name });
+    const history = historyFor(past, { scenario: plan.scenario.name, strategy, runId });
+    const annotations = { ...(plan.comparison ? { comparison: plan.comparison } : {}), ...(plan.sweep ? { sweep: plan.sweep } : {}), history };
     const outcome = await runDrill(plan.scenario, { ...options, runId, runDir, drillId: plan.drillId, annotations, registry });
     outcomes.push(outcome);
     // An interrupted drill measured and judged nothing: it is no point of a trend.

@@ -290,6 +290,14 @@ export async function parseScenario(text: string, file: string, overrides: reado
     }
   }
 
+  // A sweep changes the built-in dataset's size; a forecast is made from a sweep's model.
+  if (parsed.sweep) {
+    if ('files' in parsed.target.dataset) problems.push(locator.problem(['sweep'], 'a sweep sizes the built-in dataset, and this scenario loads its own files', 'drill your own data at one size, or sweep with target.dataset: { builtin: shop }'));
+    if (parsed.strategies) problems.push(locator.problem(['sweep'], 'a sweep runs one strategy at several sizes, and this scenario lists strategies to compare', 'sweep one strategy per scenario (strategy: NAME), or compare at one size'));
+  } else if (parsed.forecast) {
+    problems.push(locator.problem(['forecast'], 'a forecast is made from a sweep, and this scenario has none', 'add sweep: { size: [256MB, 1GB, 4GB] } (or run with --sizes 256MB,1GB,4GB) so the drill is measured at several sizes'));
+  }
+
   // Dataset files exist, relative to the scenario file.
   const base = dirname(resolve(file));
   if ('files' in parsed.target.dataset) {
@@ -301,7 +309,7 @@ export async function parseScenario(text: string, file: string, overrides: reado
         problems.push(locator.problem(['target', 'dataset', 'files', index], `file not found: ${path} (looked at ${absolute})`, 'paths are relative to the scenario file'));
       }
     }
-    parsed.target.dataset = { files };
+    parsed.target.dataset = { ...parsed.target.dataset, files };
   } else if (parsed.workload.statements.length > 0) {
     problems.push(locator.problem(['workload', 'statements'], 'workload statements are for file datasets; the built-in dataset writes its own', 'remove workload.statements'));
   }

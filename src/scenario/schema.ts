@@ -7,16 +7,66 @@ import { strategies } from '../strategies/index.js';
 import { retentionPolicy } from '../retention/policy.js';
 import { HOME_REGION, storageTypes } from '../storage/index.js';
 import { duration, parseDuration } from '../util/duration.js';
+import { parseBytes } from '../util/size.js';
+import { SHOP_BYTES_PER_SCALE, SHOP_MAX_SCALE, ShopDataset } from '../datasets/shop.js';
 
 export { duration };
 
-const builtinDataset = z.strictObject({
-  builtin: z.enum(['shop']).describe('Built-in generated dataset'),
-  scale: z.number().positive().max(1000).default(1).describe('Size factor: 1 = 10,000 orders'),
-});
+const MAX_SIZE = `${Math.floor((SHOP_MAX_SCALE * SHOP_BYTES_PER_SCALE) / 1e9)}GB`;
+
+/** What a transform reports a bad value to. */
+interface Issues {
+  addIssue(issue: { code: 'custom'; path?: PropertyKey[]; message: string }): void;
+}
+
+/** Bytes from `800GB`, `1.5GiB` or a number of bytes; an issue at `path` when it is none of them. */
+function bytesOf(value: string | number, issues: Issues, path: PropertyKey[] = []): number | undefined {
+  const bytes = typeof value === 'number' ? value : parseBytes(value);
+  if (bytes !== undefined && bytes > 0) return bytes;
+  issues.addIssue({ code: 'custom', path, message: `"${value}" is not a size; write it like 500MB, 2GB or 1.5GiB` });
+  return undefined;
+}
+
+/** The built-in dataset's scale that takes about `value` on disk; an issue when it is not a size, or more than the dataset makes. */
+function shopScaleOf(value: string | number, issues: Issues, path: PropertyKey[]): { scale: number; size: number } | undefined {
+  const bytes = bytesOf(value, issues, path);
+  if (bytes === undefined) return undefined;
+  const scale = ShopDataset.scaleFor(bytes);
+  if (scale <= SHOP_MAX_SCALE) return { scale, size: bytes };
+  issues.addIssue({ code: 'custom', path, message: `${value} is more than the built-in dataset makes (at most ${MAX_SIZE}); load your own data with files: [...]` });
+  return undefined;
+}
+
+const seedCache = z
+  .boolean()
+  .default(false)
+  .describe(
+    'Keep the seeded data directory in the cache (FIREDRILL_CACHE_DIR) and start later drills of the same engine, version, server settings and dataset from a copy of it instead of loading again; `firedrill cleanup --cache` drops it',
+  );
+
+const builtinDataset = z
+  .strictObject({
+    builtin: z.enum(['shop']).describe('Built-in generated dataset'),
+    scale: z.number().positive().max(SHOP_MAX_SCALE).optional().describe('Size factor: 1 = 10,000 orders, about 3.2 MB on disk (default 1)'),
+    size: z
+      .union([z.string(), z.number().positive()])
+      .optional()
+      .describe(`Instead of scale: the size on disk, like 500MB or 2GB (at most ${MAX_SIZE}); becomes the scale that takes about this much`),
+    cache: seedCache,
+  })
+  .transform(({ size, ...dataset }, context) => {
+    if (size === undefined) return { ...dataset, scale: dataset.scale ?? 1 };
+    if (dataset.scale !== undefined) {
+      context.addIssue({ code: 'custom', path: ['size'], message: 'give scale or size, not both' });
+      return z.NEVER;
+    }
+    const sized = shopScaleOf(size, context, ['size']);
+    return sized ? { ...dataset, ...sized } : z.NEVER;
+  });
 
 const fileDataset = z.strictObject({
   files: z.array(z.string().min(1)).min(1).describe('SQL files loaded in order with the engine client (paths relative to the scenario file)'),
+  cache: seedCache,
 });
 
 const target = z.strictObject({
@@ -132,6 +182,37 @@ const backups = z.strictObject({
   retention: retentionPolicy.optional().describe('Prune the primary location after each backup, as a backup tool\'s expire does: the backups no rule keeps, and archived WAL/binlogs older than the oldest kept backup needs'),
 });
 
+/** A size in bytes: `800GB`, `1.5GiB`, or a number of bytes. */
+const byteSize = z.union([z.string(), z.number().positive()]).transform((value, context) => bytesOf(value, context) ?? z.NEVER);
+
+const TWO_SIZES = 'a sweep needs 2 sizes or more: a line is fitted through them';
+
+/** The sizes a sweep runs the drill at: each a point with its label (`256MB`, `scale 4`) and the built-in dataset's scale. */
+const sweep = z
+  .strictObject({
+    size: z.array(z.union([z.string(), z.number().positive()])).min(2, TWO_SIZES).optional().describe('Sizes of the built-in dataset on disk, like [256MB, 1GB, 4GB]: the drill runs once at each'),
+    scale: z.array(z.number().positive().max(SHOP_MAX_SCALE)).min(2, TWO_SIZES).optional().describe('Instead of size: scales of the built-in dataset, like [1, 4, 16]'),
+  })
+  .transform(({ size, scale }, context) => {
+    if ((size === undefined) === (scale === undefined)) {
+      context.addIssue({ code: 'custom', message: 'give the sizes to sweep as size: [256MB, 1GB, …] or as scale: [1, 4, …], one of the two' });
+      return z.NEVER;
+    }
+    if (scale) return scale.map((value) => ({ label: `scale ${value}`, scale: value }));
+    const points = size!.map((value, index) => {
+      const sized = shopScaleOf(value, context, ['size', index]);
+      return sized && { label: String(value), ...sized };
+    });
+    return points.every((point) => point !== undefined) ? points : z.NEVER;
+  });
+
+/** Where the sweep's model forecasts the RTO: production's size, its log volume, its backup interval. */
+const forecastSchema = z.strictObject({
+  size: byteSize.describe('The size of the production database, like 800GB'),
+  logPerHour: byteSize.optional().describe('WAL or binlog production writes per hour, like 20GB (default: none; the forecast then replays no log)'),
+  backupEvery: duration.optional().describe('Time between production\'s base backups, like 24h: a fault just before the next one replays this long of log (default 24h)'),
+});
+
 /** The scenario file. JSON Schema for editors is generated from this (`firedrill schema`). */
 export const scenarioSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -151,6 +232,8 @@ export const scenarioSchema = z.strictObject({
   fault: faultSchema,
   recovery: recovery.prefault({}),
   objectives: objectives.prefault({}),
+  sweep: sweep.optional().describe('Run the drill at several sizes of the built-in dataset and fit RTO per phase against data and log size (sweep.html)'),
+  forecast: forecastSchema.optional().describe("With a sweep: the RTO the sweep's model forecasts at production's size, worst case at the end of a backup interval; a forecast, never a measurement"),
 });
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;

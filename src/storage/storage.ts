@@ -56,7 +56,6 @@ export interface StorageLocation {
   put(key: string, source: Readable): Promise<StoredObject>;
   /** Reads an object as a stream; ObjectNotFoundError when it is not there. */
   get(key: string): Promise<Readable>;
-  /** Size of an object, or undefined when it is not there. */
   /** Size, and when it was last written (a newest backup is chosen by it). */
   stat(key: string): Promise<{ sizeBytes: number; modifiedAt?: Date } | undefined>;
   /** Keys under a prefix, sorted; an absent prefix is empty, any other failure throws. */

@@ -14,7 +14,7 @@ import type { ArchiveDescription, RecoveryTarget, SourceSetup, StrategyContext }
 export const BINLOG_PREFIX = 'mysql-binlog';
 
 /** The binlog archive, as backup-chain faults see it. */
-export const BINLOG_ARCHIVE: ArchiveDescription = { prefix: BINLOG_PREFIX, file: 'binlog', fileOf: (position) => parseBinlogPosition(position).file };
+export const BINLOG_ARCHIVE: ArchiveDescription = { prefix: BINLOG_PREFIX, file: 'binlog', log: 'binlog', fileOf: (position) => parseBinlogPosition(position).file };
 const CATCH_UP_MS = 60_000;
 // The streamer registers as a replica; its id must differ from every server's (the source is 1).
 const STREAMER_SERVER_ID = 7_310_001;
@@ -103,8 +103,8 @@ export class BinlogArchive {
 const sequenceOf = (name: string) => Number(/\.(\d+)$/.exec(name)?.[1] ?? NaN);
 
 /** Archived binlog names from `first` on, up to the first gap in the sequence (a lost file ends the usable archive), and the gap. */
-async function archivedFrom(storage: StorageLocation, first: string): Promise<{ files: string[]; gap?: string; newest?: string }> {
-  const names = (await storage.list(BINLOG_PREFIX))
+async function archivedFrom(storage: StorageLocation, first: string, prefix: string): Promise<{ files: string[]; gap?: string; newest?: string }> {
+  const names = (await storage.list(prefix))
     .map((key) => key.slice(key.lastIndexOf('/') + 1))
     .filter((name) => !Number.isNaN(sequenceOf(name)) && sequenceOf(name) >= sequenceOf(first))
     .sort((a, b) => sequenceOf(a) - sequenceOf(b));
@@ -143,11 +143,18 @@ function stopOf(target: RecoveryTarget, faultPoint: ServerPoint): { stop?: Binlo
  * the fault's binlog position, taken under the barrier: the byte where the fault's first event
  * group starts. The GTID found there must be the fault's, or the restore did not reach its target.
  */
-export async function replayBinlogs(context: StrategyContext, instance: StartedInstance, from: string, target: RecoveryTarget, faultPoint: ServerPoint): Promise<Omit<RecoveryRecord, 'target'>> {
+export async function replayBinlogs(
+  context: Pick<StrategyContext, 'storage' | 'engine' | 'phase'>,
+  instance: StartedInstance,
+  from: string,
+  target: RecoveryTarget,
+  faultPoint: ServerPoint,
+  prefix = BINLOG_PREFIX,
+): Promise<Omit<RecoveryRecord, 'target'>> {
   const start = parseBinlogPosition(from);
   const { stop, time, args, method } = stopOf(target, faultPoint);
   const point: RecoveryRecord['point'] = target.kind === 'before-fault' ? 'fault' : target.kind;
-  const archived = await archivedFrom(context.storage, start.file);
+  const archived = await archivedFrom(context.storage, start.file, prefix);
   const gapRecord = archived.gap ? { gap: { what: `binlog ${archived.gap}`, location: context.storage.name } } : {};
   const gapText = archived.gap ? `binlog ${archived.gap} is missing from archive "${context.storage.name}"${archived.newest ? ` (later files up to ${archived.newest} are there)` : ''}; ` : '';
   const files = archived.files.filter((name) => !stop || sequenceOf(name) <= sequenceOf(stop.file));
@@ -155,12 +162,12 @@ export async function replayBinlogs(context: StrategyContext, instance: StartedI
     return { method, reached: false, point, detail: `${gapText}the archive has no ${start.file}, where the backup ends: opened at the end of the backup`, ...gapRecord };
   }
   // Read where they are when the instance sees the archive (the tools only read), else fetched beside it.
-  const dir = context.storage.directory ? `${context.storage.directory}/${BINLOG_PREFIX}` : `${instance.paths.scratch}/binlogs`;
+  const dir = context.storage.directory ? `${context.storage.directory}/${prefix}` : `${instance.paths.scratch}/binlogs`;
   if (!context.storage.directory) {
-    await context.phase('fetch', () => copyObjectsInto(instance, context.storage, files.map((name) => `${BINLOG_PREFIX}/${name}`), dir, `${BINLOG_PREFIX}/ from ${start.file}`));
+    await context.phase('fetch', () => copyObjectsInto(instance, context.storage, files.map((name) => `${prefix}/${name}`), dir, `${prefix}/ from ${start.file}`));
   }
   const paths = files.map((name) => `${dir}/${name}`);
-  const lastSize = (await context.storage.stat(`${BINLOG_PREFIX}/${files[files.length - 1]}`))?.sizeBytes ?? 0;
+  const lastSize = (await context.storage.stat(`${prefix}/${files[files.length - 1]}`))?.sizeBytes ?? 0;
   const stopCovered = stop !== undefined && files[files.length - 1] === stop.file && lastSize >= stop.pos;
   const { engine } = context;
   const gtid = await context.phase('replay', async () => {

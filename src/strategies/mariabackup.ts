@@ -57,13 +57,13 @@ export class MariabackupChain {
 }
 
 /** `binlog_pos = filename 'binlog.000002', position '379', GTID of the last change '0-1-177'` in xtrabackup_info. */
-function binlogInfo(info: string): { position: string; gtid: string } | undefined {
+export function binlogInfo(info: string): { position: string; gtid: string } | undefined {
   const match = /binlog_pos = filename '([^']+)', position '(\d+)'(?:, GTID of the last change '([^']*)')?/.exec(info);
   return match ? { position: formatBinlogPosition({ file: match[1]!, pos: Number(match[2]) }), gtid: match[3] ?? '' } : undefined;
 }
 
 /** Page checksums of every InnoDB file in a directory, offline: the names of the files that fail. */
-const CHECK_PAGES = 'status=0; for f in $(find "$0" -name "*.ibd" -o -name "ibdata*"); do innochecksum "$f" >/dev/null 2>&1 || { echo "$f"; status=1; }; done; exit $status';
+export const CHECK_PAGES = 'status=0; for f in $(find "$0" -name "*.ibd" -o -name "ibdata*"); do innochecksum "$f" >/dev/null 2>&1 || { echo "$f"; status=1; }; done; exit $status';
 
 /**
  * mariadb-backup --backup under load, streamed (mbstream) from its stdout into the storage

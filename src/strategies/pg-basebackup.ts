@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { z } from 'zod';
-import type { StoppedInstance } from '../providers/provider.js';
+import type { InstanceBase, StoppedInstance } from '../providers/provider.js';
 import { BackupDefect, readVerified, storeOutput } from '../storage/transfer.js';
+import { whileArchiving } from './postgres-wal.js';
 import { emptyRestoreTarget } from './postgres-recovery.js';
 import { defineStrategy, type BackupResult, type StrategyContext } from './strategy.js';
 
@@ -59,7 +60,9 @@ interface BaseBackupState {
 export async function takeBaseBackup(context: StrategyContext, key: string, compression: string, wal: 'fetch' | 'none'): Promise<BackupResult> {
   const { source, engine, storage } = context;
   let manifest: Promise<string | undefined> = Promise.resolve(undefined);
-  const { object } = await storeOutput(
+  // Without the WAL in the backup, the server ends it by waiting until the archive has the WAL.
+  const store = (work: () => ReturnType<typeof storeOutput>) => (wal === 'none' ? whileArchiving(context, work) : work());
+  const { object } = await store(() => storeOutput(
     source,
     storage,
     `${key}${EXTENSION[compression]}`,
@@ -73,7 +76,7 @@ export async function takeBaseBackup(context: StrategyContext, key: string, comp
         manifest.catch(() => undefined);
       },
     },
-  );
+  ));
   // The manifest is the backup's own account of itself: its WAL range is where replay starts and ends.
   const text = await manifest;
   const range = text ? (JSON.parse(text) as { 'WAL-Ranges'?: Array<{ 'Start-LSN': string; 'End-LSN': string }> })['WAL-Ranges']?.[0] : undefined;
@@ -110,16 +113,26 @@ export async function unpackBaseBackup(context: StrategyContext, backup: BackupR
   );
   await context.phase('verify-backup', async () => {
     // Without its WAL in the backup, the WAL range is checked by recovery itself.
-    const checked = await target.run('pg_verifybackup', [...(state.walInBackup ? [] : ['--no-parse-wal']), target.paths.data], { allowFailure: true });
-    if (checked.exitCode !== 0 && /backup_manifest.*No such file/.test(checked.stderr)) {
+    const checked = await checkManifest(target, target.paths.data, { parseWal: state.walInBackup });
+    if (checked === 'no manifest') {
       throw new BackupDefect('manifest', `the base backup ${object.key} has no backup_manifest: it was cut short (pg_basebackup writes the manifest last)`, object.key);
     }
-    if (checked.exitCode !== 0) {
-      const problems = `${checked.stderr}\n${checked.stdout}`.split('\n').map((line) => line.replace(/^pg_verifybackup: (error: )?/, '').trim()).filter(Boolean);
-      throw new BackupDefect('manifest', `pg_verifybackup: the restored base backup does not match its manifest: ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? `; and ${problems.length - 6} more` : ''}`, object.key);
-    }
+    if (checked) throw new BackupDefect('manifest', `pg_verifybackup: the restored base backup does not match its manifest: ${checked}`, object.key);
   });
   return target;
+}
+
+/**
+ * pg_verifybackup of a data directory restored from a base backup: undefined when every file
+ * matches the manifest (`manifest`, else the directory's own backup_manifest), 'no manifest', or
+ * what does not match, in a few words. `parseWal`: the WAL the backup needs is in the directory.
+ */
+export async function checkManifest(instance: InstanceBase, dir: string, options: { parseWal: boolean; manifest?: string }): Promise<string | undefined> {
+  const checked = await instance.run('pg_verifybackup', [...(options.parseWal ? [] : ['--no-parse-wal']), ...(options.manifest ? ['--manifest-path', options.manifest] : []), dir], { allowFailure: true });
+  if (checked.exitCode === 0) return undefined;
+  if (/backup_manifest.*No such file/.test(checked.stderr)) return 'no manifest';
+  const problems = `${checked.stderr}\n${checked.stdout}`.split('\n').map((line) => line.replace(/^pg_verifybackup: (error: )?/, '').trim()).filter(Boolean);
+  return `${problems.slice(0, 6).join('; ')}${problems.length > 6 ? `; and ${problems.length - 6} more` : ''}`;
 }
 
 export const pgBasebackup = defineStrategy({

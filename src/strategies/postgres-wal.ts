@@ -77,6 +77,51 @@ export async function switchAndArchive(context: StrategyContext): Promise<void> 
   }
 }
 
+/** How long the archiver may keep failing, not one segment archived, before a backup waiting on it is given up. */
+const ARCHIVER_STUCK_MS = 15_000;
+
+/**
+ * Runs a base backup that ends by waiting for its WAL to be archived (`--wal-method=none`),
+ * watching the archiver: PostgreSQL waits for a failing archive_command for ever, so once it
+ * has failed for ARCHIVER_STUCK_MS with nothing archived, the backup's server process is
+ * terminated and the backup fails naming the segment and what the server said.
+ */
+export async function whileArchiving<T>(context: Pick<StrategyContext, 'source' | 'engine'>, backup: () => Promise<T>): Promise<T> {
+  const session = await context.engine.connect(context.source.connection);
+  let stuck: { segment: string; since: string } | undefined;
+  let done = false;
+  const watch = (async () => {
+    let failingSince: number | undefined;
+    while (!done) {
+      const [status] = await session.query<{ failing: boolean; segment: string | null; since: string | null }>(
+        `SELECT last_failed_time > coalesce(last_archived_time, '-infinity') AS failing, last_failed_wal AS segment, last_failed_time::text AS since FROM pg_stat_archiver`,
+      );
+      failingSince = status!.failing ? (failingSince ?? performance.now()) : undefined;
+      if (failingSince !== undefined && performance.now() - failingSince >= ARCHIVER_STUCK_MS) {
+        stuck = { segment: status!.segment!, since: status!.since! };
+        await session.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'walsender' AND query LIKE 'BASE_BACKUP%'`);
+        return;
+      }
+      await sleep(500);
+    }
+  })();
+  try {
+    return await backup().catch(async (error: unknown) => {
+      if (!stuck) throw error;
+      // The line with the exit code only: the next one quotes the command, which may hold credentials.
+      const said = (await context.source.serverLog()).split('\n').filter((line) => /archive command failed/.test(line)).at(-1)?.replace(/^.*?LOG:\s+/, '') ?? '';
+      throw new Error(
+        `the base backup waited for WAL segment ${stuck.segment} to be archived, and archive_command has failed on it since ${stuck.since} without archiving anything` +
+          `${said ? ` (server log: ${said.trim()})` : ''}; fix archive_command (target.settings) or the archive's storage, and run the drill again`,
+      );
+    });
+  } finally {
+    done = true;
+    await watch.catch(() => undefined);
+    await session.close();
+  }
+}
+
 /** What the archive holds from a segment on: the segments in order up to the first gap, and the gap. */
 export interface ArchivedWal {
   segments: string[];
@@ -91,7 +136,12 @@ export interface ArchivedWal {
  * (the one holding the fault): an archive that ends before it has a gap too, at its end.
  */
 export async function archivedWal(storage: StorageLocation, from: string, needed?: string): Promise<ArchivedWal> {
-  const names = (await storage.list(WAL_PREFIX)).map((key) => key.slice(key.lastIndexOf('/') + 1)).filter((name) => SEGMENT.test(name) && name >= from).sort();
+  return walFrom((await storage.list(WAL_PREFIX)).map((key) => key.slice(key.lastIndexOf('/') + 1)), from, needed);
+}
+
+/** Of the file names of a WAL archive, the segments from `from` on up to the first gap (see `archivedWal`). */
+export function walFrom(files: readonly string[], from: string, needed?: string): ArchivedWal {
+  const names = files.filter((name) => SEGMENT.test(name) && name >= from).sort();
   const newest = names.length > 0 ? { newest: names[names.length - 1] } : {};
   const segments: string[] = [];
   let expected = from;

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 export type ResourceHandle =
   | { type: 'process'; pid: number; startTime?: string }
   | { type: 'path'; path: string }
+  /** A directory handed to people, and any process they started that names it. */
+  | { type: 'scratch'; path: string }
   | { type: 'container'; provider: string; id: string }
   | { type: 'network'; provider: string; id: string }
   | { type: 'object-prefix'; storage: string; location: string; address: string; root: string; options: Record<string, unknown> }

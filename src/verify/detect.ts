@@ -1,12 +1,30 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ConnectionInfo, Engine, EngineName } from '../engines/engine.js';
+import type { ConnectionInfo, DatabaseCharset, Engine, EngineName } from '../engines/engine.js';
+import { engines } from '../engines/index.js';
 import type { ServerCommand } from '../engines/server.js';
 import { DrillSetupError } from '../util/errors.js';
+import { detectBaseBackupTar, detectPhysicalDirectory, type PhysicalBackup } from './detect-physical.js';
 
 /** The kinds of backup `firedrill verify` restores, as told from their files. */
-export const BACKUP_KINDS = ['pg-custom-dump', 'pg-directory-dump', 'pg-plain-dump', 'pg-dumpall', 'mysqldump'] as const;
+export const BACKUP_KINDS = ['pg-custom-dump', 'pg-directory-dump', 'pg-plain-dump', 'pg-dumpall', 'mysqldump', 'pg-base-backup', 'pgbackrest', 'mariadb-backup'] as const;
 export type BackupKind = (typeof BACKUP_KINDS)[number];
+/** The kinds restored by copying files into a data directory and starting a server on them, rather than through SQL. */
+export type PhysicalKind = PhysicalBackup['type'];
+
+/** What a verification can add to a backup of each kind: a base backup's WAL archive, a mariadb-backup's binlogs, a target to recover to, … */
+export const BACKUP_EXTRAS = ['wal', 'binlogs', 'stanza', 'target', 'database'] as const;
+export type BackupExtra = (typeof BACKUP_EXTRAS)[number];
+export const KIND_EXTRAS: Readonly<Record<BackupKind, readonly BackupExtra[]>> = {
+  'pg-custom-dump': [],
+  'pg-directory-dump': [],
+  'pg-plain-dump': [],
+  'pg-dumpall': [],
+  mysqldump: [],
+  'pg-base-backup': ['wal', 'target', 'database'],
+  pgbackrest: ['stanza', 'target', 'database'],
+  'mariadb-backup': ['binlogs', 'target', 'database'],
+};
 
 /**
  * The restore of each kind, as a person would run it, going on past errors so that every one
@@ -15,7 +33,7 @@ export type BackupKind = (typeof BACKUP_KINDS)[number];
  * stdin unless `path` (the backup, where the server's tools can read it) is given; then a
  * pg_dump archive restores with `jobs` parallel jobs, as pg_restore can only from a file.
  */
-export function restoreCommand(kind: BackupKind, engine: Engine, connection: ConnectionInfo, path?: string, jobs = 1): ServerCommand {
+export function restoreCommand(kind: Exclude<BackupKind, PhysicalKind>, engine: Engine, connection: ConnectionInfo, path?: string, jobs = 1): ServerCommand {
   switch (kind) {
     case 'pg-custom-dump':
     case 'pg-directory-dump':
@@ -44,6 +62,10 @@ export interface DetectedBackup {
   database?: string;
   /** False when the dump's closing line is missing: cut short. Undefined when the format has none. */
   complete?: boolean;
+  /** The encoding and collation of the database the dump was taken from, as far as it says. */
+  charset?: DatabaseCharset;
+  /** How a physical backup is laid out, for its restore. */
+  physical?: PhysicalBackup;
 }
 
 const HEAD_BYTES = 64 * 1024;
@@ -106,16 +128,13 @@ const PG_PLAIN = /^-- PostgreSQL database dump$/m;
 const PG_CLUSTER = /^-- PostgreSQL database cluster dump$/m;
 const MYSQL = /^-- (MySQL|MariaDB) dump |^# Sequel Pro SQL dump|^\/\*!40101 SET /m;
 
-/** A PostgreSQL major is its first number (`15`); a MariaDB major its first two (`10.11`). */
-const PG_MAJOR = (version: string) => version.split('.')[0]!;
-const MARIADB_MAJOR = (version: string) => version.split('.').slice(0, 2).join('.');
 
 /**
  * What a backup is, from its files: magic bytes (a pg_dump archive), a directory's toc.dat, a
  * dump's header comments, and its closing line (a dump cut short has none). `kind` overrides
  * the guess, for files whose header was stripped.
  */
-export async function detectBackup(paths: readonly string[], kind?: BackupKind): Promise<DetectedBackup> {
+export async function detectBackup(paths: readonly string[], kind?: BackupKind, options: { stanza?: string } = {}): Promise<DetectedBackup> {
   if (paths.length === 0) throw new DrillSetupError('no backup to verify', 'name a dump file, a dump directory, or SQL files in the order they restore');
   const infos = await Promise.all(
     paths.map(async (path) => {
@@ -127,17 +146,27 @@ export async function detectBackup(paths: readonly string[], kind?: BackupKind):
     }),
   );
   if (infos[0]!.isDirectory()) {
-    if (paths.length > 1) throw new DrillSetupError('a dump directory is one backup on its own', 'verify it alone');
+    if (paths.length > 1) throw new DrillSetupError('a backup directory is one backup on its own', 'verify it alone');
     const entries = await readdir(paths[0]!);
-    if (!entries.includes('toc.dat')) throw new DrillSetupError(`${paths[0]} holds no toc.dat: it is not a pg_dump --format=directory dump`, 'name the dump file itself, or a dump directory');
-    const header = parseArchiveHeader(await readRange(join(paths[0]!, 'toc.dat'), 'head')) ?? {};
-    return withMajor({ kind: kind ?? 'pg-directory-dump', engine: 'postgres', paths: [...paths], ...header }, PG_MAJOR);
+    if (!entries.includes('toc.dat')) {
+      const physical = await detectPhysicalDirectory(paths[0]!, { ...options, ...(kind ? { kind } : {}) });
+      if (!physical) throw new DrillSetupError(`${paths[0]} is no backup firedrill knows: no toc.dat (pg_dump --format=directory), PG_VERSION or base.tar (a base backup), backup/ and archive/ (a pgBackRest repository), or xtrabackup_checkpoints (a mariadb-backup)`, 'name the backup directory itself');
+      return withMajor({ ...physical, paths: [...paths] });
+    }
+    const toc = await readRange(join(paths[0]!, 'toc.dat'), 'head');
+    const header = parseArchiveHeader(toc) ?? {};
+    return withMajor({ kind: kind ?? 'pg-directory-dump', engine: 'postgres', paths: [...paths], ...header, ...charsetOf(toc.toString('utf8')) });
   }
   const head = await readRange(paths[0]!, 'head');
   const archive = parseArchiveHeader(head);
   if (archive) {
     // The last byte of a custom-format archive is its table of contents' end; a cut file shows when it is read.
-    return withMajor({ kind: kind ?? 'pg-custom-dump', engine: 'postgres', paths: [...paths], ...archive }, PG_MAJOR);
+    return withMajor({ kind: kind ?? 'pg-custom-dump', engine: 'postgres', paths: [...paths], ...archive, ...charsetOf(head.toString('utf8')) });
+  }
+  if (kind === 'pg-base-backup' || (!kind && isTar(head))) {
+    const physical = paths.length === 1 ? await detectBaseBackupTar(paths[0]!) : undefined;
+    if (physical) return withMajor({ ...physical, paths: [...paths] });
+    if (kind) throw new DrillSetupError(`${paths[0]} is not a base backup: a tar of one holds PG_VERSION`, 'name the directory pg_basebackup wrote, its base.tar[.gz], or one tar stream of pg_basebackup -D - -Ft');
   }
   const text = head.toString('utf8');
   const tail = (await readRange(paths[paths.length - 1]!, 'tail')).toString('utf8');
@@ -146,25 +175,66 @@ export async function detectBackup(paths: readonly string[], kind?: BackupKind):
   const single = paths.length === 1;
   if (kind === 'mysqldump' || (!kind?.startsWith('pg-') && MYSQL.test(text) && !PG_PLAIN.test(text))) {
     const serverVersion = /^-- Server version\s+(\d+\.\d+\.\d+)/m.exec(text)?.[1];
-    const completed = /^-- Dump completed on (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)/m.exec(tail)?.[1];
+    const completed = dumpCompletedAt(tail);
     const mysqldump = /^-- (MySQL|MariaDB) dump /m.test(text);
     return withMajor({
       kind: 'mysqldump',
       engine: 'mariadb',
       paths: [...paths],
       ...(serverVersion ? { serverVersion } : {}),
-      ...(completed ? { takenAt: new Date(`${completed.replace(' ', 'T')}Z`).toISOString() } : {}),
+      ...(completed ? { takenAt: completed } : {}),
       // Only mysqldump/mariadb-dump writes the closing line; another tool's file is not judged by it.
       ...(mysqldump && single ? { complete: completed !== undefined } : {}),
-    }, MARIADB_MAJOR);
+    });
   }
   if (kind === 'pg-dumpall' || PG_CLUSTER.test(text)) {
-    return withMajor({ kind: 'pg-dumpall', engine: 'postgres', paths: [...paths], ...pgVersion(text), ...(single ? { complete: /^-- PostgreSQL database cluster dump complete$/m.test(tail) } : {}) }, PG_MAJOR);
+    return withMajor({ kind: 'pg-dumpall', engine: 'postgres', paths: [...paths], ...pgVersion(text), ...(single ? { complete: /^-- PostgreSQL database cluster dump complete$/m.test(tail) } : {}) });
   }
   if (kind === 'pg-plain-dump' || PG_PLAIN.test(text)) {
-    return withMajor({ kind: 'pg-plain-dump', engine: 'postgres', paths: [...paths], ...pgVersion(text), ...(single ? { complete: /^-- PostgreSQL database dump complete$/m.test(tail) } : {}) }, PG_MAJOR);
+    return withMajor({ kind: 'pg-plain-dump', engine: 'postgres', paths: [...paths], ...pgVersion(text), ...charsetOf(text), ...(single ? { complete: /^-- PostgreSQL database dump complete$/m.test(tail) } : {}) });
   }
   throw new DrillSetupError(`cannot tell what ${paths[0]} is: not a pg_dump archive, nor a PostgreSQL or MySQL/MariaDB dump by its header`, `give its kind: --kind ${BACKUP_KINDS.join('|')}`);
+}
+
+/**
+ * When mysqldump/mariadb-dump finished, from its closing line, as ISO 8601 (it writes UTC for a
+ * dump in UTC, the default of --tz-utc). The hour is padded with a space, not a zero:
+ * `-- Dump completed on 2026-12-02  1:22:58`.
+ */
+export function dumpCompletedAt(tail: string): string | undefined {
+  const match = /^-- Dump completed on (\d{4}-\d\d-\d\d) +(\d?\d):(\d\d):(\d\d)/m.exec(tail);
+  if (!match) return undefined;
+  const [, day, hour, minute, second] = match;
+  return new Date(`${day}T${hour!.padStart(2, '0')}:${minute}:${second}Z`).toISOString();
+}
+
+/** A gzip stream (a compressed tar), or a tar by its ustar magic at byte 257. */
+const isTar = (head: Buffer) => (head[0] === 0x1f && head[1] === 0x8b) || head.subarray(257, 262).toString('latin1') === 'ustar';
+
+/**
+ * Encodings PostgreSQL can write a dump in but not keep a database in (pg_dump -E SJIS): the
+ * dump's client_encoding says nothing about its database then.
+ */
+const CLIENT_ONLY_ENCODINGS = new Set(['SJIS', 'SHIFT_JIS_2004', 'BIG5', 'GBK', 'UHC', 'GB18030', 'JOHAB']);
+
+/**
+ * The encoding and locale of the database a PostgreSQL dump was taken from. An archive (custom or
+ * directory format) holds its database's CREATE DATABASE in the table of contents, which is not
+ * compressed: `ENCODING = 'UTF8' LOCALE_PROVIDER = libc LOCALE = 'en_US.UTF-8'` (or LC_COLLATE
+ * and LC_CTYPE apart, ICU_LOCALE for ICU). A plain dump has only its `SET client_encoding`,
+ * which is the database's unless it was dumped with another (-E).
+ */
+export function charsetOf(text: string): { charset?: DatabaseCharset } {
+  const create = /CREATE DATABASE .* WITH TEMPLATE = template0 ([^;\n]*);/.exec(text)?.[1];
+  const field = (name: string) => (create ? new RegExp(`(?:^| )${name} = '((?:[^']|'')*)'`).exec(create)?.[1]?.replaceAll("''", "'") : undefined);
+  const client = /^SET client_encoding = '([^']+)';$/m.exec(text)?.[1];
+  const encoding = field('ENCODING') ?? (client && !CLIENT_ONLY_ENCODINGS.has(client.toUpperCase()) ? client : undefined);
+  const locale = field('LOCALE');
+  const collation = field('LC_COLLATE') ?? locale;
+  const ctype = field('LC_CTYPE') ?? locale;
+  const icuLocale = create && /LOCALE_PROVIDER = icu\b/.test(create) ? field('ICU_LOCALE') : undefined;
+  const charset: DatabaseCharset = { ...(encoding ? { encoding } : {}), ...(collation ? { collation } : {}), ...(ctype ? { ctype } : {}), ...(icuLocale ? { icuLocale } : {}) };
+  return Object.keys(charset).length > 0 ? { charset } : {};
 }
 
 function pgVersion(text: string): { serverVersion?: string } {
@@ -172,6 +242,7 @@ function pgVersion(text: string): { serverVersion?: string } {
   return version ? { serverVersion: version } : {};
 }
 
-function withMajor(backup: DetectedBackup, major: (version: string) => string): DetectedBackup {
-  return backup.serverVersion ? { ...backup, major: major(backup.serverVersion) } : backup;
+/** The major a restore runs (`15`, `10.11`): the engine's own reading of the backup's server version. */
+function withMajor(backup: DetectedBackup): DetectedBackup {
+  return backup.serverVersion ? { ...backup, major: engines[backup.engine].server.majorOf(backup.serverVersion) } : backup;
 }

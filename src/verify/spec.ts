@@ -16,7 +16,21 @@ export const verificationSchema = z.strictObject({
   kind: z.enum(BACKUP_KINDS).optional().describe('What the backup is, when its files do not say (a dump whose header was stripped)'),
   provider: z.enum(['auto', ...Object.keys(providers)] as [string, ...string[]]).default('local').describe('Where the restore runs: local binaries, or a container of the dump\'s server version'),
   version: z.string().optional().describe('Server version to restore into (default: the one the backup came from)'),
+  image: z.string().min(1).optional().describe("Container image to restore into (docker provider; default: the engine's official image of the backup's version)"),
   globals: z.string().optional().describe('Roles and tablespaces (pg_dumpall --globals-only) restored before a PostgreSQL dump, so its owners and grants apply'),
+  wal: z.string().optional().describe('The WAL archive of a PostgreSQL base backup: the directory its archive_command copies segments into (read, never written)'),
+  binlogs: z.string().optional().describe('Binary logs to replay onto a mariadb-backup, from its binlog position on: a directory of binlog.000001, … (read, never written)'),
+  stanza: z.string().optional().describe('The stanza of a pgBackRest repository (default: its only one)'),
+  target: z
+    .strictObject({
+      time: z.string().refine((text) => Number.isFinite(Date.parse(text)), 'a time with its zone, e.g. 2026-01-10T02:00:00Z').optional().describe('Recover up to this time (PostgreSQL: recovery_target_time; MariaDB: the binlogs\' --stop-datetime)'),
+      xid: z.string().regex(/^\d+$/, 'a transaction id: digits').optional().describe('PostgreSQL: recover up to this transaction (recovery_target_xid)'),
+      lsn: z.string().regex(/^[0-9A-Fa-f]+\/[0-9A-Fa-f]+$/, 'an LSN such as 0/5A3C2B8').optional().describe('PostgreSQL: recover up to this WAL position (recovery_target_lsn)'),
+    })
+    .refine((target) => [target.time, target.xid, target.lsn].filter((value) => value !== undefined).length === 1, 'give one of time, xid or lsn: the one point recovery stops at')
+    .optional()
+    .describe('Where a point-in-time restore stops (default: the end of the archive)'),
+  database: z.string().optional().describe('The database a physical backup is checked in, when it holds several (default: its only one)'),
   tables: z.record(z.string(), minimumRows).default({}).describe('Tables that must be there, with the fewest rows each may hold: `orders: 1000` or `orders: { minRows: 1000 }`'),
   freshness: z
     .strictObject({

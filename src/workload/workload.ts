@@ -44,6 +44,10 @@ export class Workload {
    * restore was judged before they began, and they must not count as acknowledged writes of it.
    */
   resumed: { startMs: number; endMs?: number; acked: number; failed: number; indeterminate: number; firstAckMs?: number } | undefined;
+  /** Each writer's first sequence number after the resume: a ledger row at or past it was written after the restore. */
+  private resumedFrom: Map<number, number> | undefined;
+  /** Woken at the first write the resumed workload gets acknowledged. */
+  private onFirstResumedAck: (() => void) | undefined;
 
   constructor(private readonly options: WorkloadOptions) {
     this.connection = options.connection;
@@ -65,9 +69,30 @@ export class Workload {
   async resume(connection: ConnectionInfo): Promise<void> {
     if (this.running) throw new Error('the workload is still writing: stop it before it resumes');
     this.connection = connection;
+    this.resumedFrom = new Map(Array.from({ length: this.options.writers }, (_, index) => [index + 1, this.nextSeq.get(index + 1) ?? 1]));
     this.resumed = { startMs: this.options.now(), acked: 0, failed: 0, indeterminate: 0 };
     this.running = true;
     this.loops = Array.from({ length: this.options.writers }, (_, index) => this.writerLoop(index + 1, undefined));
+  }
+
+  /** Whether a ledger row was written after the resume (to the restored database): no part of what the restore brought back. */
+  resumedWrite(row: { writer: number; seq: number }): boolean {
+    const from = this.resumedFrom?.get(row.writer);
+    return from !== undefined && row.seq >= from;
+  }
+
+  /** When the resumed workload's first write was acknowledged (drill ms), or undefined if none was within `timeoutMs`. */
+  async firstResumedAck(timeoutMs: number, signal?: AbortSignal): Promise<number | undefined> {
+    const resumed = this.resumed;
+    if (!resumed) throw new Error('the workload has not resumed');
+    if (resumed.firstAckMs === undefined) {
+      // The wait ends at the first acknowledgement, and its timer with it: none is left to hold the process.
+      const waited = new AbortController();
+      const acked = new Promise<void>((resolve) => (this.onFirstResumedAck = resolve)).then(() => waited.abort());
+      await Promise.race([acked, sleep(timeoutMs, signal ? AbortSignal.any([signal, waited.signal]) : waited.signal).catch(() => signal?.throwIfAborted())]);
+      this.onFirstResumedAck = undefined;
+    }
+    return resumed.firstAckMs;
   }
 
   /** Stops issuing writes, waits for the ones in flight, and closes the connections. */
@@ -114,7 +139,10 @@ export class Workload {
         const ackedAt = now();
         if (resumed) {
           resumed.acked++;
-          resumed.firstAckMs ??= ackedAt;
+          if (resumed.firstAckMs === undefined) {
+            resumed.firstAckMs = ackedAt;
+            this.onFirstResumedAck?.();
+          }
         } else {
           this.ledger.acked.push({ writer, seq, ref: write.ref, serverTimeUs, ackedAtMs: ackedAt });
         }

@@ -3,6 +3,8 @@ import { OBJECTIVE } from '../../src/measure/verdict.js';
 import { cli, drill, expectDumpLoss, expectEqualToSource, expectPitrLoss, leftovers, objective, privateTmp, removeDir, shopWith } from '../support/drills.js';
 import { drillCounting, isTail } from '../support/counting.js';
 import { containersOf, TEST_IMAGE } from '../support/provider-matrix.js';
+import { ownerLabels, RUN_LABEL } from '../../src/providers/docker/docker-provider.js';
+import { dockerode } from '../../src/providers/docker/runtime.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,10 +157,17 @@ describe('the firedrill command with containers (built CLI)', () => {
     const runId = /^ {2}(\d{8}-\d{6}-\w+) {2}container/m.exec(doctor.stdout)?.[1] ?? '';
     expect(runId).not.toBe('');
     expect((await containersOf(runId)).length).toBeGreaterThan(0);
+    // A running drill of another run registry (another TMPDIR, user or CI job): its network is
+    // labelled by this test's process, which is alive, so cleanup must leave it.
+    const docker = await dockerode();
+    const live = await docker.createNetwork({ Name: `firedrill-live-${process.pid}`, Driver: 'bridge', Labels: ownerLabels({ runId: 'another-live-run' }) });
+    onTestFinished(() => live.remove().catch(() => undefined));
     const cleanup = await cli(['cleanup'], { tmp });
     expect(cleanup.code).toBe(0);
     expect(cleanup.stdout).toMatch(/removed .* container: container firedrill-/);
+    expect(cleanup.stdout).not.toContain('another-live-run');
     expect(await containersOf(runId)).toEqual([]);
+    expect((await docker.listNetworks({ filters: { label: [`${RUN_LABEL}=another-live-run`] } })).length).toBe(1);
     expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
   });
 });

@@ -19,6 +19,16 @@ describe('PostgreSQL drills (real servers)', () => {
     expect(journal.measurements.rtoServiceMs).toBeGreaterThan(1500);
     expect(journal.measurements.rtoVerifiedMs).toBeGreaterThanOrEqual(journal.measurements.rtoServiceMs!);
     expect(Object.keys(journal.measurements.rtoBreakdown)).toEqual(expect.arrayContaining(['detect', 'archive', 'target', 'fetch', 'verify-backup', 'start', 'replay', 'service', 'verify']));
+    // The replay rate: the WAL archived from the backup on, over the replay phase.
+    expect(journal.volume!.logBytes).toBeGreaterThan(0);
+    const replay = journal.replayThroughput!;
+    expect(replay).toMatchObject({ bytes: journal.volume!.logBytes, ms: journal.measurements.rtoBreakdown.replay });
+    expect(replay.bytesPerSecond).toBe(Math.round(replay.bytes / (replay.ms / 1000)));
+    // Every drill calibrates the disk, and the restore's write rate is put against it.
+    const disk = journal.calibration.diskWriteBytesPerSecond!;
+    expect(disk).toBeGreaterThan(0);
+    expect(journal.phases.map((phase) => phase.name)).toContain('calibrate');
+    expect(journal.restoreThroughput!.efficiency).toBeCloseTo(journal.restoreThroughput!.bytesPerSecond / disk, 6);
     // The runbook holds the restore path's commands, in order: the checksum, tar, the manifest check, recovery.
     const restore = journal.commands.filter((command) => ['fetch', 'verify-backup', 'start'].includes(command.phase)).map((command) => command.command);
     expect(restore[0]).toMatch(/^sha256sum \S+\/storage\/primary\/pg-basebackup-wal\/backup-1\/base\.tar\.gz: compared with the checksum recorded at backup time/);

@@ -1,3 +1,4 @@
+import { TEST_IMAGE } from '../support/provider-matrix.js';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,12 +13,14 @@ import { CommandRunner } from '../../src/util/exec.js';
 import { makeRunTempDir } from '../../src/util/os-user.js';
 import { ResourceStack } from '../../src/util/resources.js';
 import { loadVerification } from '../../src/verify/spec.js';
+import { renderVerificationMarkdown } from '../../src/verify/report.js';
 import { verifyBackup, type VerificationRecord } from '../../src/verify/verify.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS, startS3rver } from '../../scripts/s3rver.js';
 import { cli, leftovers, privateTmp } from '../support/drills.js';
+import { bucketClient } from '../support/verify.js';
 import pino from 'pino';
 
 const SAKILA_PG = ['datasets/sakila-postgres/schema.sql', 'datasets/sakila-postgres/data.sql'];
@@ -64,6 +67,16 @@ async function inventoryOf(server: StartedInstance): Promise<Record<string, numb
 }
 
 const sha = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+
+/** Runs SQL in one database of a server. */
+async function sqlIn(server: StartedInstance, database: string, text: string): Promise<void> {
+  const session = await server.engine.connect({ ...server.connection, database });
+  try {
+    await session.query(text);
+  } finally {
+    await session.close();
+  }
+}
 
 async function verify(paths: string[], spec: string | Record<string, unknown> = {}): Promise<VerificationRecord> {
   const file = join(work, `verify-${Math.random().toString(16).slice(2)}.yaml`);
@@ -138,6 +151,13 @@ describe('firedrill verify: PostgreSQL backups (real servers)', () => {
     const accepted = await verify([custom], { ignore: { 'missing-role': 'the reporting role is created by our IAM, not by the dump' } });
     expect(accepted.status).toBe('passed');
     expect(accepted.findings).toEqual([expect.objectContaining({ code: 'missing-role', ignored: 'the reporting role is created by our IAM, not by the dump' })]);
+    // The Markdown summary says what was ignored, and why.
+    const markdown = renderVerificationMarkdown(accepted);
+    expect(markdown).toMatch(/^## firedrill verify: VERIFIED sakila\.dump\n/);
+    expect(markdown).toContain(`- **source**: ${custom.replaceAll('_', '\\_')}\n- **kind**: pg-custom-dump\n`);
+    expect(markdown).toContain('### Findings\n\n- **IGNORED** `missing-role`: the dump needs role "reporting", which the restored server lacks');
+    expect(markdown).toContain(' Ignored: the reporting role is created by our IAM, not by the dump\n');
+    expect(markdown).toMatch(/\*\*\d+\. restore\*\* as postgres, [^\n]+, exit 1\n\n {4}[^\n]*pg_restore [^\n]*--jobs=/);
   });
 
   it('a directory-format dump with its roles (globals) verifies', async () => {
@@ -197,7 +217,7 @@ describe('firedrill verify: PostgreSQL backups (real servers)', () => {
     });
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     try {
-      const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: S3RVER_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: S3RVER_CREDENTIALS.AWS_SECRET_ACCESS_KEY } });
+      const client = bucketClient(s3.endpoint);
       const cut = (await readFile(custom)).subarray(0, 4096);
       await client.send(new PutObjectCommand({ Bucket: 'backups', Key: 'nightly/app-1.dump', Body: cut }));
       // LastModified has a resolution of a second: the good dump is the newer one.
@@ -229,6 +249,43 @@ describe('firedrill verify: PostgreSQL backups (real servers)', () => {
     }
   });
 
+  it('a dump whose sequence is behind the column it feeds fails with sequence-behind', async () => {
+    await sqlIn(pg, 'postgres', 'CREATE DATABASE seqs');
+    await sqlIn(pg, 'seqs', "CREATE TABLE tickets (id serial PRIMARY KEY); INSERT INTO tickets SELECT generate_series(1, 10); SELECT setval('tickets_id_seq', 3)");
+    const file = await dump(pg, 'pg_dump', ['--format=custom', '--dbname=seqs'], join(work, 'seqs.dump'));
+    const record = await verify([file]);
+    expect(codes(record)).toEqual(['sequence-behind']);
+    expect(record.findings[0]!.message).toMatch(/public\.tickets_id_seq would hand out 4, but public\.tickets\.id already holds 10: the next insert collides/);
+    expect(record.status).toBe('failed');
+  });
+
+  it("a dump is restored into a database of its own encoding; a locale this host lacks is collation-mismatch, text not in the dump's declared encoding encoding-mismatch", async () => {
+    await sqlIn(pg, 'postgres', "CREATE DATABASE latin TEMPLATE template0 ENCODING 'LATIN1' LOCALE 'C'");
+    await sqlIn(pg, 'latin', "CREATE TABLE words (id int PRIMARY KEY, word text NOT NULL); INSERT INTO words VALUES (1, 'café'), (2, 'naïve')");
+    const custom = await dump(pg, 'pg_dump', ['--format=custom', '--dbname=latin'], join(work, 'latin.dump'));
+    const kept = await verify([custom], { checks: [{ name: 'accents', sql: "SELECT count(*) FROM words WHERE word IN ('café', 'naïve')", expect: 2 }] });
+    expect(codes(kept)).toEqual([]);
+    expect(kept.backup!.charset).toMatchObject({ encoding: 'LATIN1', collation: 'C' });
+    expect(kept.restoredCharset).toMatchObject({ encoding: 'LATIN1', collation: 'C' });
+
+    // The same database dumped on a host whose locale this one does not have (the file is LATIN1: edited as bytes).
+    const created = join(work, 'latin-create.sql');
+    await dump(pg, 'pg_dump', ['--create', '--dbname=latin'], created);
+    await writeFile(created, (await readFile(created, 'latin1')).replace("LOCALE = 'C'", "LOCALE = 'en_US.UTF-8'"), 'latin1');
+    const unsorted = await verify([created]);
+    expect(codes(unsorted)).toContain('collation-mismatch');
+    expect(unsorted.findings.find((finding) => finding.code === 'collation-mismatch')!.message).toContain('en_US.UTF-8');
+    expect(unsorted.status).toBe('failed');
+
+    // A dump that says UTF8 and holds LATIN1 bytes.
+    const mislabeled = join(work, 'latin-mislabeled.sql');
+    await dump(pg, 'pg_dump', ['--dbname=latin'], mislabeled);
+    await writeFile(mislabeled, (await readFile(mislabeled, 'latin1')).replace("SET client_encoding = 'LATIN1';", "SET client_encoding = 'UTF8';"), 'latin1');
+    const garbled = await verify([mislabeled]);
+    expect(codes(garbled)).toContain('encoding-mismatch');
+    expect(garbled.status).toBe('failed');
+  });
+
   it('a verification that cannot run is an error, never a pass, and leaves nothing behind', async () => {
     const record = await verify([join(work, 'no-such.dump')]);
     expect(record.status).toBe('error');
@@ -238,7 +295,7 @@ describe('firedrill verify: PostgreSQL backups (real servers)', () => {
 });
 
 describe('firedrill verify: MariaDB backups (real servers)', () => {
-  it('a mariadb-dump file verifies; the same file cut short fails with truncated-backup', async () => {
+  it('a mariadb-dump file verifies, on this machine and in a container alike; the same file cut short fails with truncated-backup', async () => {
     const server = await source(mariadb, SAKILA_MYSQL);
     // Sakila's schema is `sakila`; the Sequel Pro dump fills `sakila_dojo`.
     const file = await dump(server, 'mariadb-dump', ['--single-transaction', '--routines', '--triggers', '--databases', 'sakila', 'sakila_dojo'], join(work, 'sakila.sql'));
@@ -249,6 +306,9 @@ describe('firedrill verify: MariaDB backups (real servers)', () => {
     expect(record.backup).toMatchObject({ complete: true, major: server.major });
     expect(codes(record)).toEqual([]);
     expect(record.status).toBe('passed');
+    // The same restore in a container of the dump's version: the same objects and rows.
+    const contained = await verify([file], { tables: { 'sakila_dojo.payment': 16049 }, provider: 'docker', image: TEST_IMAGE });
+    expect(contained).toMatchObject({ status: 'passed', provider: 'docker', inventory: record.inventory });
 
     const text = await readFile(file, 'utf8');
     const cut = join(work, 'cut.sql');

@@ -41,6 +41,23 @@ async function launchChromium(): Promise<Browser> {
 export function reportBrowser() {
   let launching: Promise<Browser> | undefined;
   let dir: string | undefined;
+  /** A page served over HTTP (the game day's): `own` says which requests are the page's own. */
+  async function visit(url: string, own = (target: string) => new URL(target).origin === new URL(url).origin, viewport = { width: 1280, height: 900 }): Promise<Opened> {
+    const browser = await (launching ??= launchChromium());
+    const page = await browser.newPage({ viewport });
+    const outside: string[] = [];
+    const problems: string[] = [];
+    page.on('request', (request) => {
+      const target = request.url();
+      if (!own(target) && !target.startsWith('data:') && !target.startsWith('blob:')) outside.push(target);
+    });
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    await page.goto(url, { waitUntil: 'load' });
+    return { page, outside, problems };
+  }
   return {
     async setup(): Promise<void> {
       dir = await mkdtemp(join(tmpdir(), 'firedrill-report-'));
@@ -51,24 +68,12 @@ export function reportBrowser() {
       if (dir) await rm(dir, { recursive: true, force: true });
     },
     async open(fileName: string, content: string, viewport = { width: 1280, height: 900 }): Promise<Opened> {
-      const browser = await (launching ??= launchChromium());
       const file = join(dir!, fileName);
       await writeFile(file, content);
       const url = pathToFileURL(file).href;
-      const page = await browser.newPage({ viewport });
-      const outside: string[] = [];
-      const problems: string[] = [];
-      page.on('request', (request) => {
-        const target = request.url();
-        if (target !== url && !target.startsWith('data:') && !target.startsWith('blob:')) outside.push(target);
-      });
-      page.on('console', (message) => {
-        if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-      });
-      page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-      await page.goto(url, { waitUntil: 'load' });
-      return { page, outside, problems };
+      return visit(url, (target) => target === url, viewport);
     },
+    visit,
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { assessDamage } from '../../src/measure/damage.js';
-import { compareLedger } from '../../src/measure/ledger.js';
+import type { RowFingerprint } from '../../src/engines/engine.js';
+import { assessDamage, compareKeys, pairByKey } from '../../src/measure/damage.js';
+import { compareLedger, missingWrites } from '../../src/measure/ledger.js';
 import { measureRto, throughputBetween } from '../../src/measure/rto.js';
 import { breachAdvice, judge, meetsExpectation, OBJECTIVE, type BreachContext, type RecoveryFacts } from '../../src/measure/verdict.js';
 import { parseDuration, formatDuration } from '../../src/util/duration.js';
@@ -53,6 +54,39 @@ describe('compareLedger', () => {
     expect(result.lostBeforeFault).toBe(1_000_000);
     expect(result.dataLossMs).toBeCloseTo(9999.99, 2);
   });
+
+  it('counts exactly what a comparison of writer:seq keys counts, on a shuffled ledger with every kind of row', () => {
+    let seed = 5;
+    // A 32-bit linear congruential generator; its high bits, the low ones repeat quickly.
+    const random = (below: number) => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) >>> 8) % below;
+    const keyOf = (w: { writer: number; seq: number }) => `${w.writer}:${w.seq}`;
+    const writes = Array.from({ length: 5000 }, (_, index) => write(random(6), 1 + random(900), 1_000_000 + index * 10));
+    const unique = [...new Map(writes.map((w) => [keyOf(w), w])).values()];
+    const acked = unique.filter((_, index) => index % 5 !== 0);
+    const indeterminate = unique.filter((_, index) => index % 5 === 0).map(({ writer, seq }) => ({ writer, seq }));
+    // What came back: most acknowledged writes, some indeterminate ones, and rows nobody acknowledged (writer 9).
+    const present = [...unique.filter(() => random(10) < 7), write(9, 1, 1_000_001), write(9, 2, 1_060_000)];
+    for (let index = present.length - 1; index > 0; index--) {
+      const other = random(index + 1);
+      [present[index], present[other]] = [present[other]!, present[index]!];
+    }
+    const faultTimeUs = 1_000_000 + 4000 * 10;
+    const targetTimeUs = faultTimeUs - 5000;
+    const result = compareLedger({ acked, indeterminate, failed: 3, present, faultTimeUs, targetTimeUs });
+
+    const held = new Set(present.map(keyOf));
+    const known = new Set([...acked, ...indeterminate].map(keyOf));
+    const lost = acked.filter((w) => !held.has(keyOf(w)));
+    expect(result.lost).toBe(lost.length);
+    expect(result.lostToDetection).toBe(lost.filter((w) => w.serverTimeUs > faultTimeUs).length);
+    expect(result.ackedBeforeFault).toBe(acked.filter((w) => w.serverTimeUs <= faultTimeUs).length);
+    expect(result.recovered).toBe(indeterminate.filter((w) => held.has(keyOf(w))).length);
+    expect(result.unexpected).toBe(present.filter((row) => !known.has(keyOf(row)) || row.serverTimeUs > targetTimeUs).length);
+    expect(result.newestSurvivingUs).toBe(Math.max(...acked.filter((w) => held.has(keyOf(w))).map((w) => w.serverTimeUs)));
+    expect(result.lostSample).toEqual(lost.slice(0, 20));
+    expect(missingWrites(acked, present)).toEqual(lost);
+    for (const figure of [result.lost, result.lostToDetection, result.recovered, result.unexpected]) expect(figure).toBeGreaterThan(0);
+  });
 });
 
 describe('assessDamage', () => {
@@ -62,22 +96,49 @@ describe('assessDamage', () => {
     ['[1000010001]', 'c'],
     ['[1000010001, 2]', 'd'],
   ]);
+  /** A table's rows as an engine reads them: in key order, two to a batch (so pairs cross batches). */
+  async function* rows(table: ReadonlyMap<string, string>): AsyncGenerator<RowFingerprint[]> {
+    const ordered = [...table].map(([key, hash]) => ({ key, hash })).sort((a, b) => compareKeys(a.key, b.key));
+    for (let i = 0; i < ordered.length; i += 2) yield ordered.slice(i, i + 2);
+  }
+  const assess = (after: ReadonlyMap<string, string> | null, lostRefs: number[] = []) =>
+    assessDamage({ table: 't', before: rows(before), after: after && rows(after), createdByLostWrites: new Set(lostRefs) });
 
-  it('is undone when every touched row is back as it was', () => {
-    expect(assessDamage({ table: 't', before, after: new Map([...before, ['[3]', 'x']]), createdByLostWrites: new Set() })).toMatchObject({ undone: true, restoredRows: 4, missingRows: 0 });
+  it('is undone when every touched row is back as it was', async () => {
+    expect(await assess(new Map([...before, ['[3]', 'x'], ['[0]', 'y']]))).toMatchObject({ undone: true, affectedRows: 4, restoredRows: 4, missingRows: 0 });
   });
 
-  it('accepts rows missing because the write that made them is lost (already counted in RPO)', () => {
+  it('accepts rows missing because the write that made them is lost (already counted in RPO)', async () => {
     const after = new Map([...before].slice(0, 2));
-    expect(assessDamage({ table: 't', before, after, createdByLostWrites: new Set([1000010001]) })).toMatchObject({ undone: true, missingRows: 2, explainedByLostWrites: 2 });
-    expect(assessDamage({ table: 't', before, after, createdByLostWrites: new Set([7]) })).toMatchObject({ undone: false, explainedByLostWrites: 0 });
+    expect(await assess(after, [1000010001])).toMatchObject({ undone: true, missingRows: 2, explainedByLostWrites: 2 });
+    expect(await assess(after, [7])).toMatchObject({ undone: false, explainedByLostWrites: 0 });
   });
 
-  it('is not undone when a row comes back changed, or the table is missing', () => {
-    expect(assessDamage({ table: 't', before, after: new Map([['[1]', 'a'], ['[2]', 'changed'], ['[1000010001]', 'c'], ['[1000010001, 2]', 'd']]), createdByLostWrites: new Set() }).undone).toBe(false);
-    expect(assessDamage({ table: 't', before, after: null, createdByLostWrites: new Set() })).toMatchObject({ undone: false, tablePresent: false });
+  it('is not undone when a row comes back changed, or the table is missing', async () => {
+    expect((await assess(new Map([['[1]', 'a'], ['[2]', 'changed'], ['[1000010001]', 'c'], ['[1000010001, 2]', 'd']]))).undone).toBe(false);
+    expect(await assess(null)).toMatchObject({ undone: false, tablePresent: false, missingRows: 4 });
+  });
+
+  it('pairs rows by key in UTF-8 byte order, where UTF-16 order differs, and counts a repeated key once', async () => {
+    // U+FB00 sorts before U+1F600 in UTF-8 and in the engines, after it in UTF-16.
+    expect(compareKeys('["\uFB00"]', '["\u{1F600}"]')).toBeLessThan(0);
+    const pairs: Array<[string, string | undefined]> = [];
+    const left = [{ key: '["a"]', hash: '1' }, { key: '["a"]', hash: '1' }, { key: '["\uFB00"]', hash: '2' }, { key: '["\u{1F600}"]', hash: '3' }];
+    const right = [{ key: '["\uFB00"]', hash: '2' }, { key: '["\u{1F600}"]', hash: 'x' }, { key: '["z"]', hash: '4' }];
+    await pairByKey(batchesOf(left), batchesOf(right), (row, counterpart) => void pairs.push([row.key, counterpart?.hash]));
+    expect(pairs).toEqual([['["a"]', undefined], ['["\uFB00"]', '2'], ['["\u{1F600}"]', 'x']]);
+  });
+
+  it('refuses rows out of key order instead of pairing them wrongly', async () => {
+    const disordered = [{ key: '[2]', hash: 'b' }, { key: '[1]', hash: 'a' }];
+    await expect(pairByKey(batchesOf(disordered), null, () => undefined)).rejects.toThrow(/not in key order/);
+    await expect(pairByKey(batchesOf([{ key: '[3]', hash: 'c' }]), batchesOf(disordered), () => undefined)).rejects.toThrow(/second list of rows is not in key order/);
   });
 });
+
+async function* batchesOf(list: RowFingerprint[]): AsyncGenerator<RowFingerprint[]> {
+  for (const row of list) yield [row];
+}
 
 describe('measureRto', () => {
   it('measures from the fault and breaks the time down by the phases after it', () => {
@@ -168,7 +229,7 @@ describe('judge', () => {
       keeps: 'backups',
       pointInTimeStrategies: ['pg-basebackup-wal', 'pgbackrest'],
       backups: { count: 1, everyMs: 5000 },
-      detectAfterMs: 3000,
+      detectedAfterMs: 3000,
       lost: 900,
       lostToDetection: 600,
       breakdown: { restore: 2100, fetch: 400, start: 300 },
@@ -177,8 +238,10 @@ describe('judge', () => {
     expect(advice.rpo).toBe("pg-dump restores to its backup's instant: the loss is bounded by how often it backs up (here once before the fault); use point-in-time recovery (pg-basebackup-wal, pgbackrest) or back up more often");
     expect(advice.rto).toBe('the longest part of the recovery was restore (2.10 s); a smaller or more recent backup, a faster restore path or a standby shortens it');
     expect(breachAdvice({ ...context, pointInTime: true, strategy: 'pg-basebackup-wal' }).rpo).toBe(
-      '600 of the 900 writes lost were acknowledged between the fault and its detection 3.00 s later: recovering to before the fault undoes them with the damage; detect sooner to lose fewer',
+      '600 of the 900 writes lost were acknowledged after the fault, detected 3.00 s later: recovering to before the fault undoes them with the damage; detect sooner to lose fewer',
     );
+    expect(breachAdvice({ ...context, pointInTime: true, detectedAfterMs: null }).rpo).toMatch(/^600 of the 900 writes lost were acknowledged after the fault, which was never marked detected: /);
+    expect(breachAdvice({ ...context, breakdown: { team: 60_000, verify: 900 } }).rto).toMatch(/^the longest part of the recovery was team \(1 min 00 s\); the human timeline shows where the team's time went/);
     expect(breachAdvice({ ...context, pointInTime: true, lostToDetection: 100 }).rpo).toMatch(/^writes acknowledged before the fault were not in the archive/);
     expect(breachAdvice({ ...context, keeps: 'standby', strategy: 'replica-async' }).rpo).toMatch(/^replica-async fails over to its standby: .* a synchronous standby \(replica-sync\) loses no acknowledged write$/);
 

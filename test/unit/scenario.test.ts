@@ -26,7 +26,7 @@ describe('scenario files', () => {
     const scenario = await parseScenario(valid, 'x.yaml');
     expect(scenario.fault).toMatchObject({ kind: 'bad-delete', table: 'orders', at: 10_000, detectAfter: 3_000 });
     expect(scenario.workload).toMatchObject({ writers: 4, rate: 200, warmup: 2_000 });
-    expect(scenario.target.dataset).toEqual({ builtin: 'shop', scale: 1 });
+    expect(scenario.target.dataset).toEqual({ builtin: 'shop', scale: 1, cache: false });
     expect(scenario.strategy).toEqual({ name: 'pg-dump', options: { jobs: 2, compression: 6 } });
     expect(scenario.recovery.target).toBe('before-fault');
     expect(scenario.hash).toMatch(/^[0-9a-f]{64}$/);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, rename } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
@@ -8,10 +8,11 @@ import type { StartedTestContainer } from 'testcontainers';
 import type { ConnectionInfo, Engine } from '../../engines/engine.js';
 import type { NetworkAccess, ServerPaths } from '../../engines/server.js';
 import { errorMessage } from '../../util/errors.js';
+import { processStartTime, sameProcessAlive } from '../../util/registry.js';
 import { CommandFailedError, shellQuote, type CommandRecord, type RunResult } from '../../util/exec.js';
 import type { BackgroundProcess, InstanceBase, InstanceSpec, Provider, ProviderContext, ReadinessRecord, StartedInstance, StoppedInstance, ToolOptions } from '../provider.js';
 import { canQuery, logTail, waitFor, writableProbe, READINESS_POLL_MS, type WaitStrategy } from '../readiness.js';
-import { templateCacheDir } from '../local/cluster-template.js';
+import { cacheDir, exists, seededDir, writeEntry } from '../cache.js';
 import { dockerode, execStream, findRuntime } from './runtime.js';
 
 const START_TIMEOUT_MS = 120_000;
@@ -20,6 +21,24 @@ const TAIL_BYTES = 64 * 1024;
 /** Labels every container and network of a run carries, so cleanup finds them whatever happened to firedrill. */
 export const RUN_LABEL = 'firedrill.run';
 const INSTANCE_LABEL = 'firedrill.instance';
+/**
+ * The firedrill process a container or network belongs to (host, pid, start time). Another run
+ * registry — another TMPDIR, another user, another CI job on the same machine — does not know
+ * the run: cleanup removes only what a process that is gone left, never a running drill's.
+ */
+const OWNER_LABEL = 'firedrill.owner';
+
+export function ownerLabels(context: Pick<ProviderContext, 'runId'>): Record<string, string> {
+  return { [RUN_LABEL]: context.runId, [OWNER_LABEL]: `${hostname()}:${process.pid}:${processStartTime(process.pid) ?? ''}` };
+}
+
+/** Whether the labels name a firedrill process still running, or one on another machine (which this one cannot judge). */
+function ownerRunning(labels: Record<string, string> | undefined): boolean {
+  const owner = labels?.[OWNER_LABEL];
+  if (!owner) return false;
+  const [host, pid, startTime] = owner.split(':');
+  return host !== hostname() || sameProcessAlive(Number(pid), startTime || undefined);
+}
 
 /** Output collected as text, the last 64 KiB of it (a tool's progress can be long). */
 function collector(): Writable & { text(): string } {
@@ -43,7 +62,7 @@ async function drillNetwork(docker: Dockerode, context: ProviderContext): Promis
       context,
       (async () => {
         const name = `firedrill-${context.runId}-${randomBytes(3).toString('hex')}`;
-        const network = await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [RUN_LABEL]: context.runId } });
+        const network = await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: ownerLabels(context) });
         context.resources.add('network', `network ${name}`, () => network.remove(), { handle: { type: 'network', provider: 'docker', id: network.id }, remove: [`docker network rm ${name}`] });
         return name;
       })(),
@@ -294,6 +313,16 @@ abstract class DockerInstance implements InstanceBase {
   abstract destroy(): Promise<void>;
 }
 
+/** The id of the image the instance's container runs: what its cached data directories are made by. */
+async function imageIdOf(core: DockerCore): Promise<string> {
+  return (await core.docker.getContainer(core.container.getId()).inspect()).Image;
+}
+
+/** A seeded data directory, per image: the same key on another image is another entry. */
+async function seededEntry(core: DockerCore, key: string): Promise<string> {
+  return join(seededDir(), `docker-${createHash('sha256').update(`${await imageIdOf(core)} ${key}`).digest('hex').slice(0, 32)}.tar`);
+}
+
 class DockerStopped extends DockerInstance implements StoppedInstance {
   readonly state = 'stopped' as const;
 
@@ -314,22 +343,37 @@ class DockerStopped extends DockerInstance implements StoppedInstance {
     const core = this.core;
     const command = this.engine.server.initialize(this.paths);
     const placeholder = this.engine.server.initialize({ data: '<data>', scratch: '<scratch>' });
-    const imageId = (await core.docker.getContainer(core.container.getId()).inspect()).Image;
-    const key = createHash('sha256').update([imageId, placeholder.program, ...placeholder.args].join(' ')).digest('hex').slice(0, 16);
-    const template = join(templateCacheDir(), `docker-${key}.tar`);
-    if (await access(template).then(() => true, () => false)) {
-      await core.claim(this.paths.data);
-      await core.run('tar', ['-x', '-C', this.paths.data], { stdin: { file: template } });
-      return;
-    }
+    const key = createHash('sha256').update([await imageIdOf(core), placeholder.program, ...placeholder.args].join(' ')).digest('hex').slice(0, 16);
+    const template = join(cacheDir(), `docker-${key}.tar`);
+    if (await this.untar(template)) return;
     await core.run(command.program, command.args);
-    await mkdir(templateCacheDir(), { recursive: true, mode: 0o700 });
-    // Written under a temporary name and renamed: a half-written template is never used.
-    const partial = `${template}.${randomBytes(4).toString('hex')}.partial`;
-    const out = createWriteStream(partial);
-    await core.run('tar', ['-c', '-C', this.paths.data, '.'], { stdout: { stream: out, describe: template }, quiet: true });
-    await new Promise<void>((resolve, reject) => out.on('close', resolve).on('error', reject));
-    await rename(partial, template);
+    await this.tar(template);
+  }
+
+  async keepInCache(key: string): Promise<void> {
+    const entry = await seededEntry(this.core, key);
+    if (!(await exists(entry))) await this.tar(entry);
+  }
+
+  async fillFromCache(key: string): Promise<boolean> {
+    return this.untar(await seededEntry(this.core, key));
+  }
+
+  /** The data directory extracted from a tar of this machine's, if there is one. */
+  private async untar(file: string): Promise<boolean> {
+    if (!(await exists(file))) return false;
+    await this.core.claim(this.paths.data);
+    await this.core.run('tar', ['-x', '-C', this.paths.data], { stdin: { file }, quiet: true });
+    return true;
+  }
+
+  /** A tar of the data directory, kept on this machine. */
+  private async tar(file: string): Promise<void> {
+    await writeEntry(file, this.core.context, async (partial) => {
+      const out = createWriteStream(partial);
+      await this.core.run('tar', ['-c', '-C', this.paths.data, '.'], { stdout: { stream: out, describe: file }, quiet: true });
+      await new Promise<void>((resolve, reject) => out.on('close', resolve).on('error', reject));
+    });
   }
 
   async start(options: { settings?: Record<string, string> } = {}): Promise<StartedInstance> {
@@ -490,11 +534,11 @@ export const dockerProvider: Provider = {
       container = await new LoopbackContainer(image)
         .withName(containerName)
         .withEntrypoint(['/bin/sh', '-c', 'echo firedrill-ready; exec sleep infinity'])
-        .withLabels({ [RUN_LABEL]: context.runId, [INSTANCE_LABEL]: spec.name })
+        .withLabels({ ...ownerLabels(context), [INSTANCE_LABEL]: spec.name })
         .withExposedPorts(spec.engine.server.defaultPort)
         .withNetworkMode(network)
         .withNetworkAliases(spec.name)
-        .withBindMounts((spec.shared ?? []).map((dir) => ({ source: dir, target: dir, mode: 'rw' as const })))
+        .withBindMounts([...(spec.shared ?? []).map((dir) => ({ source: dir, target: dir, mode: 'rw' as const })), ...(spec.readOnly ?? []).map((dir) => ({ source: dir, target: dir, mode: 'ro' as const }))])
         .withWaitStrategy(Wait.forLogMessage('firedrill-ready'))
         .withStartupTimeout(60_000)
         .start();
@@ -538,7 +582,7 @@ export const dockerProvider: Provider = {
     const filters = { label: [RUN_LABEL] };
     const containers = await docker.listContainers({ all: true, filters });
     const found = containers
-      .filter((container) => !aliveRuns.has(container.Labels[RUN_LABEL] ?? ''))
+      .filter((container) => !aliveRuns.has(container.Labels[RUN_LABEL] ?? '') && !ownerRunning(container.Labels))
       .map((container) => ({
         runId: container.Labels[RUN_LABEL] ?? '?',
         kind: 'container',
@@ -546,7 +590,7 @@ export const dockerProvider: Provider = {
         remove: () => docker.getContainer(container.Id).remove({ force: true, v: true }).catch(ignoreMissing),
       }));
     const networkList = await docker.listNetworks({ filters });
-    for (const network of networkList.filter((candidate) => !aliveRuns.has(candidate.Labels?.[RUN_LABEL] ?? ''))) {
+    for (const network of networkList.filter((candidate) => !aliveRuns.has(candidate.Labels?.[RUN_LABEL] ?? '') && !ownerRunning(candidate.Labels))) {
       found.push({ runId: network.Labels?.[RUN_LABEL] ?? '?', kind: 'network', where: `network ${network.Name}`, remove: () => docker.getNetwork(network.Id).remove().catch(ignoreMissing) });
     }
     return found;

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chown, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import getPort from 'get-port';
@@ -10,11 +11,31 @@ import { makeOwnedDir, serviceUser, type ServiceUser } from '../../util/os-user.
 import { processStartTime } from '../../util/registry.js';
 import type { BackgroundProcess, InstanceBase, InstanceSpec, Provider, ProviderContext, ReadinessRecord, StartedInstance, StoppedInstance, ToolOptions } from '../provider.js';
 import { canQuery, logTail, waitUntil, writableProbe } from '../readiness.js';
+import { exists, seededDir, writeEntry } from '../cache.js';
 import { initializeFromTemplate } from './cluster-template.js';
 
 export const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 30_000;
 const PORT_TAKEN = /could not bind|Address already in use/i;
+/** A connection to loopback cannot be unreachable unless a firewall rule sends it elsewhere. */
+const REDIRECTED = /EHOSTUNREACH/;
+/** Below the kernel's ephemeral range, above the well-known services. */
+const LOWEST_PORT = 10_000;
+
+/**
+ * A free port on 127.0.0.1 below the kernel's ephemeral range. A container runtime publishing
+ * on "any free port" takes one from that range and forwards it with a firewall rule, not a
+ * socket; a forward left behind by a container that went away uncleanly sends 127.0.0.1:P to
+ * an address that no longer exists, and a local server on P would never be reached.
+ */
+async function serverPort(): Promise<number> {
+  const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '');
+  const low = Number(range.trim().split(/\s+/)[0]);
+  if (!(low > LOWEST_PORT + 1000)) return getPort({ host: '127.0.0.1' });
+  // Random candidates, not a sequence: two runs side by side would otherwise race for the same one.
+  const candidates = Array.from({ length: 64 }, () => LOWEST_PORT + Math.floor(Math.random() * (low - LOWEST_PORT)));
+  return getPort({ host: '127.0.0.1', port: candidates });
+}
 
 /**
  * What a local instance is, whether its server runs or not: a directory of its own under the
@@ -97,6 +118,12 @@ class LocalCore {
 }
 
 /** The parts every local instance shares, started or stopped. */
+/** A seeded data directory, per engine binaries: the same key with other binaries is another entry. */
+function seededEntry(core: LocalCore, key: string): string {
+  const program = core.program(core.engine.server.initialize(core.paths).program);
+  return join(seededDir(), `local-${createHash('sha256').update(`${program} ${core.installation.version} ${key}`).digest('hex').slice(0, 32)}`);
+}
+
 abstract class LocalInstance implements InstanceBase {
   readonly provider = 'local';
 
@@ -169,13 +196,27 @@ class LocalStopped extends LocalInstance implements StoppedInstance {
     });
   }
 
+  async keepInCache(key: string): Promise<void> {
+    const entry = seededEntry(this.core, key);
+    if (await exists(entry)) return;
+    // Copied straight into the cache's filesystem, so the rename into place is atomic.
+    await writeEntry(entry, this.core.context, (partial) => this.core.context.exec.run('cp', ['-a', this.paths.data, partial], { quiet: true }).then(() => undefined));
+  }
+
+  async fillFromCache(key: string): Promise<boolean> {
+    const entry = seededEntry(this.core, key);
+    if (!(await exists(entry))) return false;
+    await this.core.context.exec.run('cp', ['-a', entry, this.paths.data], { quiet: true });
+    return true;
+  }
+
   async start(options: { settings?: Record<string, string> } = {}): Promise<StartedInstance> {
     for (let attempt = 1; ; attempt++) {
-      const port = attempt === 1 && this.core.port ? this.core.port : await getPort({ host: '127.0.0.1' });
+      const port = attempt === 1 && this.core.port ? this.core.port : await serverPort();
       try {
         return await this.startOn(port, options.settings ?? {});
       } catch (error) {
-        if (attempt < 3 && PORT_TAKEN.test(await logTail(await this.core.serverLog()))) continue;
+        if (attempt < 3 && (REDIRECTED.test(errorMessage(error)) || PORT_TAKEN.test(await logTail(await this.core.serverLog())))) continue;
         throw error;
       }
     }
@@ -195,11 +236,22 @@ class LocalStopped extends LocalInstance implements StoppedInstance {
       remove: [`kill -${this.engine.server.stopSignal.replace('SIG', '')} -- -${pid}`],
       detach: () => child.unref(),
     });
+    let redirected = false;
+    const probe = (): Promise<boolean> =>
+      canQuery(this.engine, connection).then(
+        () => true,
+        (error: unknown) => {
+          redirected = REDIRECTED.test(errorMessage(error));
+          throw error;
+        },
+      );
     try {
-      started.readiness = await waitUntil(() => canQuery(this.engine, connection).then(() => true), {
+      started.readiness = await waitUntil(probe, {
         timeoutMs: START_TIMEOUT_MS,
         what: `${this.engine.displayName} "${this.name}" on port ${port}`,
-        failFast: () => started.exitNotice(),
+        failFast: () =>
+          started.exitNotice() ??
+          (redirected ? `127.0.0.1:${port} is unreachable (EHOSTUNREACH): a firewall rule redirects the port, often a forward a container runtime left behind (look for it with: nft list ruleset | grep ${port})` : undefined),
         signal,
       });
     } catch (error) {
