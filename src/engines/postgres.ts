@@ -367,7 +367,7 @@ async function sequencesAhead(session: SqlSession): Promise<IntegrityResult> {
   return {
     name: 'sequences ahead of their columns',
     passed: behind.length === 0,
-    detail: behind.length === 0 ? `${owned.length} sequences checked` : behind.join('; '),
+    detail: behind.length > 0 ? behind.join('; ') : owned.length === 0 ? 'no sequence feeds a column here' : `${owned.length} sequences checked`,
     finding: 'sequence-behind',
   };
 }
