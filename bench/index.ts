@@ -486,7 +486,7 @@ async function compareLedgerInWorker(): Promise<void> {
   parentPort!.postMessage('built');
   parentPort!.once('message', () => {
     const began = performance.now();
-    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: restored, faultTimeUs, targetTimeUs: faultTimeUs });
+    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: restored, faultTimeUs, targetTimeUs: faultTimeUs, detectedTimeUs: null });
     parentPort!.postMessage({ ms: performance.now() - began, lost: result.lost, lostToDetection: result.lostToDetection });
   });
 }

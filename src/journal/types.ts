@@ -391,6 +391,11 @@ export interface LedgerResult {
   lostBeforeFault: number;
   /** Lost writes acknowledged between the fault and its detection: the cost of slow detection. */
   lostToDetection: number;
+  /**
+   * Lost writes acknowledged after the detection, while the application kept writing until
+   * service moved to the restored database (a game day); 0 where the writes stop at detection.
+   */
+  lostAfterDetection: number;
   /** Indeterminate writes (timeout, cut connection) found present. */
   recovered: number;
   /** Rows present that were never acknowledged, or that postdate the recovery target. */

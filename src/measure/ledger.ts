@@ -19,6 +19,12 @@ export interface LedgerInput {
   faultTimeUs: number | null;
   /** When the restore targets a point before the fault, rows after this time should not be there. */
   targetTimeUs: number | null;
+  /**
+   * Server time of the fault's detection, when the application kept writing past it (a game
+   * day: the team detects, then recovers while the writes go on); null when the writes stopped
+   * at detection, as in a drill.
+   */
+  detectedTimeUs: number | null;
 }
 
 /**
@@ -73,10 +79,11 @@ export function compareLedger(input: LedgerInput): LedgerResult {
   const present = new WriteSet(input.present);
   const acked = new WriteSet(input.acked);
   const indeterminate = new WriteSet(input.indeterminate);
-  const { faultTimeUs, targetTimeUs } = input;
+  const { faultTimeUs, targetTimeUs, detectedTimeUs } = input;
 
   const lost: LedgerWrite[] = [];
   let lostToDetection = 0;
+  let lostAfterDetection = 0;
   let ackedBeforeFault = 0;
   let firstBeforeFault: number | null = null;
   let lastAckedBeforeFault: number | null = null;
@@ -92,7 +99,8 @@ export function compareLedger(input: LedgerInput): LedgerResult {
       if (newestSurviving === null || write.serverTimeUs > newestSurviving) newestSurviving = write.serverTimeUs;
     } else {
       lost.push(write);
-      if (afterFault) lostToDetection++;
+      if (afterFault && detectedTimeUs !== null && write.serverTimeUs > detectedTimeUs) lostAfterDetection++;
+      else if (afterFault) lostToDetection++;
     }
   }
   let recovered = 0;
@@ -117,8 +125,9 @@ export function compareLedger(input: LedgerInput): LedgerResult {
     ackedBeforeFault,
     ackedAfterFault: input.acked.length - ackedBeforeFault,
     lost: lost.length,
-    lostBeforeFault: lost.length - lostToDetection,
+    lostBeforeFault: lost.length - lostToDetection - lostAfterDetection,
     lostToDetection,
+    lostAfterDetection,
     recovered,
     unexpected,
     dataLossMs,

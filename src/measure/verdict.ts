@@ -53,6 +53,7 @@ export interface BreachContext {
   detectedAfterMs: number | null;
   lost: number;
   lostToDetection: number;
+  lostAfterDetection: number;
   /** The counted phases of the recovery and their time. */
   breakdown: Record<string, number>;
 }
@@ -79,6 +80,8 @@ export function breachAdvice(context: BreachContext): { rto: string; rpo: string
   } else if (context.lost > 0 && context.lostToDetection >= context.lost / 2) {
     const detection = context.detectedAfterMs === null ? 'which was never marked detected' : `detected ${formatDuration(context.detectedAfterMs)} later`;
     rpo = `${context.lostToDetection} of the ${context.lost} writes lost were acknowledged after the fault, ${detection}: recovering to before the fault undoes them with the damage; detect sooner to lose fewer`;
+  } else if (context.lost > 0 && context.lostAfterDetection >= context.lost / 2) {
+    rpo = `${context.lostAfterDetection} of the ${context.lost} writes lost were acknowledged after the fault was detected, while the application kept writing to the damaged database until service moved: stop the application's writes once the fault is known (or keep what it writes and replay it), or restore sooner`;
   } else {
     rpo = 'writes acknowledged before the fault were not in the archive the restore replayed: archive more often (archive_timeout, a shorter spool or copy interval) or stream it, and see where recovery stopped';
   }

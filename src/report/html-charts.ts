@@ -400,6 +400,8 @@ function rpoChart(journal: Journal): CountBar[] | null {
   return [
     bar('lost before fault', ledger.lostBeforeFault, PALETTE.fail),
     bar('lost to detection', ledger.lostToDetection, PALETTE.error),
+    // Only where the writes went on past the detection (a game day).
+    ...(journal.gameday ? [bar('lost after detection', ledger.lostAfterDetection, PALETTE.amber)] : []),
     bar('recovered (unknown → present)', ledger.recovered, PALETTE.pass),
     bar('unexpected rows', ledger.unexpected, PALETTE.amber),
     ...(damage

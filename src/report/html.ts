@@ -435,6 +435,7 @@ function rpoSection(journal: Journal, charts: ChartModel): SafeHtml {
     ['lost', html`<strong>${formatCount(ledger.lost)}</strong> acknowledged writes missing`],
     ['lost before fault', formatCount(ledger.lostBeforeFault)],
     ['lost to detection', html`${formatCount(ledger.lostToDetection)} <span class="muted">acked between the fault and its detection: the cost of slow detection</span>`],
+    ['lost after detection', journal.gameday ? html`${formatCount(ledger.lostAfterDetection)} <span class="muted">acked after the detection, while the application wrote on to the damaged database until service moved</span>` : undefined],
     ['recovered', html`${formatCount(ledger.recovered)} <span class="muted">of ${formatCount(ledger.indeterminate)} with unknown outcome found present</span>`],
     ['unexpected', html`${formatCount(ledger.unexpected)} <span class="muted">never acknowledged, or after the recovery target</span>`],
     ['failed writes', formatCount(ledger.failed)],

@@ -1136,6 +1136,9 @@ class Drill {
       present,
       faultTimeUs: fault.point.serverTimeUs,
       targetTimeUs: this.target.kind === 'before-fault' ? fault.point.serverTimeUs : this.target.kind === 'time' ? Date.parse(this.target.time) * 1000 : null,
+      // A drill stops the writes at detection; on a game day they go on while the team recovers.
+      // The servers run on this machine's clock: the detection's wall time is their time.
+      detectedTimeUs: this.options.handOver && journal.fault!.detectedAtMs !== undefined ? (this.clock.startedAtWall.getTime() + journal.fault!.detectedAtMs) * 1000 : null,
     });
     journal.ledger = ledgerResult;
     // Nothing restored: every damaged row is still missing.
@@ -1170,6 +1173,7 @@ class Drill {
         detectedAfterMs: journal.fault!.detectedAtMs === undefined ? null : journal.fault!.detectedAtMs - journal.fault!.atMs,
         lost: ledgerResult.lost,
         lostToDetection: ledgerResult.lostToDetection,
+        lostAfterDetection: ledgerResult.lostAfterDetection,
         breakdown: rto.breakdown,
       }),
     };

@@ -111,6 +111,11 @@ async function gamedayJournal(out: string): Promise<{ journal: Journal; dir: str
  * one it acknowledged; a bad DELETE leaves the ledger alone) that the restored database does not.
  */
 async function lostByCount(journal: Journal): Promise<number> {
+  return (await lostRows(journal)).length;
+}
+
+/** The lost writes themselves, with their commit times. */
+async function lostRows(journal: Journal): Promise<Array<{ writer: number; seq: number; serverTimeUs: number }>> {
   const kept = (name: string) => {
     const instance = journal.instances!.find((candidate) => candidate.name === name)!;
     return { host: '127.0.0.1', port: instance.ports!.at(-1)!, user: 'postgres', database: postgres.databaseName };
@@ -118,13 +123,14 @@ async function lostByCount(journal: Journal): Promise<number> {
   const rows = async (name: string) => {
     const session = await postgres.connect(kept(name));
     try {
-      return (await postgres.readLedger(session)).filter((row) => row.writer !== 0).map((row) => `${row.writer}:${row.seq}`);
+      return (await postgres.readLedger(session)).filter((row) => row.writer !== 0);
     } finally {
       await session.close();
     }
   };
-  const restored = new Set(await rows('spare'));
-  return (await rows('source')).filter((key) => !restored.has(key)).length;
+  const key = (row: { writer: number; seq: number }) => `${row.writer}:${row.seq}`;
+  const restored = new Set((await rows('spare')).map(key));
+  return (await rows('source')).filter((row) => !restored.has(key(row)));
 }
 
 const browser = reportBrowser();
@@ -197,8 +203,15 @@ describe('firedrill gameday (built CLI, real PostgreSQL, the page in Chromium)',
     expect(journal.measurements.rtoServiceMs).toBe(moments['service back (first write acknowledged)']);
     // The figures are what the team's restore holds: counted here without firedrill.
     expect(journal.measurements.damageUndone).toBe(true);
-    expect(journal.measurements.lostWrites).toBe(await lostByCount(journal));
+    const lost = await lostRows(journal);
+    expect(journal.measurements.lostWrites).toBe(lost.length);
     expect(journal.measurements.lostWrites).toBeGreaterThan(0);
+    // The application wrote on while the team recovered: what it lost after their "detected" is counted apart.
+    const detectedUs = (Date.parse(journal.startedAt) + journal.fault!.detectedAtMs!) * 1000;
+    expect(journal.ledger!.lostAfterDetection).toBe(lost.filter((row) => row.serverTimeUs > detectedUs).length);
+    expect(journal.ledger!.lostAfterDetection).toBeGreaterThan(0);
+    expect(journal.ledger!.lostToDetection).toBe(lost.filter((row) => row.serverTimeUs > journal.fault!.point.serverTimeUs && row.serverTimeUs <= detectedUs).length);
+    expect(journal.ledger!.lostBeforeFault + journal.ledger!.lostToDetection + journal.ledger!.lostAfterDetection).toBe(lost.length);
 
     const report = await browser.visit(`file://${join(dir, 'report.html')}`, (target) => target.startsWith('file://'));
     const section = await report.page.locator('#gameday').innerText();

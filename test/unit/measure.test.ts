@@ -13,12 +13,18 @@ describe('compareLedger', () => {
   const acked = [write(1, 1, 1_000_000), write(1, 2, 2_000_000), write(2, 1, 3_000_000), write(2, 2, 5_000_000), write(1, 3, 6_000_000)];
 
   it('counts writes lost to the detection delay apart from those lost before the fault', () => {
-    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: acked.slice(0, 3), faultTimeUs: 4_000_000, targetTimeUs: 4_000_000 });
-    expect(result).toMatchObject({ acked: 5, lost: 2, lostBeforeFault: 0, lostToDetection: 2, ackedBeforeFault: 3, ackedAfterFault: 2, unexpected: 0, dataLossMs: 0 });
+    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: acked.slice(0, 3), faultTimeUs: 4_000_000, targetTimeUs: 4_000_000, detectedTimeUs: null });
+    expect(result).toMatchObject({ acked: 5, lost: 2, lostBeforeFault: 0, lostToDetection: 2, lostAfterDetection: 0, ackedBeforeFault: 3, ackedAfterFault: 2, unexpected: 0, dataLossMs: 0 });
+  });
+
+  it('where the writes went on past the detection (a game day), splits those lost after the fault at the detection', () => {
+    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: acked.slice(0, 2), faultTimeUs: 2_500_000, targetTimeUs: null, detectedTimeUs: 4_000_000 });
+    // Lost: 3 s (fault → detection), 5 s and 6 s (after the detection).
+    expect(result).toMatchObject({ lost: 3, lostBeforeFault: 0, lostToDetection: 1, lostAfterDetection: 2 });
   });
 
   it('measures data loss in time from the newest surviving write', () => {
-    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: acked.slice(0, 1), faultTimeUs: 4_000_000, targetTimeUs: null });
+    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: acked.slice(0, 1), faultTimeUs: 4_000_000, targetTimeUs: null, detectedTimeUs: null });
     expect(result.lost).toBe(4);
     expect(result.lostBeforeFault).toBe(2);
     expect(result.dataLossMs).toBe(2000);
@@ -33,6 +39,7 @@ describe('compareLedger', () => {
       present: [...acked.slice(0, 2), write(3, 1, 2_500_000), write(9, 9, 2_600_000), write(1, 9, 9_000_000)],
       faultTimeUs: 4_000_000,
       targetTimeUs: 4_000_000,
+      detectedTimeUs: null,
     });
     expect(result.recovered).toBe(1);
     // never acknowledged (9:9), and one written after the recovery target (1:9)
@@ -41,7 +48,7 @@ describe('compareLedger', () => {
   });
 
   it('when nothing survived, the loss reaches back to the first write', () => {
-    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: [], faultTimeUs: 10_000_000, targetTimeUs: null });
+    const result = compareLedger({ acked, indeterminate: [], failed: 0, present: [], faultTimeUs: 10_000_000, targetTimeUs: null, detectedTimeUs: null });
     expect(result.dataLossMs).toBe(5000);
     expect(result.newestSurvivingUs).toBeNull();
   });
@@ -49,7 +56,7 @@ describe('compareLedger', () => {
   // A spread of this many arguments into Math.min overflowed the stack: total loss must be reported, not crash.
   it('reports the total loss of a million acknowledged writes', () => {
     const many = Array.from({ length: 1_000_000 }, (_, index) => ({ writer: 1 + (index % 8), seq: Math.floor(index / 8) + 1, serverTimeUs: 1_000_000 + index * 10 }));
-    const result = compareLedger({ acked: many, indeterminate: [], failed: 0, present: [], faultTimeUs: 1_000_000 + 1_000_000 * 10, targetTimeUs: null });
+    const result = compareLedger({ acked: many, indeterminate: [], failed: 0, present: [], faultTimeUs: 1_000_000 + 1_000_000 * 10, targetTimeUs: null, detectedTimeUs: null });
     expect(result.lost).toBe(1_000_000);
     expect(result.lostBeforeFault).toBe(1_000_000);
     expect(result.dataLossMs).toBeCloseTo(9999.99, 2);
@@ -72,7 +79,7 @@ describe('compareLedger', () => {
     }
     const faultTimeUs = 1_000_000 + 4000 * 10;
     const targetTimeUs = faultTimeUs - 5000;
-    const result = compareLedger({ acked, indeterminate, failed: 3, present, faultTimeUs, targetTimeUs });
+    const result = compareLedger({ acked, indeterminate, failed: 3, present, faultTimeUs, targetTimeUs, detectedTimeUs: null });
 
     const held = new Set(present.map(keyOf));
     const known = new Set([...acked, ...indeterminate].map(keyOf));
@@ -232,6 +239,7 @@ describe('judge', () => {
       detectedAfterMs: 3000,
       lost: 900,
       lostToDetection: 600,
+      lostAfterDetection: 0,
       breakdown: { restore: 2100, fetch: 400, start: 300 },
     };
     const advice = breachAdvice(context);
@@ -243,6 +251,9 @@ describe('judge', () => {
     expect(breachAdvice({ ...context, pointInTime: true, detectedAfterMs: null }).rpo).toMatch(/^600 of the 900 writes lost were acknowledged after the fault, which was never marked detected: /);
     expect(breachAdvice({ ...context, breakdown: { team: 60_000, verify: 900 } }).rto).toMatch(/^the longest part of the recovery was team \(1 min 00 s\); the human timeline shows where the team's time went/);
     expect(breachAdvice({ ...context, pointInTime: true, lostToDetection: 100 }).rpo).toMatch(/^writes acknowledged before the fault were not in the archive/);
+    expect(breachAdvice({ ...context, pointInTime: true, lostToDetection: 100, lostAfterDetection: 700 }).rpo).toMatch(
+      /^700 of the 900 writes lost were acknowledged after the fault was detected, while the application kept writing .*: stop the application's writes once the fault is known/,
+    );
     expect(breachAdvice({ ...context, keeps: 'standby', strategy: 'replica-async' }).rpo).toMatch(/^replica-async fails over to its standby: .* a synchronous standby \(replica-sync\) loses no acknowledged write$/);
 
     const { objectives } = judge({ rtoServiceMs: 1000, rtoVerifiedMs: 60_000, dataLossMs: 1000 }, { ...measurements, dataLossMs: 4000 }, [], { ...good, advice });
