@@ -4,9 +4,11 @@ import { defineFault, type LatentDefinition } from './fault.js';
 
 const params = z.strictObject({
   file: z
-    .enum(['fault', 'middle', 'first', 'newest'])
+    .enum(['fault', 'middle', 'first', 'backup-end', 'newest'])
     .default('middle')
-    .describe('Which archived file goes: the one holding the fault, one between the backup and the fault, the first one the backup needs, or the newest one archived (which looks like the end of the archive)'),
+    .describe(
+      'Which archived file goes: the one holding the fault, one between the backup and the fault, the first one the backup needs, the last one it needs to be consistent (where it ended; the first, for a backup consistent where it started), or the newest one archived (which looks like the end of the archive)',
+    ),
 });
 
 /**
@@ -17,7 +19,7 @@ const params = z.strictObject({
 export function archiveGap(kind: string, file: 'WAL segment' | 'binlog', example: string): LatentDefinition<typeof params> {
   return defineFault({
     kind,
-    summary: `A ${file} missing from the archive (the one holding the fault, one in the middle, the backup's first, or the newest), found when the restore needs it`,
+    summary: `A ${file} missing from the archive (the one holding the fault, one in the middle, the backup's first or its last, or the newest), found when the restore needs it`,
     role: 'latent',
     params,
     refuse({ strategy }) {
@@ -33,8 +35,15 @@ export function archiveGap(kind: string, file: 'WAL segment' | 'binlog', example
       const atFault = archive.fileOf(context.incident.position);
       const archived = (await context.restoreFrom.list(archive.prefix)).map(archivedName).filter((name) => name >= first).sort();
       const beforeFault = archived.filter((name) => name <= atFault);
-      const victim =
-        which === 'first' ? first : which === 'fault' ? atFault : which === 'newest' ? archived.at(-1)! : (beforeFault.find((name) => name > first && name < atFault) ?? atFault);
+      const end = newest.result.consistentAt?.position;
+      const victims: Record<typeof which, string> = {
+        first,
+        'backup-end': end ? archive.fileOf(end) : first,
+        fault: atFault,
+        newest: archived.at(-1)!,
+        middle: beforeFault.find((name) => name > first && name < atFault) ?? atFault,
+      };
+      const victim = victims[which];
       await context.restoreFrom.delete(`${archive.prefix}/${victim}`);
       return `${file} ${victim} removed from archive "${context.restoreFrom.name}"`;
     },

@@ -58,6 +58,8 @@ export interface DrillOptions {
   registry?: RunRegistry;
   /** Steps of your own between detection and restore (break the archive, page someone, ...). */
   hooks?: {
+    /** Runs under load just before the fault strikes (a test waiting for a copy to hold the backup). */
+    beforeFault?: (backups: readonly BackupResult[]) => Promise<void>;
     beforeRestore?: (context: StrategyContext, fault: FaultOutcome, backups: readonly BackupResult[]) => Promise<void>;
     /** Runs on the recovered database once it is verified (a test counting rows its own way). */
     afterRecovery?: (instance: StartedInstance) => Promise<void>;
@@ -734,6 +736,7 @@ class Drill {
     if (handOver) handOver.briefed(await this.brief(backedUp));
     const faultDue = journal.workload.startMs! + (handOver?.faultAtMs ?? scenario.fault.at);
     if (faultDue > clock.now()) await this.wait('steady', faultDue - clock.now());
+    if (this.options.hooks?.beforeFault) await this.ownPhase('hook', () => this.options.hooks!.beforeFault!(backedUp.backups.map((backup) => backup.result)));
     this.abortIfInterrupted();
 
     // The standby's lag as the fault strikes: what an asynchronous one will lose.

@@ -4,7 +4,7 @@ import { logTail } from '../providers/readiness.js';
 import { formatServerTime } from '../util/time.js';
 import { baseBackupOptions, baseBackupState, takeBaseBackup, unpackBaseBackup } from './pg-basebackup.js';
 import { BackupDefect } from '../storage/transfer.js';
-import { fetchWal, switchAndArchive, WAL_PREFIX, walArchiveSetup, walSegmentOf } from './postgres-wal.js';
+import { fetchWal, lastWalSegmentBefore, nextWalSegment, switchAndArchive, WAL_PREFIX, walArchiveSetup, walSegmentOf } from './postgres-wal.js';
 import { faultXid, lastReplayed, postgresTime, recoveryStop, TARGET_NOT_REACHED } from './postgres-recovery.js';
 import { defineStrategy, type RecoverRequest, type RecoveryTarget } from './strategy.js';
 
@@ -36,7 +36,7 @@ export const pgBasebackupWal = defineStrategy({
     return {
       sourceSetup: ({ archive }) => walArchiveSetup(archive),
       // The WAL comes from the archive, like every later segment.
-      backup: (context) => takeBaseBackup(context, `pg-basebackup-wal/backup-${++taken}/base`, options.compression, 'none'),
+      backup: (context) => takeBaseBackup(context, `pg-basebackup-wal/backup-${++taken}/base`, options, 'none'),
       afterDetection: switchAndArchive,
 
       async recover(context, request) {
@@ -47,8 +47,13 @@ export const pgBasebackupWal = defineStrategy({
         // Before the fault, the segment holding the fault must be there; for the latest, whatever the archive has.
         const needed = request.target.kind === 'before-fault' && request.faultPoint.position ? walSegmentOf(request.faultPoint.position) : undefined;
         const wal = await fetchWal(context, unpacked, first, needed);
-        if (!wal.segments.includes(first)) {
-          throw new BackupDefect('missing', `WAL segment ${first}, which base backup ${request.backup.objects[0]!.key} needs to be consistent, is missing from archive "${context.storage.name}"`, `${WAL_PREFIX}/${first}`);
+        // Every segment the backup was taken across, or the server refuses to start (and a copy
+        // that had not caught up when its origin was lost looks exactly like that).
+        const last = state.endLsn ? lastWalSegmentBefore(state.endLsn) : first;
+        const missing = wal.segments.includes(last) ? undefined : (wal.gap ?? (wal.segments.length > 0 ? nextWalSegment(wal.segments.at(-1)!) : first));
+        if (missing) {
+          const range = last === first ? '' : ` (its WAL ${first} – ${last})`;
+          throw new BackupDefect('missing', `WAL segment ${missing}, which base backup ${request.backup.objects[0]!.key} needs to be consistent${range}, is missing from archive "${context.storage.name}"`, `${WAL_PREFIX}/${missing}`);
         }
         const { settings, method } = recoverySettings(request.target, request);
         // archive_mode off: the restored server's new timeline must never reach the archive it restores from.

@@ -11,7 +11,13 @@ import { defineStrategy, type BackupResult, type StrategyContext } from './strat
 // gzip or nothing: pg_basebackup compresses its stdout stream with gzip on every supported version.
 export const baseBackupOptions = z.strictObject({
   compression: z.enum(['gzip', 'none']).default('gzip').describe('Compression of the tar stream (gzip or none)'),
+  maxRate: z
+    .string()
+    .regex(/^\d+[kM]?$/, 'a rate in kB/s, or with k or M, such as 8M (32k to 1024M)')
+    .optional()
+    .describe("Throttles the backup's reading of the data directory (pg_basebackup --max-rate: kB/s, or with k or M), as a production backup is throttled to spare the server: it takes longer, and spans more WAL"),
 });
+type BaseBackupOptions = z.infer<typeof baseBackupOptions>;
 
 const EXTENSION: Record<string, string> = { gzip: '.tar.gz', none: '.tar' };
 const TAR_FLAG: Record<string, string[]> = { gzip: ['-z'], none: [] };
@@ -57,7 +63,7 @@ interface BaseBackupState {
  * `--checkpoint=fast` matters: without it pg_basebackup waits for a spread checkpoint (minutes
  * on an idle cluster).
  */
-export async function takeBaseBackup(context: StrategyContext, key: string, compression: string, wal: 'fetch' | 'none'): Promise<BackupResult> {
+export async function takeBaseBackup(context: StrategyContext, key: string, { compression, maxRate }: BaseBackupOptions, wal: 'fetch' | 'none'): Promise<BackupResult> {
   const { source, engine, storage } = context;
   let manifest: Promise<string | undefined> = Promise.resolve(undefined);
   // Without the WAL in the backup, the server ends it by waiting until the archive has the WAL.
@@ -67,7 +73,7 @@ export async function takeBaseBackup(context: StrategyContext, key: string, comp
     storage,
     `${key}${EXTENSION[compression]}`,
     'pg_basebackup',
-    ['-D', '-', '--format=tar', `--wal-method=${wal}`, '--checkpoint=fast', '--label=firedrill', '--no-password', '--verbose', ...(compression === 'gzip' ? ['-z'] : []), ...engine.clientArgs(source.localConnection)],
+    ['-D', '-', '--format=tar', `--wal-method=${wal}`, '--checkpoint=fast', '--label=firedrill', '--no-password', '--verbose', ...(compression === 'gzip' ? ['-z'] : []), ...(maxRate ? [`--max-rate=${maxRate}`] : []), ...engine.clientArgs(source.localConnection)],
     {
       env: engine.clientEnv(source.localConnection),
       tap: (stream) => {
@@ -149,7 +155,7 @@ export const pgBasebackup = defineStrategy({
       // -X fetch collects the backup's WAL at its end: it must still be there.
       sourceSetup: () => ({ settings: { wal_keep_size: '1GB' } }),
       async backup(context) {
-        const backup = await takeBaseBackup(context, `pg-basebackup/backup-${++taken}/base`, options.compression, 'fetch');
+        const backup = await takeBaseBackup(context, `pg-basebackup/backup-${++taken}/base`, options, 'fetch');
         // The backup restores to its end; the source just after it is the point to compare with.
         return { ...backup, capture: await context.captureSource() };
       },

@@ -24,6 +24,12 @@ export function walSegmentOf(lsn: string, timeline = 1): string {
   return `${hex(timeline)}${hex(segment / 256n)}${hex(segment % 256n)}`;
 }
 
+/** The segment holding the last byte of WAL before `endLsn`: the last one a range ending there needs. */
+export function lastWalSegmentBefore(endLsn: string, timeline = 1): string {
+  const bytes = lsnBytes(endLsn);
+  return walSegmentOf(`${((bytes - 1n) >> 32n).toString(16)}/${((bytes - 1n) & 0xffffffffn).toString(16)}`, timeline);
+}
+
 /** The segment after `name` on the same timeline. */
 export function nextWalSegment(name: string): string {
   const timeline = name.slice(0, 8);

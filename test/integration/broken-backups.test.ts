@@ -82,6 +82,24 @@ describe('broken backups fail the drill, with the reason in words (PostgreSQL)',
     expect(journal.status).toBe('failed');
   });
 
+  it('the WAL segment where the base backup ended missing from the archive: the backup cannot become consistent, and the drill fails naming the segment, not with the server\'s refusal to start', async () => {
+    // A throttled backup while a segment is switched every second: it spans several segments, so the one it ended in is not its first.
+    const { journal } = await drill(
+      shopWith('postgres', '{ name: pg-basebackup-wal, maxRate: 8M }', { incident: badDelete, target: 'settings: { archive_timeout: 1s }', latent: ['kind: wal-gap, file: backup-end'] }),
+    );
+    expect(journal.errors).toEqual([]);
+    const segment = /segment ([0-9A-F]{24})/.exec(journal.latentFaults![0]!.description)![1]!;
+    const [start, end] = /WAL (\S+) – (\S+)/.exec(journal.backups![0]!.consistentAt!.detail!)!.slice(1);
+    expect(segment).toBe(walSegmentOf(end!));
+    expect(segment > walSegmentOf(start!)).toBe(true);
+    expect(journal.recovery).toMatchObject({ restored: false });
+    const intact = objective(journal, OBJECTIVE.backupsIntact);
+    expect(intact.passed).toBe(false);
+    expect(intact.reason).toMatch(new RegExp(`WAL segment ${segment}, which base backup \\S+ needs to be consistent( \\(its WAL [0-9A-F]{24} – ${segment}\\))?, is missing from archive "primary"`));
+    expect(objective(journal, OBJECTIVE.restored).passed).toBe(false);
+    expect(journal.status).toBe('failed');
+  });
+
   it('a flipped byte in a stored pg_dump file is caught by its checksum before anything is restored', async () => {
     const { journal } = await drill(pg('pg-dump'), {
       hooks: {

@@ -10,6 +10,7 @@ import { s3Options, S3Storage } from '../../src/storage/s3.js';
 import { ObjectNotFoundError, StorageError } from '../../src/storage/storage.js';
 import { loadScenario } from '../../src/scenario/loader.js';
 import { runDrill } from '../../src/runner/drill.js';
+import { lastWalSegmentBefore } from '../../src/strategies/postgres-wal.js';
 import { cli, drill, expectPitrLoss, objective, privateTmp, shopWith } from '../support/drills.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3Server } from '../../scripts/s3rver.js';
 import { startFaultyProxy, type FaultyProxy } from '../support/s3.js';
@@ -56,6 +57,15 @@ const client = () => new S3Client({ region: 'us-east-1', endpoint: server.endpoi
 async function keysUnder(prefix: string): Promise<string[]> {
   const answer = await client().send(new ListObjectsV2Command({ Bucket: server.bucket, Prefix: prefix }));
   return (answer.Contents ?? []).map((object) => object.Key!);
+}
+
+/** Waits until the off-site copy holds every one of these files. */
+async function untilCopied(files: string[]): Promise<void> {
+  for (const started = performance.now(); ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    const keys = await keysUnder('offsite/');
+    if (files.every((file) => keys.some((key) => key.endsWith(`/${file}`)))) return;
+    if (performance.now() - started > 60_000) throw new Error(`the off-site copy never held ${files.join(', ')}: it holds ${keys.join(', ')}`);
+  }
 }
 
 /** The bytes the server holds for a key, as stored. */
@@ -155,6 +165,9 @@ describe('drills keeping their backups in S3', () => {
         target: 'region: eu\n  settings: { archive_timeout: 1s }',
         storage: `  primary: { type: local, region: eu }\n  offsite: { type: s3, region: us, bucket: firedrill, prefix: offsite, endpoint: "${server.endpoint}", pathStyle: true, checksums: when-required, copy: { from: primary, every: 500ms } }`,
       }),
+      // On a busy machine the copy can still be behind the backup at the fault, and the drill then
+      // rightly fails (no restorable backup off-site; see broken-backups): here it has caught up.
+      { hooks: { beforeFault: ([backup]) => untilCopied(['pg-basebackup-wal/backup-1/base.tar.gz', `pg-wal/${lastWalSegmentBefore(backup!.consistentAt!.position!)}`]) } },
     );
     const { journal } = outcome;
     expect(journal.errors).toEqual([]);

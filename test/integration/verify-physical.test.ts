@@ -276,7 +276,7 @@ describe('firedrill verify: a PostgreSQL base backup and its WAL archive (real p
     await sql(pg, "UPDATE pg_database SET datcollversion = '1.0' WHERE datname = 'icu'");
     const storage = new LocalDirectoryStorage('primary', backups, 'local');
     const context = backupContext(pg, storage, exec);
-    const { objects } = await takeBaseBackup(context, 'pg-basebackup-wal/backup-1/base', 'gzip', 'none');
+    const { objects } = await takeBaseBackup(context, 'pg-basebackup-wal/backup-1/base', { compression: 'gzip' }, 'none');
     await switchAndArchive(context);
     await chmodTree(backups);
     const tar = join(backups, objects[0]!.key);

@@ -176,7 +176,7 @@ recovery: { method: restart }
       'scenarios/x.yaml:4:28: fault.tabel: unknown field "tabel" — did you mean "table"?\n  hint: known fields here: table, where, kind, at, detectAfter',
     );
     expect(await problemsOf(`name: t\ntarget: { engine: postgres }\nstrategy: pg-basebackup-wal\nfault:\n  - { kind: bad-delete, table: orders }\n  - { kind: wal-gap, file: middel }\n`)).toEqual([
-      'scenarios/x.yaml:6:28: fault.1.file: unknown file "middel" — did you mean "middle"?\n  hint: known: fault, middle, first, newest',
+      'scenarios/x.yaml:6:28: fault.1.file: unknown file "middel" — did you mean "middle"?\n  hint: known: fault, middle, first, backup-end, newest',
     ]);
   });
 
