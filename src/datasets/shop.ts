@@ -1,4 +1,5 @@
 import type { BulkLoad, SqlSession } from '../engines/engine.js';
+import { CopyTextWriter } from './copy-text.js';
 import { seededRandom, workloadId, type Dataset, type LoadContext } from './dataset.js';
 
 /**
@@ -19,7 +20,9 @@ const MULTIPLIER = 2_654_435_761;
 /** Order lines are keyed `order_id * LINE_KEYS + line_no - 1`, so every line has its own values. */
 const LINE_KEYS = 4;
 /** The share of the order lines the second session loads into a heap (see `plan`). */
-const ITEMS_ON_THE_RIGHT = 0.78;
+const ITEMS_ON_THE_RIGHT = 0.7;
+/** MULTIPLIER reduced modulo PRIME: the same residues, in products that `mulMod` can keep exact. */
+const MULTIPLIER_RESIDUE = MULTIPLIER % PRIME;
 const COLUMNS = ['customer', 'lines', 'product', 'quantity', 'price', 'productPrice'] as const;
 
 /**
@@ -61,20 +64,23 @@ export class ShopDataset implements Dataset {
   }
 
   /**
-   * Generated on the server, one INSERT … SELECT per table (or part of one), so nothing the size
-   * of the data passes through this process. Two sessions work side by side through the plan's
+   * Generated on the server, one INSERT … SELECT per table (or part of one); where the engine
+   * has a faster path for rows streamed to it (PostgreSQL's COPY), the orders and their lines
+   * are made here instead and streamed, a chunk at a time, so memory does not grow with the
+   * scale either way. Two sessions work side by side through the plan's
    * phases; keys, indexes and foreign keys come after the rows where that is cheaper for the
    * engine, and the foreign keys are added last because every value was generated to satisfy
    * them. Every value is a hash of its row's id and the seed, so the same seed gives the same
    * rows on any engine, in any order of loading.
    */
   async load({ engine, connection, session }: LoadContext): Promise<void> {
-    const plan = this.plan(await engine.bulkLoad(session));
+    const bulk = await engine.bulkLoad(session);
+    const plan = this.plan(bulk);
     const sessions = await Promise.all([engine.connect(connection), engine.connect(connection)]);
     try {
       for (const statement of plan.settings) await Promise.all(sessions.map((each) => each.query(statement)));
-      await run(sessions[0], plan.tables);
-      for (const phase of plan.phases) await Promise.all(phase.map((statements, index) => run(sessions[index]!, statements)));
+      await run(bulk, sessions[0], plan.tables);
+      for (const phase of plan.phases) await Promise.all(phase.map((steps, index) => run(bulk, sessions[index]!, steps)));
     } finally {
       await Promise.all(sessions.map((each) => each.close()));
     }
@@ -83,7 +89,9 @@ export class ShopDataset implements Dataset {
   /**
    * The statements themselves, for tables clustered on their keys and not (either engine's
    * kind): the same statements make the same rows. The integers are a placeholder: how a server
-   * counts from 1 to N (a Sequence engine, a recursive CTE) changes no row.
+   * counts from 1 to N (a Sequence engine, a recursive CTE) changes no row; nor does streaming
+   * the rows by COPY instead, which makes the very values the statements do (the dataset test
+   * compares the rows of both engines, one loaded each way).
    */
   async identity(): Promise<string> {
     const integers = (first: number, last: number) => `<the integers ${first} to ${last}>`;
@@ -110,7 +118,7 @@ export class ShopDataset implements Dataset {
     // the right one's share of them takes about as long as the customers, the orders and the
     // rest of the lines on the left (measured on PostgreSQL 15 at scale 100).
     const split = Math.max(1, Math.round(orders * ITEMS_ON_THE_RIGHT));
-    const phases: Array<[string[], string[]]> = bulk.clusteredOnKey
+    const phases: Array<[Step[], Step[]]> = bulk.clusteredOnKey
       ? [
           [
             [rows.customers, rows.orders(1, orders), indexes.orders],
@@ -147,8 +155,11 @@ export class ShopDataset implements Dataset {
     };
   }
 
-  /** The INSERT … SELECT statements: the orders and their lines for a range of order ids. */
-  private rows(bulk: BulkLoad) {
+  /**
+   * The INSERT … SELECT statements: the orders and their lines for a range of order ids; where
+   * the engine can stream rows faster, the same rows made here and copied in.
+   */
+  private rows(bulk: BulkLoad): { customers: string; products: string; orders: (first: number, last: number) => Step; items: (first: number, last: number) => Step } {
     const { customers, products } = this.counts;
     const lines = `1 + ${this.hash('o.i', 'lines', LINE_KEYS)}`;
     const lineKey = (line: string) => `(o.i * ${LINE_KEYS} + ${line} - 1)`;
@@ -162,6 +173,10 @@ export class ShopDataset implements Dataset {
       return `CASE WHEN ${index + 1} <= ${lines} THEN ${quantity(id)} * ${cents(id, 'price')} ELSE 0 END`;
     }).join(' + ')}) * 0.01`;
     const line = lineKey('l.i');
+    const copied = bulk.copy && {
+      orders: (first: number, last: number): Step => ({ table: 'orders', columns: ['order_id', 'customer_id', 'status', 'total'], chunks: () => this.orderChunks(first, last) }),
+      items: (first: number, last: number): Step => ({ table: 'order_items', columns: ['order_id', 'line_no', 'product_id', 'quantity', 'price'], chunks: () => this.itemChunks(first, last) }),
+    };
     return {
       customers: `INSERT INTO customers (customer_id, name, email) SELECT c.i, CONCAT('Customer ', c.i), CONCAT('customer', c.i, '@example.com') FROM ${bulk.series(1, customers)} AS c`,
       products: `INSERT INTO products (product_id, name, price) SELECT p.i, CONCAT('Product ', p.i), ${price('p.i', 'productPrice')} FROM ${bulk.series(1, products)} AS p`,
@@ -170,7 +185,56 @@ export class ShopDataset implements Dataset {
       items: (first: number, last: number) => `INSERT INTO order_items (order_id, line_no, product_id, quantity, price)
            SELECT o.i, l.i, 1 + ${this.hash(line, 'product', products)}, ${quantity(line)}, ${price(line, 'price')}
            FROM ${bulk.series(first, last)} AS o JOIN ${bulk.series(1, LINE_KEYS)} AS l ON l.i <= ${lines}`,
+      ...copied,
     };
+  }
+
+  /** The rows `rows().orders` inserts, as COPY text. */
+  private *orderChunks(first: number, last: number): Generator<Buffer> {
+    const { customers } = this.counts;
+    const writer = new CopyTextWriter();
+    for (let order = first; order <= last; order++) {
+      const lines = 1 + this.hashed(order, 'lines', LINE_KEYS);
+      let cents = 0;
+      for (let line = 1; line <= lines; line++) {
+        const key = order * LINE_KEYS + line - 1;
+        cents += (1 + this.hashed(key, 'quantity', 3)) * (100 + this.hashed(key, 'price', 9900));
+      }
+      const chunk = writer.integer(order).integer(1 + this.hashed(order, 'customer', customers)).text('shipped').money(cents).endRow();
+      if (chunk) yield chunk;
+    }
+    const rest = writer.rest();
+    if (rest) yield rest;
+  }
+
+  /** The rows `rows().items` inserts, as COPY text. */
+  private *itemChunks(first: number, last: number): Generator<Buffer> {
+    const { products } = this.counts;
+    const writer = new CopyTextWriter();
+    for (let order = first; order <= last; order++) {
+      const lines = 1 + this.hashed(order, 'lines', LINE_KEYS);
+      for (let line = 1; line <= lines; line++) {
+        const key = order * LINE_KEYS + line - 1;
+        const chunk = writer
+          .integer(order)
+          .integer(line)
+          .integer(1 + this.hashed(key, 'product', products))
+          .integer(1 + this.hashed(key, 'quantity', 3))
+          .money(100 + this.hashed(key, 'price', 9900))
+          .endRow();
+        if (chunk) yield chunk;
+      }
+    }
+    const rest = writer.rest();
+    if (rest) yield rest;
+  }
+
+  /** `hash` of a number, computed here to the same value the server computes. */
+  private hashed(id: number, column: (typeof COLUMNS)[number], range: number): number {
+    const pair = this.salts[column];
+    const mixed = belowPrime(mulMod(id, MULTIPLIER_RESIDUE) + pair[0]);
+    // Both below 2^31: `| 0` lets the remainder be an integer one, not a floating-point one.
+    return (belowPrime(mulMod(mixed, mixed) + pair[1]) | 0) % range;
   }
 
   /**
@@ -210,7 +274,33 @@ export class ShopDataset implements Dataset {
   }
 }
 
-/** Statements in order on one session. */
-async function run(session: SqlSession, statements: string[]): Promise<void> {
-  for (const statement of statements) await session.query(statement);
+/** A statement, or rows made here and streamed into a table (`BulkLoad.copy`). */
+type Step = string | { table: string; columns: string[]; chunks: () => Iterable<Buffer> };
+
+/** Steps in order on one session. */
+async function run(bulk: BulkLoad, session: SqlSession, steps: Step[]): Promise<void> {
+  for (const step of steps) await (typeof step === 'string' ? session.query(step) : bulk.copy!(session, step.table, step.columns, step.chunks()));
+}
+
+/**
+ * a × b mod PRIME, exact for a and b below 2^31: a is split at 2^16 so that no product
+ * passes 2^48, inside the integers a double holds exactly.
+ */
+function mulMod(a: number, b: number): number {
+  return reduce(reduce((a >>> 16) * b) * 65536 + (a & 0xffff) * b);
+}
+
+/**
+ * x mod PRIME for an integer x below 2^48, without a floating-point remainder (the slow part of
+ * making rows here): PRIME is 2^31 − 1, so 2^31 ≡ 1 and x ≡ its high bits + its low 31 bits.
+ */
+function reduce(x: number): number {
+  // Below 2^17 after the division, so `| 0` truncates it exactly.
+  const high = (x / 2_147_483_648) | 0;
+  return belowPrime(x - high * 2_147_483_648 + high);
+}
+
+/** x mod PRIME for 0 ≤ x < 2 × PRIME. */
+function belowPrime(x: number): number {
+  return x >= PRIME ? x - PRIME : x;
 }

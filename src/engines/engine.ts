@@ -158,6 +158,12 @@ export interface BulkLoad {
    * the rows builds it by one sort instead of an insert per row.
    */
   clusteredOnKey: boolean;
+  /**
+   * Where the engine has a faster path than INSERT … SELECT for rows made in this process:
+   * streams them into `table`, each chunk whole lines of tab-separated values (no NULLs, no
+   * escapes), taken as they are sent so nothing the size of the data is held.
+   */
+  copy?(session: SqlSession, table: string, columns: readonly string[], chunks: Iterable<Buffer>): Promise<void>;
 }
 
 export interface DigestOptions {

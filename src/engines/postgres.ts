@@ -1,5 +1,8 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
+import { from as copyFrom } from 'pg-copy-streams';
 import { FINGERPRINT_BATCH, type ConnectionInfo, type DatabaseCharset, type Engine, type IntegrityResult, type RowFingerprint, type ServerPoint, type SqlSession } from './engine.js';
 import { DrillSetupError } from '../util/errors.js';
 import { findPostgresInstallation } from './postgres-binaries.js';
@@ -179,6 +182,11 @@ export const postgres: Engine = {
       // Index builds after the load sort in this memory (the default 64 MB spills a 1 GB table to disk).
       settings: [`SET maintenance_work_mem = '256MB'`],
       clusteredOnKey: false,
+      // COPY inserts a page of rows at a time and writes one WAL record for them, where INSERT …
+      // SELECT writes one a row: the same rows in half the time (docs/benchmarks.md).
+      async copy(session, table, columns, chunks) {
+        await pipeline(Readable.from(chunks), (session as PgSession).client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+      },
     };
   },
 

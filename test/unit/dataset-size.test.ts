@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SHOP_BYTES_PER_SCALE } from '../../src/datasets/shop.js';
+import { SHOP_BYTES_PER_SCALE, ShopDataset } from '../../src/datasets/shop.js';
 import { parseScenario } from '../../src/scenario/loader.js';
 import { problemsOf } from '../support/scenarios.js';
 
@@ -41,5 +41,23 @@ describe('the built-in dataset by size', () => {
     expect(both[0]).toMatch(/^scenarios\/x\.yaml:4:45: target\.dataset\.size: give scale or size, not both/);
     const huge = await problemsOf(withDataset('{ builtin: shop, size: 5TB }'));
     expect(huge[0]).toMatch(/target\.dataset\.size: 5TB is more than the built-in dataset makes \(at most 32GB\); load your own data with files/);
+  });
+});
+
+describe('the shop rows made in firedrill for COPY', () => {
+  it('hash to the values the server computes, up to the largest ids a scale allows', () => {
+    const shop = new ShopDataset(1, 42) as unknown as { hashed(id: number, column: string, range: number): number; salts: Record<string, [number, number]> };
+    const prime = 2_147_483_647n;
+    // The server's formula, in exact integers.
+    const server = (id: number, column: string, range: number) => {
+      const [offset, salt] = shop.salts[column]!.map(BigInt) as [bigint, bigint];
+      const mixed = (BigInt(id) * 2_654_435_761n + offset) % prime;
+      return Number(((mixed * mixed + salt) % prime) % BigInt(range));
+    };
+    const ids = [1, 2, 65_535, 65_536, 1_000_003, 99_999_999, 400_000_003, 2_147_483_646];
+    for (let id = 1; id < 2_000; id += 7) ids.push(id * 1_000_003);
+    for (const column of ['customer', 'lines', 'product', 'quantity', 'price']) {
+      for (const id of ids) expect(shop.hashed(id, column, 9_900)).toBe(server(id, column, 9_900));
+    }
   });
 });
