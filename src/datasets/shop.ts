@@ -198,7 +198,7 @@ export class ShopDataset implements Dataset {
       let cents = 0;
       for (let line = 1; line <= lines; line++) {
         const key = order * LINE_KEYS + line - 1;
-        cents += (1 + this.hashed(key, 'quantity', 3)) * (100 + this.hashed(key, 'price', 9900));
+        cents += this.quantityOf(key) * this.centsOf(key);
       }
       const chunk = writer.integer(order).integer(1 + this.hashed(order, 'customer', customers)).text('shipped').money(cents).endRow();
       if (chunk) yield chunk;
@@ -219,14 +219,24 @@ export class ShopDataset implements Dataset {
           .integer(order)
           .integer(line)
           .integer(1 + this.hashed(key, 'product', products))
-          .integer(1 + this.hashed(key, 'quantity', 3))
-          .money(100 + this.hashed(key, 'price', 9900))
+          .integer(this.quantityOf(key))
+          .money(this.centsOf(key))
           .endRow();
         if (chunk) yield chunk;
       }
     }
     const rest = writer.rest();
     if (rest) yield rest;
+  }
+
+  /** An order line's quantity, as `rows()` computes it on the server. */
+  private quantityOf(lineKey: number): number {
+    return 1 + this.hashed(lineKey, 'quantity', 3);
+  }
+
+  /** An order line's price in cents, as `rows()` computes it on the server. */
+  private centsOf(lineKey: number): number {
+    return 100 + this.hashed(lineKey, 'price', 9900);
   }
 
   /** `hash` of a number, computed here to the same value the server computes. */
