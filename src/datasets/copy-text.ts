@@ -42,18 +42,19 @@ export class CopyTextWriter {
     return this;
   }
 
-  /** Ends the row (in place of its last tab); a full chunk is taken, and a new one begun. */
-  endRow(): Buffer | undefined {
+  /** Ends the row, in place of its last tab. */
+  endRow(): this {
     this.buffer[this.length - 1] = NEWLINE;
-    return this.length >= CHUNK_BYTES ? this.take() : undefined;
+    return this;
   }
 
-  /** What is written and not taken yet, if anything. */
-  rest(): Buffer | undefined {
-    return this.length > 0 ? this.take() : undefined;
+  /** True once the chunk has its size: the row being written is its last. */
+  full(): boolean {
+    return this.length >= CHUNK_BYTES;
   }
 
-  private take(): Buffer {
+  /** The rows written since the last take, and a new buffer for the next ones. */
+  take(): Buffer {
     // The chunk goes to a stream that may hold it: the next rows go into a buffer of their own.
     const chunk = this.buffer.subarray(0, this.length);
     this.buffer = Buffer.allocUnsafe(CHUNK_BYTES + LINE_ROOM);
@@ -71,5 +72,19 @@ export class CopyTextWriter {
       this.buffer[--at] = ZERO + value - quotient * 10;
       value = quotient;
     } while (value > 0);
+  }
+}
+
+/**
+ * COPY text for the items numbered first … last, a chunk at a time: `fill` writes items from
+ * `from` on until the writer is full (or `last` is written) and returns the first it did not
+ * write. The loop over the rows stays out of the generator: with a yield inside it, V8 made
+ * the same rows measurably slower.
+ */
+export function* copyChunks(first: number, last: number, fill: (writer: CopyTextWriter, from: number, last: number) => number): Generator<Buffer> {
+  const writer = new CopyTextWriter();
+  for (let next = first; next <= last; ) {
+    next = fill(writer, next, last);
+    yield writer.take();
   }
 }

@@ -150,7 +150,10 @@ export interface Replication {
 export interface BulkLoad {
   /** A derived table of the integers `first` … `last` in a column `i`, to generate rows from in one statement. */
   series(first: number, last: number): string;
-  /** Session settings for such a load (memory for index builds, checks the data cannot fail). */
+  /**
+   * Session settings for such a load (memory for index builds, checks the data cannot fail,
+   * how to validate foreign keys whose every referencing column has an index).
+   */
   settings: string[];
   /**
    * True where a table is stored in its primary key's order (InnoDB), so the key is declared
@@ -161,7 +164,9 @@ export interface BulkLoad {
   /**
    * Where the engine has a faster path than INSERT … SELECT for rows made in this process:
    * streams them into `table`, each chunk whole lines of tab-separated values (no NULLs, no
-   * escapes), taken as they are sent so nothing the size of the data is held.
+   * escapes), taken as they are sent so nothing the size of the data is held. The table was
+   * created in the session's open transaction, so the engine may write the rows as an old
+   * database's are: frozen, visible to every transaction (no hint bits to set on first read).
    */
   copy?(session: SqlSession, table: string, columns: readonly string[], chunks: Iterable<Buffer>): Promise<void>;
 }
