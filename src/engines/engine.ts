@@ -62,6 +62,13 @@ export interface LocatedTransaction {
   committed: string;
 }
 
+/** What a locate step found, and the stretch of the server's log it read for it. */
+export interface LocatedChanges {
+  transactions: LocatedTransaction[];
+  /** In words, with the positions: `pg_wal from 0/57000000 to 0/8AD62450`. */
+  searched: string;
+}
+
 /** Facts about a server binary installation, for the journal and doctor. */
 export interface ToolInfo {
   name: string;
@@ -284,8 +291,10 @@ export interface Engine {
    * beside it (pg_waldump over pg_wal, mariadb-binlog over the binlogs), in commit order: the
    * step a responder takes to name the bad transaction before a point-in-time restore. It runs
    * one shell command a person can paste, so the runbook's step is the one the drill tested.
+   * The log beside the server reaches back only so far (checkpoints recycle WAL segments,
+   * binlogs are purged): `searched` says how far, for when the bad transaction began earlier.
    */
-  locateChanges(instance: StartedInstance, session: SqlSession, table: string, change: RowChange): Promise<LocatedTransaction[]>;
+  locateChanges(instance: StartedInstance, session: SqlSession, table: string, change: RowChange): Promise<LocatedChanges>;
   listTables(session: SqlSession): Promise<string[]>;
   tableExists(session: SqlSession, table: string): Promise<boolean>;
   /**

@@ -1,6 +1,6 @@
 import type { StartedInstance } from '../providers/provider.js';
 import { shellQuote } from '../util/exec.js';
-import type { LocatedTransaction, RowChange, SqlSession } from './engine.js';
+import type { LocatedChanges, RowChange, SqlSession } from './engine.js';
 import { parseLocated } from './log-locate.js';
 
 /** How mariadb-binlog --verbose prints each row of each change. */
@@ -28,12 +28,13 @@ export function binlogPipeline(dir: string, files: readonly string[], database: 
   ].join('\n');
 }
 
-export async function locateMariadbChanges(instance: StartedInstance, session: SqlSession, table: string, change: RowChange): Promise<LocatedTransaction[]> {
+export async function locateMariadbChanges(instance: StartedInstance, session: SqlSession, table: string, change: RowChange): Promise<LocatedChanges> {
   const [where] = await session.query<{ base: string; db: string }>('SELECT @@log_bin_basename AS base, DATABASE() AS db');
   const logs = await session.query<{ Log_name: string }>('SHOW BINARY LOGS');
   const dot = table.indexOf('.');
   const [database, name] = dot < 0 ? [where!.db, table] : [table.slice(0, dot), table.slice(dot + 1)];
   const dir = where!.base.slice(0, where!.base.lastIndexOf('/'));
-  const { stdout } = await instance.run('sh', ['-c', binlogPipeline(dir, logs.map((log) => log.Log_name), database, name, change)]);
-  return parseLocated(stdout);
+  const files = logs.map((log) => log.Log_name);
+  const { stdout } = await instance.run('sh', ['-c', binlogPipeline(dir, files, database, name, change)]);
+  return { transactions: parseLocated(stdout), searched: files.length > 1 ? `the binlogs ${files[0]} to ${files.at(-1)}` : `the binlog ${files[0]}` };
 }

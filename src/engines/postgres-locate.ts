@@ -1,7 +1,7 @@
 import type { StartedInstance } from '../providers/provider.js';
 import { DrillSetupError } from '../util/errors.js';
 import { shellQuote } from '../util/exec.js';
-import type { LocatedTransaction, RowChange, SqlSession } from './engine.js';
+import type { LocatedChanges, RowChange, SqlSession } from './engine.js';
 import { parseLocated } from './log-locate.js';
 
 /** The heap records of each change, as pg_waldump's `desc:` names them (a HOT update is an update). */
@@ -45,13 +45,14 @@ export function segmentStart(name: string, segmentBytes: number): string {
   return `${high.toString(16).toUpperCase()}/${low.toString(16).toUpperCase()}`;
 }
 
-export async function locatePostgresChanges(instance: StartedInstance, session: SqlSession, filePath: string, change: RowChange): Promise<LocatedTransaction[]> {
+export async function locatePostgresChanges(instance: StartedInstance, session: SqlSession, filePath: string, change: RowChange): Promise<LocatedChanges> {
   const [row] = await session.query<{ first: string | null; bytes: string; lsn: string }>(
     `SELECT (SELECT min(name) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$') AS first,
             (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS bytes, pg_current_wal_flush_lsn()::text AS lsn`,
   );
-  if (!row?.first) return [];
+  if (!row?.first) return { transactions: [], searched: 'pg_wal, which holds no WAL segment' };
   const bin = (await instance.run('pg_config', ['--bindir'], { quiet: true })).stdout.trim();
-  const pipeline = waldumpPipeline(bin, `${instance.paths.data}/pg_wal`, segmentStart(row.first, Number(row.bytes)), row.lsn, relationOf(filePath), change);
-  return parseLocated((await instance.run('sh', ['-c', pipeline])).stdout);
+  const start = segmentStart(row.first, Number(row.bytes));
+  const pipeline = waldumpPipeline(bin, `${instance.paths.data}/pg_wal`, start, row.lsn, relationOf(filePath), change);
+  return { transactions: parseLocated((await instance.run('sh', ['-c', pipeline])).stdout), searched: `pg_wal from ${start} to ${row.lsn}` };
 }

@@ -354,6 +354,8 @@ export interface LocatedRecord {
   found?: string;
   /** Whether it is the fault's own transaction; false means the step would mislead a responder. */
   matches: boolean;
+  /** The stretch of the server's log the step read, with its positions (`pg_wal from 0/57000000 to 0/8AD62450`). */
+  searched: string;
 }
 
 export interface RecoveryRecord {

@@ -237,6 +237,23 @@ export function comparisonHeadline(comparison: Comparison): string {
 }
 
 /**
+ * Where the drill's locate step would fail a responder, in words: it found no transaction (the
+ * log it read, and where the fault's transaction began, so a log that no longer reaches back
+ * shows as such), or it names another transaction than the bad one. Undefined when it named
+ * the bad one, or no step ran.
+ */
+export function locateShortfall(journal: Journal): string | undefined {
+  const fault = journal.fault;
+  const located = fault?.located;
+  if (!located || located.matches) return undefined;
+  const top = located.candidates[0];
+  const bad = fault.point.transaction ? `the fault's ${fault.point.transaction}` : "the fault's transaction";
+  if (top) return `the locate step names transaction ${top.transaction}, not ${bad}: a responder following it would restore to the wrong point`;
+  const began = fault.point.position ? ` (the fault's transaction began writing at ${fault.point.position})` : '';
+  return `the locate step found no transaction that made a ${located.change} on ${fault.table} in ${located.searched}${began}: a responder following the runbook would have to find it by hand, in the archive if the log beside the server no longer reaches back, and the RTO measured leaves that search out`;
+}
+
+/**
  * Traffic lost to detection as time and writes, `3.00 s / 604`: how long the fault went
  * unnoticed (fault → detected, as the drill timed it) and the writes acknowledged meanwhile.
  */

@@ -22,6 +22,7 @@ import {
   runHeadline,
   strategyLabel,
   summarizeDrill,
+  locateShortfall,
   lostToDetection,
   verdictHeadline,
 } from './format.js';
@@ -767,11 +768,12 @@ function runbookSection(journal: Journal): SafeHtml {
   const faultAt = journal.fault?.atMs;
   const located = journal.fault?.located;
   const found = located?.candidates[0];
-  const locate = located
-    ? found
-      ? html`<p class="${located.matches ? 'muted' : 'note'}">The locate step names transaction <span class="mono">${found.transaction}</span> (${formatCount(found.rows)} rows, committed ${found.committed})${located.matches ? ': the bad one.' : html`: <strong>not the fault's transaction</strong> — a responder following it would restore to the wrong point.`}</p>`
-      : html`<p class="note">The locate step found no transaction that made a ${located.change} on ${journal.fault?.table}: a responder would have to find it by hand.</p>`
-    : '';
+  const shortfall = locateShortfall(journal);
+  const locate = shortfall
+    ? html`<p class="note">Not a tested step: ${shortfall}.</p>`
+    : located && found
+      ? html`<p class="muted">The locate step names transaction <span class="mono">${found.transaction}</span> (${formatCount(found.rows)} rows, committed ${found.committed}) in ${located.searched}: the bad one.</p>`
+      : '';
   const table = parameters.length
     ? html`<h3>Parameters: your incident's values in place of this drill's</h3>${compactTable(parameters, [
         { header: 'Parameter', cell: (parameter) => html`<span class="mono param">\${${parameter.name}}</span>` },

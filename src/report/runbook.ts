@@ -50,8 +50,11 @@ const paramName = (name: string, suffix: string) => `${name.replace(/\W+/g, '_')
 export function runbookParameters(journal: Journal): RunbookParameter[] {
   const found: RunbookParameter[] = [];
   const point = journal.fault?.point;
-  if (journal.fault?.located?.found ?? point?.transaction) {
-    found.push({ name: 'BAD_TRANSACTION', meaning: 'the transaction to stop before: the one the locate step names', value: (journal.fault?.located?.found ?? point?.transaction)! });
+  const named = journal.fault?.located?.found;
+  if (named ?? point?.transaction) {
+    // Without a name from the step, the drill's value is the fault's own: firedrill knew it, a responder would not.
+    const meaning = named || !journal.fault?.located ? 'the transaction to stop before: the one the locate step names' : 'the transaction to stop before (the locate step named none; in the drill, the fault\'s own)';
+    found.push({ name: 'BAD_TRANSACTION', meaning, value: (named ?? point?.transaction)! });
   }
   if (point?.position && journal.recovery?.target === 'before-fault') {
     found.push({ name: 'BAD_POSITION', meaning: "where the bad transaction is in the server's log (the locate step prints it)", value: point.position });
@@ -144,7 +147,7 @@ function locatedNote(journal: Journal): string | undefined {
   const located = journal.fault?.located;
   if (!located) return undefined;
   const top = located.candidates[0];
-  if (!top) return `The locate step found no transaction that made a ${located.change} on ${journal.fault?.table}: find it by hand before you restore.`;
+  if (!top) return `The locate step found no transaction that made a ${located.change} on ${journal.fault?.table} in ${located.searched}: find it by hand before you restore, in the archived log if the server's own no longer reaches back.`;
   return `The locate step prints each transaction that made a ${located.change} on \`${journal.fault?.table}\`, with its rows, position and commit time. Pick the one at the incident's time with the most rows (in the drill: ${top.transaction}, ${top.rows} rows, committed ${top.committed}${located.matches ? ', the bad one' : ', **not** the fault\'s transaction: check by hand'}) and put what it prints in place of the \`BAD_\` parameters.`;
 }
 

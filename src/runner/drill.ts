@@ -883,9 +883,9 @@ class Drill {
     if (!change || !table || !this.definition.pointInTime || this.target.kind !== 'before-fault' || fault.source.state !== 'running') return;
     const engine = this.engine!;
     const located = await this.phase('locate', () => withSession(engine, source, (session) => engine.locateChanges(source, session, table, change)));
-    const candidates = [...located].sort((a, b) => b.rows - a.rows).slice(0, 5);
+    const candidates = [...located.transactions].sort((a, b) => b.rows - a.rows).slice(0, 5);
     const found = candidates[0]?.transaction;
-    journal.fault!.located = { change, candidates, ...(found ? { found } : {}), matches: found !== undefined && found === fault.point.transaction };
+    journal.fault!.located = { change, candidates, ...(found ? { found } : {}), matches: found !== undefined && found === fault.point.transaction, searched: located.searched };
   }
 
   /** The location a restore reads from: primary, or the first copy that survived. */

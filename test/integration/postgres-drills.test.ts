@@ -5,6 +5,10 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { OBJECTIVE } from '../../src/measure/verdict.js';
+import { renderConsoleSummary } from '../../src/report/console.js';
+import { locateShortfall } from '../../src/report/format.js';
+import { runbookMarkdown } from '../../src/report/runbook.js';
+import { lsnBytes } from '../../src/strategies/postgres-wal.js';
 import { drill, expectDumpLoss, expectLocatedRunbook, expectEqualToSource, expectPitrLoss, objective, shopScenario } from '../support/drills.js';
 
 const shop = (strategy: string, fault: string, extra = '') => shopScenario('postgres', strategy, fault, extra);
@@ -37,6 +41,31 @@ describe('PostgreSQL drills (real servers)', () => {
     expect(restore.some((command) => command.includes('recovery_target_xid='))).toBe(true);
     expect(objective(journal, OBJECTIVE.backupsIntact)).toMatchObject({ passed: true });
     expectLocatedRunbook(journal);
+  });
+
+  it('a bad DELETE larger than the WAL pg_wal keeps: the locate step finds nothing, says how far back it read, and the drill says the step would fail a responder', async () => {
+    // Checkpoints every few megabytes of WAL: the DELETE of every order (and, by cascade, every
+    // order line) writes far more, so its first records are recycled before it commits.
+    const { journal } = await drill(`name: it-postgres-locate-recycled
+target:
+  engine: postgres
+  dataset: { builtin: shop, scale: 30 }
+  settings: { max_wal_size: 32MB, min_wal_size: 32MB }
+workload: { writers: 2, rate: 50, warmup: 1s, resume: 0s }
+strategy: pg-basebackup-wal
+fault: { kind: bad-delete, table: orders, at: 2s, detectAfter: 1s }
+`);
+    const fault = journal.fault!;
+    expect(fault.located).toMatchObject({ candidates: [], matches: false });
+    const [, from] = /^pg_wal from (\S+) to \S+$/.exec(fault.located!.searched)!;
+    expect(lsnBytes(from!)).toBeGreaterThan(lsnBytes(fault.point.position!));
+    const said = locateShortfall(journal)!;
+    expect(said).toContain(`found no transaction that made a delete on orders in ${fault.located!.searched} (the fault's transaction began writing at ${fault.point.position})`);
+    expect(said).toContain('the RTO measured leaves that search out');
+    expect(renderConsoleSummary([journal])).toContain(`! ${said}`);
+    const runbook = runbookMarkdown(journal, { firedrill: '0.1.0', generatedAt: journal.finishedAt, journalPath: 'journal.json' }).text;
+    expect(runbook).toContain(`in ${fault.located!.searched}: find it by hand`);
+    expect(runbook).toContain("the locate step named none; in the drill, the fault's own");
   });
 
   it('bad DELETE + pg-dump: every write acknowledged after the dump is lost and counted; the rest is exactly the dump; no password reaches the copied logs', async () => {

@@ -8,6 +8,7 @@ import type { Journal, ObjectiveResult } from '../../src/journal/types.js';
 import { OBJECTIVE } from '../../src/measure/verdict.js';
 import { runDrill, type DrillOptions, type DrillOutcome } from '../../src/runner/drill.js';
 import { runbookOf } from '../../src/report/runbook.js';
+import { locateShortfall } from '../../src/report/format.js';
 import { parseScenario } from '../../src/scenario/loader.js';
 
 /**
@@ -168,6 +169,7 @@ export function expectDumpLoss({ journal, ledger }: DrillOutcome): void {
 export function expectLocatedRunbook(journal: Journal): void {
   const fault = journal.fault!;
   expect(fault.located).toMatchObject({ found: fault.point.transaction, matches: true });
+  expect(locateShortfall(journal)).toBeUndefined();
   expect(fault.located!.candidates[0]!.rows).toBe(fault.affectedRows);
   const runbook = runbookOf(journal);
   expect(runbook.steps[0]!.phase).toBe('locate');
