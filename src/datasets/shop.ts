@@ -67,8 +67,9 @@ export class ShopDataset implements Dataset {
    * instead and streamed, a chunk at a time, so memory does not grow with the scale either
    * way. Two sessions work side by side through the plan's phases; keys, indexes and foreign
    * keys come after the rows where that is cheaper for the engine, and the foreign keys are
-   * added last because every value was generated to satisfy them. Every value is a hash of its row's id and the seed, so the same seed gives the same
-   * rows on any engine, in any order of loading.
+   * added last because every value was generated to satisfy them. Every value is a hash of its
+   * row's id and the seed, so the same seed gives the same rows on any engine, in any order of
+   * loading.
    */
   async load({ engine, connection, session }: LoadContext): Promise<void> {
     const bulk = await engine.bulkLoad(session);

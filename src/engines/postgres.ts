@@ -184,8 +184,9 @@ export const postgres: Engine = {
         `SET maintenance_work_mem = '256MB'`,
         // A foreign key's check is planned without statistics as a hash join over a scan of both
         // tables; with both keys indexed and the rows frozen by COPY (all-visible, so the indexes
-        // answer alone) a merge of the two indexes is a third of the time. The load runs no
-        // other query, so nothing else is planned under these.
+        // answer alone) a merge of the two indexes is a third of the time. The load's other
+        // statements read no table (generate_series, COPY, index builds), so nothing else is
+        // planned differently under these.
         'SET enable_hashjoin = off',
         'SET enable_seqscan = off',
       ],
