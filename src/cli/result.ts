@@ -12,8 +12,8 @@ const base = { formatVersion: z.literal(RESULT_FORMAT_VERSION), exitCode: z.int(
 
 const problem = z.object({
   file: z.string(),
-  line: z.int(),
-  column: z.int(),
+  line: z.int().optional().describe('Absent when the value came from a flag and the file has no such field'),
+  column: z.int().optional(),
   field: z.string().describe('Dotted path of the field (fault.kind); empty for the file as a whole'),
   message: z.string(),
   hint: z.string().optional(),

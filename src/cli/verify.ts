@@ -104,20 +104,21 @@ export async function deliver(summary: VerificationRecord, options: VerifyComman
  * verification's: 0 verified, 1 a finding, 2 could not run.
  */
 export async function verifyCommand(paths: readonly string[], options: VerifyCommandOptions): Promise<{ record: VerificationRecord; dir: string; exitCode: number; lastVerified?: string; delivered: DeliveryOutcome[] }> {
-  const given: Array<[string[], string | undefined]> = [
-    [['kind'], options.kind],
-    [['provider'], options.provider],
-    [['image'], options.image],
-    [['name'], options.name],
-    [['wal'], options.wal],
-    [['binlogs'], options.binlogs],
-    [['stanza'], options.stanza],
-    [['database'], options.database],
-    [['target', 'time'], options.targetTime],
-    [['target', 'xid'], options.targetXid],
-    [['target', 'lsn'], options.targetLsn],
+  // Each flag sets a field of the verification file, and a problem with its value names the flag.
+  const given: Array<[string[], string, string | undefined]> = [
+    [['kind'], '--kind', options.kind],
+    [['provider'], '--provider', options.provider],
+    [['image'], '--image', options.image],
+    [['name'], '--name', options.name],
+    [['wal'], '--wal', options.wal],
+    [['binlogs'], '--binlogs', options.binlogs],
+    [['stanza'], '--stanza', options.stanza],
+    [['database'], '--database', options.database],
+    [['target', 'time'], '--target-time', options.targetTime],
+    [['target', 'xid'], '--target-xid', options.targetXid],
+    [['target', 'lsn'], '--target-lsn', options.targetLsn],
   ];
-  const flags: Override[] = [...given.flatMap(([path, value]) => (value === undefined ? [] : [{ path, value, text: `${path.join('.')}=${value}` }])), ...(options.set ?? [])];
+  const flags: Override[] = [...given.flatMap(([path, flag, value]) => (value === undefined ? [] : [{ path, value, text: `${flag} ${value}` }])), ...(options.set ?? [])];
   const spec = await loadVerification(options.verification, flags);
   const targets: NotifyTarget[] = [
     ...(options.notifyWebhookEnv ? [{ type: 'webhook' as const, url: urlFromEnv(options.notifyWebhookEnv, '--notify-webhook-env') }] : []),

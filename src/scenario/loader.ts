@@ -16,8 +16,9 @@ import { scenarioSchema, type ParsedScenario } from './schema.js';
 /** A scenario problem with the place it is at: `file:line:column: message`. */
 export interface ScenarioProblem {
   file: string;
-  line: number;
-  column: number;
+  /** Where in the file; absent when the value came from a flag and the file has no such field. */
+  line?: number;
+  column?: number;
   /** Dotted path of the field (`fault.kind`). */
   field: string;
   message: string;
@@ -32,7 +33,8 @@ export class ScenarioError extends Error {
 }
 
 export function formatProblem(problem: ScenarioProblem): string {
-  return `${problem.file}:${problem.line}:${problem.column}: ${problem.field ? `${problem.field}: ` : ''}${problem.message}${problem.hint ? `\n  hint: ${problem.hint}` : ''}`;
+  const where = problem.line === undefined ? problem.file : `${problem.file}:${problem.line}:${problem.column}`;
+  return `${where}: ${problem.field ? `${problem.field}: ` : ''}${problem.message}${problem.hint ? `\n  hint: ${problem.hint}` : ''}`;
 }
 
 /** A strategy to run: its name and its options, defaults applied. */
@@ -79,6 +81,8 @@ export class Locator {
     private readonly doc: Document,
     private readonly lines: LineCounter,
     private readonly overrides: readonly Override[] = [],
+    /** The overrides that replaced a value the file has: a problem with one is placed there. */
+    private readonly inFile: ReadonlySet<Override> = new Set(),
   ) {}
 
   /** The deepest node along `path` that exists; `key` points at the key instead of the value. */
@@ -107,7 +111,8 @@ export class Locator {
     const field = [...path, ...(key ? [key] : [])];
     // A value from the command line has no place in the file: the message names the flag.
     const set = this.overrides.find((override) => override.path.every((segment, index) => String(field[index]) === String(segment)));
-    return { file: this.file, ...this.at(path, { key }), field: field.join('.'), message: set ? `${message} (from --set ${set.text})` : message, ...(hint ? { hint } : {}) };
+    const place = set && !this.inFile.has(set) ? {} : this.at(path, { key });
+    return { file: this.file, ...place, field: field.join('.'), message: set ? `${message} (from ${set.text})` : message, ...(hint ? { hint } : {}) };
   }
 }
 
@@ -189,7 +194,7 @@ function knownKeys(path: Path, locator: Locator, root: z.ZodType = scenarioSchem
 export interface Override {
   path: Array<string | number>;
   value: unknown;
-  /** As typed, for messages. */
+  /** The flag as typed (`--set workload.rate=50`, `--sizes 256MB,1GB`), for messages. */
   text: string;
 }
 
@@ -206,7 +211,7 @@ export function parseOverride(text: string): Override {
   }
   const doc = parseDocument(text.slice(at + 1));
   if (doc.errors.length > 0) throw new Error(`--set ${text}: the value is not valid YAML (${doc.errors[0]!.message.split('\n')[0]}); quote it if it is text`);
-  return { path: path.map((part) => (/^\d+$/.test(part) ? Number(part) : part)), value: doc.toJS() as unknown, text };
+  return { path: path.map((part) => (/^\d+$/.test(part) ? Number(part) : part)), value: doc.toJS() as unknown, text: `--set ${text}` };
 }
 
 /**
@@ -223,7 +228,7 @@ export function parseLocated<S extends z.ZodType>(text: string, file: string, sc
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const fromHere = relative(process.cwd(), file);
   const displayFile = isAbsolute(file) && !fromHere.startsWith('..') ? fromHere || file : file;
-  const locator = new Locator(displayFile, doc, lines, overrides);
+  const locator = new Locator(displayFile, doc, lines, overrides, new Set(overrides.filter((override) => doc.hasIn(override.path))));
   // Warnings count too: `expect: != 0` parses as a YAML tag and would silently become "0".
   if (doc.errors.length > 0 || doc.warnings.length > 0) {
     throw new ScenarioError(
@@ -553,7 +558,7 @@ export async function loadScenario(file: string, overrides: readonly Override[] 
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: `cannot read the scenario: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, hint: 'check the path' }]);
+    throw new ScenarioError([{ file, field: '', message: `cannot read the scenario: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, hint: 'check the path' }]);
   }
   return parseScenario(text, file, overrides);
 }

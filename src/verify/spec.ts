@@ -49,12 +49,12 @@ export type VerificationSpec = z.output<typeof verificationSchema>;
 
 /** A verification file, or the defaults when none is given (the flags fill it in). */
 export async function loadVerification(file: string | undefined, overrides: readonly Override[] = []): Promise<VerificationSpec> {
-  if (!file) return parseLocated('{}', '<flags>', verificationSchema, overrides).data;
+  if (!file) return parseLocated('{}', 'command line', verificationSchema, overrides).data;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: `cannot read the verification file: ${(error as Error).message}`, hint: 'check the path' }]);
+    throw new ScenarioError([{ file, field: '', message: `cannot read the verification file: ${(error as Error).message}`, hint: 'check the path' }]);
   }
   return parseLocated(text, file, verificationSchema, overrides).data;
 }

@@ -236,7 +236,7 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
   });
 
-  it('--grep picks scenarios by name or file, --set and --strategy are checked like the file, and --help shows examples and exit codes', async () => {
+  it('--grep picks scenarios by name or file, --set, --sizes, --strategy and the flags of verify are checked like the file, each problem naming its flag, and --help shows examples and exit codes', async () => {
     const tmp = await privateTmp();
     const picked = await cli(['validate', 'scenarios', '--grep', 'S3'], { tmp });
     expect(picked.code).toBe(0);
@@ -250,6 +250,10 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(badValue.code).toBe(2);
     expect(badValue.stderr).toContain('scenarios/demo.yaml:15:9: workload.rate: "fast": expected a number of writes per second, or "max" for as fast as possible (from --set workload.rate=fast)');
     expect(badValue.stderr).toContain('nothing was run');
+    const oneSize = await cli(['run', 'scenarios/demo.yaml', '--sizes', '512MB'], { tmp });
+    expect(oneSize).toMatchObject({ code: 2, stderr: expect.stringContaining('scenarios/demo.yaml: sweep.size: a sweep needs 2 sizes or more: a line is fitted through them (from --sizes 512MB)') });
+    const badFlag = await cli(['verify', 'app.dump', '--target-time', 'yesterday'], { tmp });
+    expect(badFlag).toMatchObject({ code: 2, stderr: expect.stringContaining('command line: target.time: a time with its zone, e.g. 2026-01-10T02:00:00Z (from --target-time yesterday)') });
     const badPath = await cli(['run', 'scenarios/demo.yaml', '--set', 'workload'], { tmp });
     expect(badPath).toMatchObject({ code: 2, stderr: expect.stringContaining('--set workload: write it as path=value') });
     const wrongEngine = await cli(['run', 'scenarios/mariadb-s3-encrypted.yaml', '--strategy', 'pg-dump'], { tmp });
