@@ -251,10 +251,15 @@ export interface WorkloadSummary {
   series: SeriesPoint[];
   /** The writes to the restored database after the verdict (`workload.resume`): not in the ledger, not judged; the timeline shows them. */
   resumed?: { startMs: number; endMs: number; acked: number; failed: number; indeterminate: number; firstAckMs?: number };
-  /** Acknowledged writes per second from the workload's start to the fault (or its end). */
+  /** Acknowledged writes per second from the workload's start to the fault's start (or the workload's end). */
   achievedRate?: number;
   /** Said when a paced workload fell short of its target by more than a tenth: the load the drill claims is not the load it ran. */
   shortfall?: string;
+  /**
+   * A fault that ran for seconds (a statement, up to its commit) while the writers reached less
+   * than nine tenths of `achievedRate`: how long it ran, and their rate meanwhile.
+   */
+  duringFault?: { durationMs: number; rate: number };
 }
 
 export interface BackupRecord {

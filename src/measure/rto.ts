@@ -33,13 +33,24 @@ export function measureRto(input: RtoInput): RtoResult {
   return { rtoServiceMs: since(input.serviceRestoredAtMs), rtoVerifiedMs: since(input.verifiedAtMs), breakdown };
 }
 
-/** Mean throughput (acked writes/s) over [fromMs, toMs) of a per-second series whose t=0 is at originMs. */
+/**
+ * Mean throughput (acked writes/s) over [fromMs, toMs) of a per-second series whose t=0 is at
+ * originMs. A bucket the interval cuts counts for the part of its second inside it, its writes
+ * taken as spread evenly: a fault 10 ms into a second that stalls the writers must not make the
+ * load before it look a third lower, as a whole empty bucket would.
+ */
 export function throughputBetween(series: ReadonlyArray<{ t: number; acked: number }>, originMs: number, fromMs: number, toMs: number): number | null {
   const from = (fromMs - originMs) / 1000;
   const to = (toMs - originMs) / 1000;
-  const buckets = series.filter((point) => point.t >= Math.floor(from) && point.t < Math.ceil(to));
-  if (buckets.length === 0) return null;
-  return buckets.reduce((sum, point) => sum + point.acked, 0) / buckets.length;
+  let writes = 0;
+  let seconds = 0;
+  for (const point of series) {
+    const inside = Math.min(to, point.t + 1) - Math.max(from, point.t);
+    if (inside <= 0) continue;
+    writes += point.acked * inside;
+    seconds += inside;
+  }
+  return seconds > 0 ? writes / seconds : null;
 }
 
 /** The phases that write a backup's data back (copy it over, unpack or load it): what a restore's write rate is measured over. */

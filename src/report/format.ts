@@ -254,6 +254,17 @@ export function locateShortfall(journal: Journal): string | undefined {
 }
 
 /**
+ * The writers' rate while a slow fault ran (`workload.duringFault`), against theirs before it:
+ * what the fault's own statement cost the application. Undefined when the fault was quick or
+ * the rate held.
+ */
+export function faultSlowdown(journal: Journal): string | undefined {
+  const { duringFault, achievedRate } = journal.workload;
+  if (!duringFault || achievedRate === undefined) return undefined;
+  return `while the fault ran (${formatDuration(duringFault.durationMs)}, up to its commit) the workload reached ${formatRate(duringFault.rate)}, against ${formatRate(achievedRate)} before it: the fault's own work held the writers back; the writes lost are counted from its commit`;
+}
+
+/**
  * Traffic lost to detection as time and writes, `3.00 s / 604`: how long the fault went
  * unnoticed (fault → detected, as the drill timed it) and the writes acknowledged meanwhile.
  */

@@ -142,6 +142,8 @@ function recoveryTargetOf(scenario: Scenario, faultPoint: ServerPoint): Recovery
 
 /** Below this share of its target rate, a paced workload is reported as falling short. */
 const SHORTFALL = 0.9;
+/** A fault that runs this long (a statement, not a signal) has a workload rate of its own worth saying. */
+const SLOW_FAULT_MS = 2_000;
 
 async function withSession<T>(engine: Engine, instance: StartedInstance, fn: (session: SqlSession) => Promise<T>, database = engine.databaseName): Promise<T> {
   return withConnection(engine, { ...instance.connection, database }, fn);
@@ -1279,13 +1281,21 @@ class Drill {
         ...(workload.resumed?.endMs !== undefined ? { resumed: { ...workload.resumed, endMs: workload.resumed.endMs } } : {}),
       };
       if (journal.workload.startMs !== undefined) {
-        const { startMs, targetRate } = journal.workload;
-        const until = journal.fault?.atMs ?? workload.stoppedAtMs ?? startMs;
-        const achieved = throughputBetween(journal.workload.series, startMs, startMs, until);
+        const { startMs, targetRate, series } = journal.workload;
+        // The load as the scenario meant it is the one before the fault began: a fault's own
+        // statement can run for minutes (a DELETE of every row, its cascade) and hold writers back.
+        const faultPhase = journal.phases.find((phase) => phase.name === 'fault');
+        const until = faultPhase?.startMs ?? workload.stoppedAtMs ?? startMs;
+        const achieved = throughputBetween(series, startMs, startMs, until);
         if (achieved !== null) journal.workload.achievedRate = achieved;
         if (targetRate !== null && achieved !== null && achieved < targetRate * SHORTFALL) {
           journal.workload.shortfall = `the workload reached ${achieved.toFixed(1)} writes/s of the ${targetRate} asked for (${((achieved / targetRate) * 100).toFixed(0)} %): this machine or server could not write faster with ${journal.workload.writers} writer(s); lower workload.rate, or add writers, so the figures describe the load you meant`;
           this.log.warn({ achieved, targetRate }, 'workload below its target rate');
+        }
+        // A statement's run, up to its commit; a fault that takes the server is an outage instead.
+        const during = faultPhase && this.incident.logical && faultPhase.durationMs >= SLOW_FAULT_MS ? throughputBetween(series, startMs, faultPhase.startMs, faultPhase.endMs) : null;
+        if (faultPhase && achieved !== null && during !== null && during < achieved * SHORTFALL) {
+          journal.workload.duringFault = { durationMs: faultPhase.durationMs, rate: during };
         }
       }
       if (journal.backup && journal.workload.startMs !== undefined) {

@@ -60,6 +60,24 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     expect(await readdir(join(`${tmp}.state`, 'runs'))).toEqual([]);
   });
 
+  it('a fault that holds the writers back while it runs: the load is measured before it, and the slowdown is said', async () => {
+    const { tmp, file, out } = await setup(scenario('  rto: 2m'));
+    // The statement locks the table the writers insert into, for three seconds, then commits its damage.
+    const fault = `{ kind: sql, table: order_items, at: 2s, detectAfter: 1s, statements: ["LOCK TABLE orders IN EXCLUSIVE MODE", "SELECT pg_sleep(3)", "DELETE FROM order_items WHERE quantity > 1"] }`;
+    const result = await cli(['run', file, '--out', out, '--set', 'workload.rate=60', '--set', `fault=${fault}`], { tmp });
+    expect(result.stderr).toMatch(/cli-drill +pg-basebackup +PASS /);
+    const journal = await onlyJournal(out);
+    // Before the fault the writers ran at the rate asked for: no shortfall, though the fault stalled them.
+    expect(journal.workload.shortfall).toBeUndefined();
+    expect(journal.workload.achievedRate).toBeGreaterThan(54);
+    const { duringFault } = journal.workload;
+    expect(duringFault!.durationMs).toBeGreaterThanOrEqual(3000);
+    expect(duringFault!.rate).toBeLessThan(journal.workload.achievedRate! / 2);
+    expect(result.stderr).toMatch(/! while the fault ran \(3\.\d\d s, up to its commit\) the workload reached [\d.]+ writes\/s, against [\d.]+ writes\/s before it: the fault's own work held the writers back/);
+    expect(await readFile(join(out, journal.runId, journal.drillId, 'report.html'), 'utf8')).toContain('Slowed by the fault: while the fault ran');
+    expect(await leftovers(tmp)).toEqual({ entries: [], processes: [] });
+  });
+
   it('exits 0 when every objective is met, even with a PGPASSWORD and a PGHOST of someone else\'s in the environment', async () => {
     const { tmp, file, out } = await setup(scenario('  rto: 2m\n  damageUndone: true'));
     // --set changes the scenario as run; --verbose the drill log's level, whose path is printed.
@@ -84,6 +102,8 @@ describe('the firedrill command (built CLI, real PostgreSQL)', () => {
     // A rate this machine reaches is not flagged.
     expect(journal.workload.shortfall).toBeUndefined();
     expect(journal.workload.achievedRate).toBeGreaterThan(54);
+    // A TRUNCATE is over at once: no rate of its own.
+    expect(journal.workload.duringFault).toBeUndefined();
     // --reporter: the HTML and JUnit reports only, no Markdown or JSON summary.
     const runDir = join(out, journal.runId);
     expect((await readdir(runDir)).filter((name) => !name.includes('--')).sort()).toEqual(['index.html', 'junit.xml', 'run.json']);

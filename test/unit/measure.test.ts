@@ -175,9 +175,12 @@ describe('measureRto', () => {
     expect(measureRto({ faultAtMs: 1000, serviceRestoredAtMs: null, verifiedAtMs: null, phases: [] })).toMatchObject({ rtoServiceMs: null, rtoVerifiedMs: null });
   });
 
-  it('averages throughput over the buckets of an interval', () => {
+  it('averages throughput over the buckets of an interval, a cut bucket by the part inside it', () => {
     const series = [0, 1, 2, 3].map((t) => ({ t, acked: t * 10 }));
     expect(throughputBetween(series, 500, 500, 2500)).toBe(5);
+    // A bucket cut by the interval counts for the part of its second inside it.
+    expect(throughputBetween(series, 500, 1000, 2750)).toBeCloseTo((0.5 * 0 + 1 * 10 + 0.25 * 20) / 1.75, 9);
+    expect(throughputBetween(series, 500, 2510, 2510)).toBeNull();
   });
 });
 
