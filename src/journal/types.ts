@@ -257,7 +257,8 @@ export interface WorkloadSummary {
   shortfall?: string;
   /**
    * A fault that ran for seconds (a statement, up to its commit) while the writers reached less
-   * than nine tenths of `achievedRate`: how long it ran, and their rate meanwhile.
+   * than nine tenths of `achievedRate`: how long it ran, and their rate meanwhile. The drill's
+   * barrier holds writes out of the fault's transaction, so a long fault pauses the workload.
    */
   duringFault?: { durationMs: number; rate: number };
 }

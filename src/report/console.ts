@@ -4,7 +4,7 @@ import { buildComparisons, COMPARISON_METRICS } from '../compare/comparison.js';
 import type { Journal } from '../journal/types.js';
 import { formatDuration } from '../util/duration.js';
 import type { PhaseListener, PhaseProgress } from '../runner/timeline.js';
-import { VERDICT_LABEL, comparisonHeadline, formatBytes, faultSlowdown, formatMetric, locateShortfall, lostToDetection, strategyLabel } from './format.js';
+import { VERDICT_LABEL, comparisonHeadline, formatBytes, formatMetric, locateShortfall, lostToDetection, strategyLabel } from './format.js';
 
 
 /**
@@ -105,8 +105,6 @@ export function renderConsoleSummary(journals: readonly Journal[]): string {
     for (const error of journal.errors) lines.push(`    ✗ ${error.phase}: ${error.message}${error.hint ? `\n      hint: ${error.hint}` : ''}`);
     if (journal.recovery?.reached === false) lines.push(`    ! recovery did not reach its target: ${journal.recovery.detail}`);
     if (journal.workload.shortfall) lines.push(`    ! ${journal.workload.shortfall}`);
-    const slowdown = faultSlowdown(journal);
-    if (slowdown) lines.push(`    ! ${slowdown}`);
     const locate = locateShortfall(journal);
     if (locate) lines.push(`    ! ${locate}`);
     return `  ${journal.scenario.name} / ${strategyLabel(journal)}: ${VERDICT_LABEL[journal.status]}\n${lines.join('\n')}`;

@@ -254,14 +254,14 @@ export function locateShortfall(journal: Journal): string | undefined {
 }
 
 /**
- * The writers' rate while a slow fault ran (`workload.duringFault`), against theirs before it:
- * what the fault's own statement cost the application. Undefined when the fault was quick or
- * the rate held.
+ * The writers' rate while a slow fault ran (`workload.duringFault`), against theirs before it,
+ * and why: the drill's barrier holds writes out of the fault's transaction until it commits.
+ * Undefined when the fault was quick or the rate held.
  */
-export function faultSlowdown(journal: Journal): string | undefined {
+export function faultPause(journal: Journal): string | undefined {
   const { duringFault, achievedRate } = journal.workload;
   if (!duringFault || achievedRate === undefined) return undefined;
-  return `while the fault ran (${formatDuration(duringFault.durationMs)}, up to its commit) the workload reached ${formatRate(duringFault.rate)}, against ${formatRate(achievedRate)} before it: the fault's own work held the writers back; the writes lost are counted from its commit`;
+  return `while the fault ran (${formatDuration(duringFault.durationMs)}, up to its commit) the workload reached ${formatRate(duringFault.rate)}, against ${formatRate(achievedRate)} before it: the drill holds writes back until the fault's transaction commits, so that each is before its point or after it; the writes lost are counted from the commit and the pause does not change them, but the gap in the chart is the drill's, not the fault's`;
 }
 
 /**

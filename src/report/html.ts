@@ -22,7 +22,7 @@ import {
   runHeadline,
   strategyLabel,
   summarizeDrill,
-  faultSlowdown,
+  faultPause,
   locateShortfall,
   lostToDetection,
   verdictHeadline,
@@ -333,7 +333,7 @@ function timelineSection(journal: Journal, charts: ChartModel): SafeHtml {
       : `One row per ${bucket} s bucket. Times on the drill clock.`,
   );
   const w = journal.workload;
-  const slowdown = faultSlowdown(journal);
+  const pause = faultPause(journal);
   const caption = html`${formatCount(w.writers)} writer${w.writers === 1 ? '' : 's'}, target ${w.targetRate === null ? 'as fast as possible' : formatRate(w.targetRate)};
     ${formatCount(w.acked)} acknowledged, ${formatCount(w.failed)} failed, ${formatCount(w.indeterminate)} with unknown outcome${
       w.resumed ? html`; then, after the verdict, ${formatCount(w.resumed.acked)} written to the restored database as an application reconnecting would (not in the ledger)` : ''
@@ -342,7 +342,7 @@ function timelineSection(journal: Journal, charts: ChartModel): SafeHtml {
   return section(
     'timeline',
     'Workload timeline',
-    html`${w.shortfall ? html`<p class="note">Target not reached: ${w.shortfall}.</p>` : ''}${slowdown ? html`<p class="note">Slowed by the fault: ${slowdown}.</p>` : ''}${chartFigure('chart-timeline', 'Workload throughput and latency over the drill, with fault, detection and recovery events', 340, caption, data, rows.length)}`,
+    html`${w.shortfall ? html`<p class="note">Target not reached: ${w.shortfall}.</p>` : ''}${pause ? html`<p class="note">Writes held back: ${pause}.</p>` : ''}${chartFigure('chart-timeline', 'Workload throughput and latency over the drill, with fault, detection and recovery events', 340, caption, data, rows.length)}`,
   );
 }
 

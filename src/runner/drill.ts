@@ -142,7 +142,7 @@ function recoveryTargetOf(scenario: Scenario, faultPoint: ServerPoint): Recovery
 
 /** Below this share of its target rate, a paced workload is reported as falling short. */
 const SHORTFALL = 0.9;
-/** A fault that runs this long (a statement, not a signal) has a workload rate of its own worth saying. */
+/** A fault that runs this long (a statement, not a signal) pauses the workload long enough to say. */
 const SLOW_FAULT_MS = 2_000;
 
 async function withSession<T>(engine: Engine, instance: StartedInstance, fn: (session: SqlSession) => Promise<T>, database = engine.databaseName): Promise<T> {
@@ -1282,8 +1282,9 @@ class Drill {
       };
       if (journal.workload.startMs !== undefined) {
         const { startMs, targetRate, series } = journal.workload;
-        // The load as the scenario meant it is the one before the fault began: a fault's own
-        // statement can run for minutes (a DELETE of every row, its cascade) and hold writers back.
+        // The load as the scenario meant it is the one before the fault began: a fault's statement
+        // can run for minutes (a DELETE of every row, its cascade), and the barrier holds the
+        // writers back until it commits.
         const faultPhase = journal.phases.find((phase) => phase.name === 'fault');
         const until = faultPhase?.startMs ?? workload.stoppedAtMs ?? startMs;
         const achieved = throughputBetween(series, startMs, startMs, until);
