@@ -24,7 +24,7 @@ import { RELATIVE_TARGET } from '../scenario/schema.js';
 import { createLocation, createSpool, serverWrites, SPOOL, type LocationOptions } from '../storage/index.js';
 import { Replicator, type CopyReport } from '../storage/replicate.js';
 import type { StorageLocation } from '../storage/storage.js';
-import { archivedName, checkArchive, recordArchive, type ArchiveRecord } from '../storage/archive-record.js';
+import { checkArchive, recordArchive } from '../storage/archive-record.js';
 import { BackupDefect } from '../storage/transfer.js';
 import { strategies, strategiesFor } from '../strategies/index.js';
 import type { BackupResult, PendingCapture, RecoverResult, RecoveryTarget, Strategy, StrategyContext, StrategyDefinition } from '../strategies/strategy.js';
@@ -1001,7 +1001,9 @@ class Drill {
       this.track(result.instance);
       this.restored = result.instance;
       journal.backup = candidate.record;
-      if (archiveRecord && first && journal.volume) journal.volume.logBytes = logFrom(archiveRecord, first);
+      // The log the replay applied, as the strategy read it off the recovery: the sweep's model
+      // fits the replay phase against it.
+      if (journal.volume) journal.volume.logBytes = result.recovery.replayedBytes ?? null;
       const lag = failover ? journal.strategySamples?.at(-1)?.values : undefined;
       if (lag && (lag.lagBytes !== null || lag.lagMs !== null)) {
         result.recovery.detail += `; when the fault struck the standby was ${lag.lagBytes ?? '?'} bytes and ${formatDuration(lag.lagMs ?? null)} behind`;
@@ -1361,12 +1363,6 @@ async function diskWriteRate(instance: StartedInstance, clock: DrillClock): Prom
 }
 
 /** The bytes of the archived WAL or binlog from `first` (the restored backup's first file) on: what recovery replays at most. */
-function logFrom(record: ArchiveRecord, first: string): number {
-  let bytes = 0;
-  for (const [key, file] of record.files) if (archivedName(key) >= first) bytes += file.sizeBytes;
-  return bytes;
-}
-
 function objectiveTargets(scenario: Scenario, hasDamage: boolean) {
   const { rto, rpo, damageUndone } = scenario.objectives;
   return {

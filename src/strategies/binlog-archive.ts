@@ -167,8 +167,12 @@ export async function replayBinlogs(
     await context.phase('fetch', () => copyObjectsInto(instance, context.storage, files.map((name) => `${prefix}/${name}`), dir, `${prefix}/ from ${start.file}`));
   }
   const paths = files.map((name) => `${dir}/${name}`);
-  const lastSize = (await context.storage.stat(`${prefix}/${files[files.length - 1]}`))?.sizeBytes ?? 0;
+  const sizes = await Promise.all(files.map(async (name) => (await context.storage.stat(`${prefix}/${name}`))?.sizeBytes ?? 0));
+  const lastSize = sizes[sizes.length - 1]!;
   const stopCovered = stop !== undefined && files[files.length - 1] === stop.file && lastSize >= stop.pos;
+  // What the replay reads and applies: from the backup's position to the stop, not the files'
+  // whole bytes (the first holds the seed before the backup, the last the fault and what followed).
+  const replayedBytes = sizes.reduce((sum, size) => sum + size, 0) - (files[0] === start.file ? start.pos : 0) - (stopCovered ? lastSize - stop.pos : 0);
   const { engine } = context;
   const gtid = await context.phase('replay', async () => {
     const pipe = new PassThrough();
@@ -192,14 +196,14 @@ export async function replayBinlogs(
     const { stdout } = await instance.run('mariadb-binlog', ['--no-defaults', `--start-datetime=${time}`, ...paths], { env: { TZ: 'UTC' }, quiet: true });
     const beyond = /\bGTID \d+-\d+-\d+/.test(stdout);
     const reached = !archived.gap && beyond;
-    return { method, reached, point, detail: `${gapText}${replayed}${beyond ? `, up to ${time} UTC` : `; the archive's last transaction is before ${time} UTC`}`, ...gapRecord };
+    return { method, reached, point, detail: `${gapText}${replayed}${beyond ? `, up to ${time} UTC` : `; the archive's last transaction is before ${time} UTC`}`, replayedBytes, ...gapRecord };
   }
-  if (!stop) return { method, reached: !archived.gap, point, detail: `${gapText}${replayed}`, ...gapRecord };
+  if (!stop) return { method, reached: !archived.gap, point, detail: `${gapText}${replayed}`, replayedBytes, ...gapRecord };
   if (!stopCovered) {
-    return { method, reached: false, point, detail: `${gapText}the archive ends before ${formatBinlogPosition(stop)} (last file ${files[files.length - 1]}): ${replayed} to its end`, ...gapRecord };
+    return { method, reached: false, point, detail: `${gapText}the archive ends before ${formatBinlogPosition(stop)} (last file ${files[files.length - 1]}): ${replayed} to its end`, replayedBytes, ...gapRecord };
   }
   if (faultPoint.transaction && gtid !== faultPoint.transaction) {
-    return { method, reached: false, point, detail: `${replayed}; the event group at ${formatBinlogPosition(stop)} is ${gtid ?? 'not a transaction'}, not the fault's ${faultPoint.transaction}` };
+    return { method, reached: false, point, detail: `${replayed}; the event group at ${formatBinlogPosition(stop)} is ${gtid ?? 'not a transaction'}, not the fault's ${faultPoint.transaction}`, replayedBytes };
   }
-  return { method, reached: true, point, detail: `${replayed} to ${formatBinlogPosition(stop)}, where the fault's transaction ${gtid} begins` };
+  return { method, reached: true, point, detail: `${replayed} to ${formatBinlogPosition(stop)}, where the fault's transaction ${gtid} begins`, replayedBytes };
 }

@@ -5,7 +5,7 @@ import { formatServerTime } from '../util/time.js';
 import { baseBackupOptions, baseBackupState, takeBaseBackup, unpackBaseBackup } from './pg-basebackup.js';
 import { BackupDefect } from '../storage/transfer.js';
 import { fetchWal, lastWalSegmentBefore, nextWalSegment, switchAndArchive, WAL_PREFIX, walArchiveSetup, walSegmentOf } from './postgres-wal.js';
-import { faultXid, lastReplayed, postgresTime, recoveryStop, TARGET_NOT_REACHED } from './postgres-recovery.js';
+import { faultXid, postgresTime, recoveryStop, replayedBy, TARGET_NOT_REACHED } from './postgres-recovery.js';
 import { defineStrategy, type RecoverRequest, type RecoveryTarget } from './strategy.js';
 
 /** Recovery settings for a target; the fault's transaction id makes "before the fault" exact. */
@@ -85,9 +85,9 @@ export const pgBasebackupWal = defineStrategy({
         const stop = recoveryStop(log);
         if (reached && request.target.kind === 'before-fault') reached = stop?.includes(`transaction ${request.faultPoint.transaction}`) ?? false;
         if (wal.gap) reached = false;
-        const stoppedAtUs = await lastReplayed(instance);
+        const replayed = await replayedBy(instance);
         const gap = wal.gap ? { what: `WAL segment ${wal.gap}`, location: context.storage.name } : undefined;
-        const where = `${stop ?? 'see the server log'}${stoppedAtUs ? `; last replayed commit at ${formatServerTime(stoppedAtUs)}` : ''}`;
+        const where = `${stop ?? 'see the server log'}${replayed.stoppedAtUs ? `; last replayed commit at ${formatServerTime(replayed.stoppedAtUs)}` : ''}`;
         const detail =
           reached === false
             ? `${gap ? `WAL segment ${wal.gap} is missing from archive "${context.storage.name}" (${wal.newest && wal.newest > (wal.gap ?? '') ? `later segments up to ${wal.newest} are there` : 'the archive ends before it'}); ` : ''}recovery stopped before the target: ${where}`
@@ -98,7 +98,7 @@ export const pgBasebackupWal = defineStrategy({
           point: request.target.kind === 'before-fault' ? 'fault' : request.target.kind,
           detail,
           ...(gap ? { gap } : {}),
-          ...(stoppedAtUs ? { stoppedAtUs } : {}),
+          ...replayed,
         };
         return { instance, recovery: record };
       },

@@ -11,12 +11,21 @@ export function recoveryStop(log: string): string | undefined {
   return /recovery stopping (before|after) [^\n]*/.exec(log)?.[0] ?? /redo done at [0-9A-F]+\/[0-9A-F]+/.exec(log)?.[0];
 }
 
-/** The time of the last transaction recovery replayed (it stays set after promotion), µs since the epoch. */
-export async function lastReplayed(instance: StartedInstance): Promise<number | undefined> {
+/**
+ * Where recovery stopped, from the recovered server: the time of the last transaction it
+ * replayed (µs since the epoch; it stays set after promotion), and the bytes of WAL it applied,
+ * from the start the backup's label gave (the label is renamed backup_label.old once read) to
+ * the last record replayed.
+ */
+export async function replayedBy(instance: StartedInstance): Promise<Pick<RecoveryRecord, 'stoppedAtUs' | 'replayedBytes'>> {
+  const label = await instance.readFile(`${instance.paths.data}/backup_label.old`).then(String, () => '');
+  const start = /^START WAL LOCATION: ([0-9A-F]+\/[0-9A-F]+)/m.exec(label)?.[1];
   const session = await instance.engine.connect(instance.connection);
   try {
-    const [row] = await session.query<{ t: string | null }>('SELECT (extract(epoch from pg_last_xact_replay_timestamp()) * 1000000)::bigint::text AS t');
-    return row?.t ? Number(row.t) : undefined;
+    const [row] = await session.query<{ t: string | null; bytes: string | null }>(
+      `SELECT (extract(epoch from pg_last_xact_replay_timestamp()) * 1000000)::bigint::text AS t, ${start ? `pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '${start}')::bigint::text` : 'NULL'} AS bytes`,
+    );
+    return { ...(row?.t ? { stoppedAtUs: Number(row.t) } : {}), ...(row?.bytes ? { replayedBytes: Number(row.bytes) } : {}) };
   } finally {
     await session.close();
   }
@@ -49,14 +58,14 @@ export async function startPreparedRestore(
   }
   const stop = recoveryStop(await instance.serverLog());
   if (reached && request.target.kind === 'before-fault') reached = stop?.includes(`transaction ${request.faultPoint.transaction}`) ?? false;
-  const stoppedAtUs = await lastReplayed(instance);
-  const where = `${stop ?? 'see the server log'}${stoppedAtUs ? `; last replayed commit at ${formatServerTime(stoppedAtUs)}` : ''}`;
+  const replayed = await replayedBy(instance);
+  const where = `${stop ?? 'see the server log'}${replayed.stoppedAtUs ? `; last replayed commit at ${formatServerTime(replayed.stoppedAtUs)}` : ''}`;
   const recovery: Omit<RecoveryRecord, 'target'> = {
     method: how.method,
     reached,
     point: request.target.kind === 'before-fault' ? 'fault' : request.target.kind,
     detail: `${reached === false ? 'recovery stopped before the target: ' : ''}${where}; ${how.restored}`,
-    ...(stoppedAtUs ? { stoppedAtUs } : {}),
+    ...replayed,
   };
   return { instance, recovery };
 }

@@ -8,7 +8,7 @@ import { replayBinlogs } from '../strategies/binlog-archive.js';
 import { binlogInfo, CHECK_PAGES } from '../strategies/mariabackup.js';
 import { checkManifest } from '../strategies/pg-basebackup.js';
 import { verifyFindings } from '../strategies/pgbackrest.js';
-import { lastReplayed, postgresTime, recoveryStop, TARGET_NOT_REACHED } from '../strategies/postgres-recovery.js';
+import { postgresTime, recoveryStop, replayedBy, TARGET_NOT_REACHED } from '../strategies/postgres-recovery.js';
 import { walFrom, walSegmentOf, type ArchivedWal } from '../strategies/postgres-wal.js';
 import { DrillSetupError } from '../util/errors.js';
 import { shellQuote } from '../util/exec.js';
@@ -176,7 +176,7 @@ async function recoverPostgres(context: PhysicalContext, settings: Record<string
   }
   const log = await server.serverLog();
   const stop = recoveryStop(log);
-  const lastUs = await lastReplayed(server);
+  const lastUs = (await replayedBy(server)).stoppedAtUs;
   const last = lastUs ? `the last commit replayed at ${formatServerTime(lastUs)}` : 'no commit replayed';
   // PostgreSQL says where it stopped for a target; without that line the target was not met, whatever opened.
   if (target && !shortOf && !/^recovery stopping (before|after)/.test(stop ?? '')) shortOf = 'end';

@@ -26,6 +26,11 @@ describe('MariaDB drills (real servers)', () => {
     const replay = journal.commands.filter((command) => command.phase === 'replay').map((command) => command.command);
     expect(replay.some((command) => command.includes(`--start-position=${parseBinlogPosition(journal.backup!.consistentAt!.position!).pos}`))).toBe(true);
     expect(replay.some((command) => command.includes(`--stop-position=${parseBinlogPosition(point.position!).pos}`))).toBe(true);
+    // The binlog replayed is the stretch between the two, not the file's bytes (the seed before it, the fault after).
+    const [from, to] = [journal.backup!.consistentAt!.position!, point.position!].map(parseBinlogPosition);
+    expect(from!.file).toBe(to!.file);
+    expect(journal.volume!.logBytes).toBe(to!.pos - from!.pos);
+    expect(journal.replayThroughput!.bytes).toBe(to!.pos - from!.pos);
     expect(Object.keys(journal.measurements.rtoBreakdown)).toEqual(expect.arrayContaining(['detect', 'archive', 'target', 'fetch', 'verify-backup', 'restore', 'replay', 'service', 'verify']));
     expectLocatedRunbook(journal);
   });
