@@ -159,6 +159,8 @@ export interface RtoForecast extends Projection {
   alternative?: IntervalAdvice;
   /** What the forecast rests on and where it is weak, in words. */
   notes: string[];
+  /** The cost the forecast cannot include (a size the sweep did not vary, asked far past it): the forecast is then a lower bound. */
+  leftOut?: string;
   /** Drills and sizes of the sweep it comes from. */
   sweep: { drills: number; dataBytes: { min: number; max: number }; logBytes: { min: number; max: number } };
 }
@@ -215,10 +217,20 @@ function spread(values: readonly number[]): { min: number; max: number } {
   return { min, max };
 }
 
+/**
+ * A sweep spans a size when its drills differ by more than a third of the largest: a binlog
+ * that is 1.0–1.1 MiB at every size (the same workload each time) fits a time per GB from the
+ * phases' jitter alone, and a forecast of 48 GB of it would multiply that jitter.
+ */
+const NARROW = 1 / 3;
+
 function varies(values: readonly number[]): boolean {
   const { min, max } = spread(values);
-  return max - min > 1e-9 * Math.max(Math.abs(max), Math.abs(min));
+  return max - min > NARROW * Math.max(Math.abs(max), Math.abs(min));
 }
+
+/** A forecast this far past the sweep on a size the sweep did not vary leaves that size's cost out. */
+const BEYOND_UNVARIED = 1.5;
 
 /** Solves the normal equations of `terms` and returns the coefficients, (XᵀX)⁻¹ and the residual sum of squares. */
 function leastSquares(points: readonly Point[], y: readonly number[], terms: readonly Term[]): { coefficients: number[]; inverse: number[][]; rss: number } {
@@ -256,13 +268,15 @@ function identifiable(points: readonly Point[], log: string): { sizeTerms: 'both
   const logVaries = varies(logs);
   const reasons: Partial<Record<Term, { reason: OmitReason; detail: string }>> = {};
   const notes: string[] = [];
-  const same = (term: 'data' | 'log', bytes: number) => {
-    const detail = `every drill of the sweep had ${formatSize(bytes)} of ${term === 'data' ? 'data' : `${log} to replay`}, so ${termName(term, log)} cannot be fitted: the forecast does not grow with it`;
+  const same = (term: 'data' | 'log', values: readonly number[]) => {
+    const { min, max } = spread(values.map((value) => value * GB));
+    const amount = max - min <= 1e-9 * max ? formatSize(max) : `about the same, ${formatSize(min)} – ${formatSize(max)},`;
+    const detail = `every drill of the sweep had ${amount} of ${term === 'data' ? 'data' : `${log} to replay`}, so ${termName(term, log)} cannot be fitted: the forecast does not grow with it`;
     reasons[term] = { reason: 'no-variation', detail };
     notes.push(detail);
   };
-  if (!dataVaries) same('data', points[0]!.dataBytes);
-  if (!logVaries) same('log', points[0]!.logBytes);
+  if (!dataVaries) same('data', data);
+  if (!logVaries) same('log', logs);
   if (!dataVaries || !logVaries) return { sizeTerms: dataVaries ? 'data' : logVaries ? 'log' : 'none', reasons, notes };
 
   const distinct = new Set(points.map((point) => `${point.x.data}:${point.x.log}`)).size;
@@ -417,7 +431,7 @@ function showEstimate(estimate: Estimate): string {
 }
 
 /** The RTO objectives judged on a projection; each says "forecast" and none can read as a drill's figure. */
-export function judgeForecast(projection: Projection, objectives: ForecastInput['objectives'] = {}): ForecastObjective[] {
+export function judgeForecast(projection: Projection, objectives: ForecastInput['objectives'] = {}, leftOut?: string): ForecastObjective[] {
   const judged: ForecastObjective[] = [];
   for (const [name, targetMs, forecast] of [
     [OBJECTIVE.rtoService, objectives.rtoServiceMs, projection.service],
@@ -432,7 +446,11 @@ export function judgeForecast(projection: Projection, objectives: ForecastInput[
       reason = `${target}: no forecast, the sweep's drills have no service phase`;
     } else if (forecast.ms > targetMs) {
       outcome = 'breaches';
-      reason = `${target}: forecast to breach it, ${showEstimate(forecast)} at ${formatSize(projection.dataBytes)}`;
+      reason = `${target}: forecast to breach it, ${leftOut ? 'at least ' : ''}${showEstimate(forecast)} at ${formatSize(projection.dataBytes)}`;
+    } else if (leftOut) {
+      // A lower bound within the objective says nothing about meeting it.
+      outcome = 'uncertain';
+      reason = `${target}: forecast at ${formatDuration(forecast.ms)}, within it, but the forecast leaves out ${leftOut}, so it cannot say it meets it`;
     } else if (forecast.high !== null && forecast.high <= targetMs) {
       outcome = 'meets';
       reason = `${target}: forecast to meet it across its whole range, ${showEstimate(forecast)} at ${formatSize(projection.dataBytes)}`;
@@ -465,7 +483,8 @@ export function forecast(model: RtoModel, input: ForecastInput): RtoForecast {
   }
   const logBytes = (input.logPerHour * input.backupEvery) / HOUR;
   const projection = project(model, input.size, logBytes, input.backupEvery);
-  const objectives = judgeForecast(projection, input.objectives);
+  const left = leftOut(model, input.size, logBytes);
+  const objectives = judgeForecast(projection, input.objectives, left);
   const dominant = projection.total.ms > 0 ? projection.phases.reduce((a, b) => (b.ms > a.ms ? b : a)) : null;
 
   const notes = [...new Set([...model.notes, ...model.phases.flatMap((fit) => fit.omitted.filter((omit) => omit.reason === 'clamped').map((omit) => omit.detail))])];
@@ -475,16 +494,17 @@ export function forecast(model: RtoModel, input: ForecastInput): RtoForecast {
       notes.push(`the forecast's ${what}, ${formatSize(bytes)}, is ${ratio >= 10 ? Math.round(ratio) : ratio.toFixed(1)}× the largest in the sweep (${formatSize(max)}): the model assumes every phase stays linear that far, and a restore that outgrows memory or the disk cache does not`);
     }
   }
+  if (left) notes.push(`the forecast leaves out ${left}: it is a lower bound, and a forecast to meet an objective cannot be made from it; sweep a scenario whose drills differ in it`);
   const unfit = model.phases.filter((fit) => fit.residualStdErrorMs === null).map((fit) => fit.phase);
   if (unfit.length > 0) notes.push(`no range: ${unfit.join(', ')} ${unfit.length === 1 ? 'has' : 'have'} as many fitted terms as the sweep has drills, so nothing is left to estimate the scatter from; sweep more sizes`);
 
-  const result: RtoForecast = { ...projection, log: model.log, logPerHour: input.logPerHour, dominant, objectives, notes, sweep: { drills: model.drills, dataBytes: model.dataBytes, logBytes: model.logBytes } };
-  const alternative = shorterInterval(model, input, projection, objectives);
+  const result: RtoForecast = { ...projection, log: model.log, logPerHour: input.logPerHour, dominant, objectives, notes, ...(left ? { leftOut: left } : {}), sweep: { drills: model.drills, dataBytes: model.dataBytes, logBytes: model.logBytes } };
+  const alternative = shorterInterval(model, input, projection, objectives, left);
   return alternative ? { ...result, alternative } : result;
 }
 
 /** The interval that meets the breached RTO objectives (or half the one given), re-forecast. */
-function shorterInterval(model: RtoModel, input: ForecastInput, projection: Projection, objectives: readonly ForecastObjective[]): IntervalAdvice | undefined {
+function shorterInterval(model: RtoModel, input: ForecastInput, projection: Projection, objectives: readonly ForecastObjective[], left: string | undefined): IntervalAdvice | undefined {
   const logMs = (phases: readonly PhaseForecast[]) => phases.reduce((sum, phase) => sum + phase.logMs, 0);
   if (input.backupEvery <= 0 || logMs(projection.phases) <= 0) return undefined;
   const breached = objectives.filter((objective) => objective.outcome === 'breaches');
@@ -500,7 +520,20 @@ function shorterInterval(model: RtoModel, input: ForecastInput, projection: Proj
     backupEvery = interval > 0 ? interval : null;
   }
   const at = project(model, input.size, ((backupEvery ?? 0) * input.logPerHour) / HOUR, backupEvery ?? 0);
-  return { basis: 'forecast', aim: breached.length > 0 ? 'objective' : 'half', backupEvery, projection: at, objectives: judgeForecast(at, input.objectives) };
+  return { basis: 'forecast', aim: breached.length > 0 ? 'objective' : 'half', backupEvery, projection: at, objectives: judgeForecast(at, input.objectives, left) };
+}
+
+/**
+ * What the forecast cannot include: the cost of a size the sweep did not vary (so no phase was
+ * fitted against it), asked for well past the sweep's. Undefined when nothing is left out.
+ */
+function leftOut(model: RtoModel, dataBytes: number, logBytes: number): string | undefined {
+  const unvaried = (term: Term) => model.phases.some((fit) => fit.omitted.some((omit) => omit.term === term && omit.reason === 'no-variation'));
+  const parts = [
+    unvaried('data') && dataBytes > BEYOND_UNVARIED * model.dataBytes.max ? `what ${formatSize(dataBytes)} of data adds (the sweep's drills had at most ${formatSize(model.dataBytes.max)})` : '',
+    unvaried('log') && logBytes > BEYOND_UNVARIED * model.logBytes.max ? `what replaying ${formatSize(logBytes)} of ${model.log} adds (the sweep's drills replayed at most ${formatSize(model.logBytes.max)})` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(', and ') : undefined;
 }
 
 function phaseLabel(phase: string, log: string): string {
@@ -517,7 +550,7 @@ export function forecastSentences(result: RtoForecast): string[] {
   const sizes = `${result.sweep.drills} drill${result.sweep.drills === 1 ? '' : 's'} of ${min === max ? formatSize(min) : `${formatSize(min)} – ${formatSize(max)}`}`;
   const range = result.total.low === null ? 'no range (see below)' : `range ${formatDuration(result.total.low)} – ${formatDuration(result.total.high)}, a 95 % prediction interval`;
   const sentences = [
-    `Forecast RTO at ${at} of data with ${formatSize(result.logBytes)} of ${log} to replay (${formatSize(result.logPerHour)} an hour for ${formatInterval(result.backupEvery)}, the worst case at the end of a backup interval): ${formatDuration(result.total.ms)}, ${range}. A forecast from ${sizes}, not a drill at this size.`,
+    `Forecast RTO at ${at} of data with ${formatSize(result.logBytes)} of ${log} to replay (${formatSize(result.logPerHour)} an hour for ${formatInterval(result.backupEvery)}, the worst case at the end of a backup interval): ${result.leftOut ? 'at least ' : ''}${formatDuration(result.total.ms)}, ${range}. A forecast from ${sizes}, not a drill at this size.`,
   ];
   const advice = result.alternative;
   // Aimed at the forecast itself: its range may still reach past the objective, and then the sentence says so.

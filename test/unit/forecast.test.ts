@@ -88,7 +88,7 @@ describe('fitRtoModel', () => {
   });
 
   it('with two sizes, fits one size term per phase (log for replay, data for the rest) and says why', () => {
-    const model = fitRtoModel(sweepOf(SIZES.slice(0, 2), PHASES), { log: 'WAL' });
+    const model = fitRtoModel(sweepOf([SIZES[0], SIZES[3]], PHASES), { log: 'WAL' });
     const replay = phaseOf(model, 'replay');
     expect(replay.terms).toEqual(['fixed', 'log']);
     expect(replay.coefficients.msPerGbLog).toBeCloseTo(TRUE.replay.msPerGbLog, 6);
@@ -137,6 +137,25 @@ describe('fitRtoModel', () => {
     expect(replay.omitted.map((omit) => [omit.term, omit.reason])).toEqual([['log', 'no-variation'], ['data', 'no-effect']]);
     expect(phaseOf(model, 'replay').coefficients.fixedMs).toBeCloseTo(linear(TRUE.replay)(0, 0.5), 6);
     expect(model.notes).toEqual([expect.stringMatching(/every drill of the sweep had 500 MB of WAL to replay, so time per GB of WAL cannot be fitted/)]);
+  });
+
+  it('takes a log that barely varied for one that did not: a time per GB fitted from jitter is not a forecast, which then is a lower bound', () => {
+    // The same workload at every size replays about the same binlog; the phases jitter by milliseconds.
+    const jitter = noise(7, 40);
+    const sizes = [[0.03, 0.00105], [0.06, 0.00098], [0.12, 0.0011]] as const;
+    const model = fitRtoModel(sweepOf(sizes, { detect: () => 3000 + jitter(), restore: (d) => 200 + 70_000 * d + jitter(), replay: (_, l) => 300 + 500_000 * l + jitter() }), { log: 'binlog' });
+    for (const fit of model.phases) expect(fit.omitted).toContainEqual(expect.objectContaining({ term: 'log', reason: 'no-variation' }));
+    expect(phaseOf(model, 'detect').coefficients.msPerGbLog).toBe(0);
+    expect(model.notes).toEqual([expect.stringMatching(/^every drill of the sweep had about the same, 980 kB – 1\.1 MB, of binlog to replay, so time per GB of binlog cannot be fitted/)]);
+    // 48 GB of binlog is far past what the sweep replayed: the forecast leaves its replay out, and says so.
+    const within = forecast(model, { size: 100 * GB, logPerHour: 2 * GB, backupEvery: 24 * HOUR, objectives: { rtoVerifiedMs: 100 * HOUR } });
+    expect(within.objectives[0]).toMatchObject({ outcome: 'uncertain', passed: false, reason: expect.stringMatching(/within it, but the forecast leaves out what replaying 48 GB of binlog adds \(the sweep's drills replayed at most 1\.1 MB\), so it cannot say it meets it$/) });
+    expect(within.notes).toContainEqual(expect.stringMatching(/^the forecast leaves out what replaying 48 GB of binlog adds .*: it is a lower bound/));
+    expect(forecastSentences(within)[0]).toMatch(/the worst case at the end of a backup interval\): at least \d/);
+    const over = forecast(model, { size: 100 * GB, logPerHour: 2 * GB, backupEvery: 24 * HOUR, objectives: { rtoVerifiedMs: 60_000 } });
+    expect(over.objectives[0]).toMatchObject({ outcome: 'breaches', reason: expect.stringMatching(/forecast to breach it, at least /) });
+    // At the sweep's own log, nothing is left out.
+    expect(forecast(model, { size: 100 * GB, logPerHour: 0.001 * GB, backupEvery: HOUR }).notes.join(' ')).not.toMatch(/leaves out/);
   });
 
   it('holds a negative coefficient at 0, refits, and notes it', () => {
