@@ -102,7 +102,11 @@ export class BinlogArchive {
 
 const sequenceOf = (name: string) => Number(/\.(\d+)$/.exec(name)?.[1] ?? NaN);
 
-/** Archived binlog names from `first` on, up to the first gap in the sequence (a lost file ends the usable archive), and the gap. */
+/**
+ * Archived binlog names from `first` on, up to the first gap in the sequence (a lost file ends the
+ * usable archive), and the gap. `first` itself gone is a gap too, also when no later file is there
+ * (the backup ended in the newest binlog): the archive must hold the file its backup ends in.
+ */
 async function archivedFrom(storage: StorageLocation, first: string, prefix: string): Promise<{ files: string[]; gap?: string; newest?: string }> {
   const names = (await storage.list(prefix))
     .map((key) => key.slice(key.lastIndexOf('/') + 1))
@@ -116,7 +120,7 @@ async function archivedFrom(storage: StorageLocation, first: string, prefix: str
     }
     files.push(name);
   }
-  return { files, ...(names.length > 0 ? { newest: names[names.length - 1] } : {}) };
+  return names.length > 0 ? { files, newest: names[names.length - 1] } : { files, gap: first };
 }
 
 /** Where to stop, in mariadb-binlog's terms, and how to describe it. */
@@ -159,7 +163,7 @@ export async function replayBinlogs(
   const gapText = archived.gap ? `binlog ${archived.gap} is missing from archive "${context.storage.name}"${archived.newest ? ` (later files up to ${archived.newest} are there)` : ''}; ` : '';
   const files = archived.files.filter((name) => !stop || sequenceOf(name) <= sequenceOf(stop.file));
   if (files.length === 0) {
-    return { method, reached: false, point, detail: `${gapText}the archive has no ${start.file}, where the backup ends: opened at the end of the backup`, ...gapRecord };
+    return { method, reached: false, point, detail: `${gapText}nothing can be replayed from ${from}, where the backup ends: opened at the end of the backup`, ...gapRecord };
   }
   // Read where they are when the instance sees the archive (the tools only read), else fetched beside it.
   const dir = context.storage.directory ? `${context.storage.directory}/${prefix}` : `${instance.paths.scratch}/binlogs`;

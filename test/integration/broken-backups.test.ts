@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { OBJECTIVE } from '../../src/measure/verdict.js';
 import type { Journal } from '../../src/journal/types.js';
 import { walSegmentOf } from '../../src/strategies/postgres-wal.js';
+import { BINLOG_PREFIX } from '../../src/strategies/binlog-archive.js';
 import type { StorageLocation } from '../../src/storage/storage.js';
 import type { BackupResult } from '../../src/strategies/strategy.js';
 import { drill, objective, shopWith } from '../support/drills.js';
@@ -211,13 +212,34 @@ describe('broken backups fail the drill, with the reason in words (MariaDB)', ()
     expect(journal.latentFaults![0]!.description).toMatch(/^binlog binlog\.\d{6} removed from archive "primary"$/);
     const reached = objective(journal, OBJECTIVE.recoveryReached);
     expect(reached.passed).toBe(false);
-    expect(reached.reason).toMatch(/the archive has no binlog\.\d{6}, where the backup ends/);
+    expect(reached.reason).toMatch(/^binlog binlog\.\d{6} is missing from archive "primary"( \(later files up to binlog\.\d{6} are there\))?; nothing can be replayed from binlog\.\d{6}:\d+, where the backup ends/);
     // Nothing could be replayed: the restore holds exactly the dump.
     const dumpUs = journal.backup!.consistentAt!.serverTimeUs!;
     const faultUs = journal.fault!.point.serverTimeUs;
     expect(journal.ledger!.lostBeforeFault).toBe(ledger.acked.filter((write) => write.serverTimeUs > dumpUs && write.serverTimeUs <= faultUs).length);
     expect(journal.ledger!.lostBeforeFault).toBeGreaterThan(0);
     expect(journal.ledger!.unexpected).toBe(0);
+    expect(journal.status).toBe('failed');
+  });
+
+  it('every binlog from the one the dump ends in gone from the archive: a gap named, not an archive that merely ends early', async () => {
+    let removed: string[] = [];
+    const { journal } = await drill(maria('mysqldump-binlog'), {
+      hooks: {
+        async beforeRestore({ storage }, _fault, backups) {
+          const from = Number(/\.(\d+):/.exec(backups[0]!.startPosition!)![1]);
+          removed = (await storage.list(BINLOG_PREFIX)).filter((key) => Number(/\.(\d+)$/.exec(key)?.[1] ?? -1) >= from);
+          for (const key of removed) await storage.delete(key);
+        },
+      },
+    });
+    expect(removed.length).toBeGreaterThan(0);
+    expect(journal.errors).toEqual([]);
+    const reached = objective(journal, OBJECTIVE.recoveryReached);
+    expect(reached.passed).toBe(false);
+    expect(reached.reason).toMatch(/^binlog binlog\.\d{6} is missing from archive "primary"; nothing can be replayed from binlog\.\d{6}:\d+, where the backup ends/);
+    expect(journal.recovery!.gap).toMatchObject({ what: expect.stringMatching(/^binlog binlog\.\d{6}$/), location: 'primary' });
+    expect(objective(journal, OBJECTIVE.backupsIntact)).toMatchObject({ passed: false });
     expect(journal.status).toBe('failed');
   });
 
@@ -275,8 +297,8 @@ describe('broken archives a replay cannot see, recovering to the latest', () => 
 
   it.each([
     ['postgres', 'pg-basebackup-wal', 'wal-gap', /^WAL segment [0-9A-F]{24} is missing from archive "primary", so replay ended before the end of what was archived/],
-    // When the newest binlog is the one the dump ends in (no rotation came after it: timing), the gap is named as that.
-    ['mariadb', 'mysqldump-binlog', 'binlog-gap', /^(binlog binlog\.\d{6} is missing from archive "primary", so replay ended before the end of what was archived|the archive has no binlog\.\d{6}, where the backup ends)/],
+    // When the newest binlog is the one the dump ends in (no rotation came after it: timing), the gap is that file.
+    ['mariadb', 'mysqldump-binlog', 'binlog-gap', /^binlog binlog\.\d{6} is missing from archive "primary"(, so replay ended before the end of what was archived|; nothing can be replayed from binlog\.\d{6}:\d+, where the backup ends)/],
   ] as const)('%s: the newest archived file gone looks like the end of the archive, and the drill still fails (%s)', async (engine, strategy, gap, reason) => {
     const { journal } = await drill(shopWith(engine, strategy, { incident: badDelete, latent: [`kind: ${gap}, file: newest`], extra: latest }));
     expect(journal.latentFaults![0]!.description).toMatch(/removed from archive "primary"$/);
