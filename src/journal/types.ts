@@ -253,7 +253,7 @@ export interface WorkloadSummary {
   resumed?: { startMs: number; endMs: number; acked: number; failed: number; indeterminate: number; firstAckMs?: number };
   /** Acknowledged writes per second from the workload's start to the fault's start (or the workload's end). */
   achievedRate?: number;
-  /** Said when a paced workload fell short of its target by more than a tenth: the load the drill claims is not the load it ran. */
+  /** Said when a paced workload's typical second before the fault (the median) fell short of its target by more than a tenth: the load the drill claims is not the load it ran. */
   shortfall?: string;
   /**
    * A fault that ran for seconds (a statement, up to its commit) while the writers reached less

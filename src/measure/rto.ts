@@ -53,6 +53,22 @@ export function throughputBetween(series: ReadonlyArray<{ t: number; acked: numb
   return seconds > 0 ? writes / seconds : null;
 }
 
+/**
+ * The median of the whole seconds of a per-second series inside [fromMs, toMs): the rate the
+ * writers kept in a typical second. A backup that holds commits back for a second (a
+ * mariadb-backup's commit lock) or the drill's own pause before a fault lowers the mean but not
+ * this: whether the machine could write at the rate asked is judged on it. Null with no whole
+ * second inside.
+ */
+export function typicalThroughput(series: ReadonlyArray<{ t: number; acked: number }>, originMs: number, fromMs: number, toMs: number): number | null {
+  const from = (fromMs - originMs) / 1000;
+  const to = (toMs - originMs) / 1000;
+  const seconds = series.filter((point) => point.t >= from && point.t + 1 <= to).map((point) => point.acked).sort((a, b) => a - b);
+  if (seconds.length === 0) return null;
+  const middle = Math.floor(seconds.length / 2);
+  return seconds.length % 2 === 1 ? seconds[middle]! : (seconds[middle - 1]! + seconds[middle]!) / 2;
+}
+
 /** The phases that write a backup's data back (copy it over, unpack or load it): what a restore's write rate is measured over. */
 const DATA_PHASES = ['fetch', 'restore'];
 
@@ -69,10 +85,11 @@ export function restoreThroughput(breakdown: Readonly<Record<string, number>>, d
 }
 
 /**
- * The server's log replay rate in this restore: the WAL or binlog archived from the restored
- * backup on ÷ the replay phase. Replay is one thread on the server, so this, not the disk, is
- * what a restore of much log is bound by. An upper bound of the log replayed: the archive
- * counts whole segments and files, and a replay to a point stops inside them.
+ * The server's log replay rate in this restore: the WAL or binlog recovery replayed, from the
+ * backup's start to where it stopped, ÷ the replay phase. Replay is one thread on the server, so
+ * this, not the disk, is what a restore of much log is bound by. An upper bound: a server may
+ * replay part of the log while it starts (PostgreSQL replays up to consistency before it opens),
+ * outside the replay phase.
  */
 export function replayThroughput(breakdown: Readonly<Record<string, number>>, logBytes: number | null | undefined): { bytes: number; ms: number; bytesPerSecond: number } | undefined {
   const ms = breakdown.replay ?? 0;

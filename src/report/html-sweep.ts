@@ -36,7 +36,7 @@ function measuredTable(sweep: Sweep, links: ReadonlyMap<string, string>): SafeHt
     { header: 'Size', cell: (journal) => (links.get(journal.drillId) ? html`<a href="${links.get(journal.drillId)!}">${journal.sweep!.label}</a>` : journal.sweep!.label) },
     { header: 'Verdict', cell: (journal) => pill(journal.status.toUpperCase(), STATUS_TONE[journal.status]) },
     { header: 'Data', cell: (journal) => (journal.volume ? formatBytes(journal.volume.dataBytes) : '—'), numeric: true },
-    { header: 'Log to replay', cell: (journal) => (journal.volume?.logBytes === null || !journal.volume ? '—' : formatBytes(journal.volume.logBytes)), numeric: true },
+    { header: 'Log replayed', cell: (journal) => (journal.volume?.logBytes === null || !journal.volume ? '—' : formatBytes(journal.volume.logBytes)), numeric: true },
     { header: 'RTO (service)', cell: (journal) => formatMs(journal.measurements.rtoServiceMs), numeric: true },
     { header: 'RTO (verified)', cell: (journal) => formatMs(journal.measurements.rtoVerifiedMs), numeric: true },
     { header: 'Restore write rate', cell: (journal) => (journal.restoreThroughput ? `${formatBytes(journal.restoreThroughput.bytesPerSecond)}/s` : '—'), numeric: true },

@@ -608,9 +608,9 @@ function recoverySection(journal: Journal): SafeHtml {
         // A failover or a restart reads no backup.
         ['backup restored', recovery.backupUsed === undefined || !recovery.location ? undefined : `backup ${recovery.backupUsed}, read from "${recovery.location}"`],
         ['tried before it', recovery.attempts?.length ? html`${recovery.attempts.map((attempt) => html`<div>backup ${attempt.backup}: ${attempt.defect}</div>`)}` : undefined],
-        ['data brought back', journal.volume ? `${formatBytes(journal.volume.dataBytes)}${journal.volume.logBytes !== null ? `, and ${formatBytes(journal.volume.logBytes)} of ${journal.volume.log ?? 'log'} to replay` : ''}` : undefined],
+        ['data brought back', journal.volume ? `${formatBytes(journal.volume.dataBytes)}${journal.volume.logBytes !== null ? `, and ${formatBytes(journal.volume.logBytes)} of ${journal.volume.log ?? 'log'} replayed` : ''}` : undefined],
         ['restore write rate', journal.restoreThroughput ? restoreRate(journal) : undefined],
-        ['log replay rate', journal.replayThroughput ? `at most ${formatBytes(journal.replayThroughput.bytesPerSecond)}/s: ${formatBytes(journal.replayThroughput.bytes)} of ${journal.volume?.log ?? 'log'} archived from the backup on (whole segments, some of it past the target), in the ${formatMs(journal.replayThroughput.ms)} of replay (one thread on the server)` : undefined],
+        ['log replay rate', journal.replayThroughput ? `at most ${formatBytes(journal.replayThroughput.bytesPerSecond)}/s: ${formatBytes(journal.replayThroughput.bytes)} of ${journal.volume?.log ?? 'log'} replayed, from the backup's start to where recovery stopped, in the ${formatMs(journal.replayThroughput.ms)} of the replay phase (one thread on the server; what a server replays while it starts up is not in that phase)` : undefined],
       ])
     : notMeasured('Recovery', 'No restore was attempted.');
   return section(
