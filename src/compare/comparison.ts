@@ -25,12 +25,12 @@ function eventAt(journal: Journal, name: string): number | undefined {
   return journal.events.find((event) => event.name === name)?.atMs;
 }
 
-/** The figures a comparison sets side by side, in column order. */
 /** How much a figure of the workload moved while the backup ran, in percent of before it; null when either was not measured. */
 function percentChange(before: number | undefined, during: number | undefined): number | null {
   return before !== undefined && before > 0 && during !== undefined ? (during / before - 1) * 100 : null;
 }
 
+/** The figures a comparison sets side by side, in column order. */
 export const COMPARISON_METRICS = [
   {
     key: 'rtoServiceMs',
@@ -113,7 +113,7 @@ export const COMPARISON_METRICS = [
     label: 'Load during backup',
     unit: 'percent',
     better: 'higher',
-    description: 'workload throughput while the backup ran, against before it: −10 % means the backup cost a tenth of the writes. Only for a workload as fast as it can (rate: max): a paced one writes its rate whatever the backup costs',
+    description: 'workload throughput while the backup ran, against before it: −10 % means the backup cost a tenth of the writes. Only for a workload as fast as it can (rate: max): a paced one keeps its rate through a backup that slows its writes (the latency column shows that cost), so its throughput would rank strategies by noise',
     value: (journal) => (journal.workload.targetRate === null ? percentChange(journal.backup?.throughputBefore, journal.backup?.throughputDuring) : null),
   },
   {

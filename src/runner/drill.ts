@@ -1309,7 +1309,7 @@ class Drill {
         journal.backup.throughputBefore = throughputBetween(series, journal.workload.startMs, journal.workload.startMs, journal.backup.startMs) ?? undefined;
         journal.backup.throughputDuring = throughputBetween(series, journal.workload.startMs, journal.backup.startMs, journal.backup.endMs) ?? undefined;
         journal.calibration.baselineThroughput = journal.backup.throughputBefore;
-        // A paced workload writes its rate whatever the backup costs; its writes' latency shows the cost.
+        // A paced workload keeps its rate through a backup that only slows its writes; their latency shows that cost.
         journal.backup.latencyP95Before = workload.latencyPercentile(journal.workload.startMs, journal.backup.startMs, 0.95) ?? undefined;
         journal.backup.latencyP95During = workload.latencyPercentile(journal.backup.startMs, journal.backup.endMs, 0.95) ?? undefined;
       }

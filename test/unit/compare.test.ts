@@ -101,7 +101,7 @@ describe('comparison figures', () => {
     expect(dump.stats.restoreDurationMs.median).toBeCloseTo(3200, 6);
     expect(dump.stats.backupThroughputChange.median).toBeCloseTo((190.2 / 200 - 1) * 100, 6);
     expect(dump.stats.backupLatencyChange.median).toBeCloseTo((9.8 / 4 - 1) * 100, 6);
-    // A paced workload writes its rate whatever the backup costs: no throughput figure, the latency one stays.
+    // A paced workload keeps its rate through a slower backup: no throughput figure, the latency one stays.
     const paced = buildComparisons(comparisonJournals(1).map((journal) => ({ ...journal, workload: { ...journal.workload, targetRate: 200 } })))[0]!.entries[2]!;
     expect(paced.stats.backupThroughputChange.median).toBeNull();
     expect(paced.stats.backupLatencyChange.median).toBeCloseTo((9.8 / 4 - 1) * 100, 6);
