@@ -89,7 +89,7 @@ export interface Journal {
   sweep?: SweepEntryRecord;
   /** The seeded-data cache (`dataset.cache`): the source started from a kept copy (`reused`), or was seeded and a copy kept (`kept`). */
   seedCache?: { outcome: 'reused' | 'kept'; key: string };
-  /** What the recovery had to bring back: the database's size at the fault, and the WAL or binlog it replayed (`recovery.replayedBytes`; null: none). */
+  /** What the recovery had to bring back: the database's size at the fault, and the WAL or binlog it replayed (null: none): the stretch recovery read and applied, from the backup's position to where it stopped, not the archive's whole files. */
   volume?: { dataBytes: number; logBytes: number | null; /** What the archived log is called (`WAL`, `binlog`). */ log?: string };
   /** The restore's write rate (data ÷ its fetch and restore phases), and its share of the disk's own rate with fsync (calibration). */
   restoreThroughput?: { bytes: number; ms: number; bytesPerSecond: number; efficiency: number | null };
@@ -378,12 +378,6 @@ export interface RecoveryRecord {
   gap?: { what: string; location: string };
   /** The last commit recovery replayed, server µs, when the server tells it. */
   stoppedAtUs?: number;
-  /**
-   * Bytes of WAL or binlog recovery read and applied, from the backup's position to where it
-   * stopped: what the replay phase's time is for (not the archive's whole files, which hold the
-   * seed before the backup and the fault and the writes after the target).
-   */
-  replayedBytes?: number;
   /** A database came back at all. */
   restored?: boolean;
   /** Which backup was restored (1 = the first taken), and the ones tried before it and why they failed. */

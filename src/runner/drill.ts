@@ -1003,7 +1003,7 @@ class Drill {
       journal.backup = candidate.record;
       // The log the replay applied, as the strategy read it off the recovery: the sweep's model
       // fits the replay phase against it.
-      if (journal.volume) journal.volume.logBytes = result.recovery.replayedBytes ?? null;
+      if (journal.volume) journal.volume.logBytes = result.replayedBytes ?? null;
       const lag = failover ? journal.strategySamples?.at(-1)?.values : undefined;
       if (lag && (lag.lagBytes !== null || lag.lagMs !== null)) {
         result.recovery.detail += `; when the fault struck the standby was ${lag.lagBytes ?? '?'} bytes and ${formatDuration(lag.lagMs ?? null)} behind`;

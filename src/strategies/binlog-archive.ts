@@ -8,7 +8,7 @@ import { copyObjectsInto } from '../storage/transfer.js';
 import type { StorageLocation } from '../storage/storage.js';
 import { BINLOG_SETTINGS, withSession } from './mariadb-tools.js';
 import { serverDirectory, sourceAnswers } from './source.js';
-import type { ArchiveDescription, RecoveryTarget, SourceSetup, StrategyContext } from './strategy.js';
+import type { ArchiveDescription, RecoverResult, RecoveryTarget, SourceSetup, StrategyContext } from './strategy.js';
 
 /** Where archived binlogs live in the storage location. */
 export const BINLOG_PREFIX = 'mysql-binlog';
@@ -154,7 +154,7 @@ export async function replayBinlogs(
   target: RecoveryTarget,
   faultPoint: ServerPoint,
   prefix = BINLOG_PREFIX,
-): Promise<Omit<RecoveryRecord, 'target'>> {
+): Promise<Pick<RecoverResult, 'recovery' | 'replayedBytes'>> {
   const start = parseBinlogPosition(from);
   const { stop, time, args, method } = stopOf(target, faultPoint);
   const point: RecoveryRecord['point'] = target.kind === 'before-fault' ? 'fault' : target.kind;
@@ -163,7 +163,7 @@ export async function replayBinlogs(
   const gapText = archived.gap ? `binlog ${archived.gap} is missing from archive "${context.storage.name}"${archived.newest ? ` (later files up to ${archived.newest} are there)` : ''}; ` : '';
   const files = archived.files.filter((name) => !stop || sequenceOf(name) <= sequenceOf(stop.file));
   if (files.length === 0) {
-    return { method, reached: false, point, detail: `${gapText}nothing can be replayed from ${from}, where the backup ends: opened at the end of the backup`, ...gapRecord };
+    return { recovery: { method, reached: false, point, detail: `${gapText}nothing can be replayed from ${from}, where the backup ends: opened at the end of the backup`, ...gapRecord } };
   }
   // Read where they are when the instance sees the archive (the tools only read), else fetched beside it.
   const dir = context.storage.directory ? `${context.storage.directory}/${prefix}` : `${instance.paths.scratch}/binlogs`;
@@ -200,14 +200,14 @@ export async function replayBinlogs(
     const { stdout } = await instance.run('mariadb-binlog', ['--no-defaults', `--start-datetime=${time}`, ...paths], { env: { TZ: 'UTC' }, quiet: true });
     const beyond = /\bGTID \d+-\d+-\d+/.test(stdout);
     const reached = !archived.gap && beyond;
-    return { method, reached, point, detail: `${gapText}${replayed}${beyond ? `, up to ${time} UTC` : `; the archive's last transaction is before ${time} UTC`}`, replayedBytes, ...gapRecord };
+    return { recovery: { method, reached, point, detail: `${gapText}${replayed}${beyond ? `, up to ${time} UTC` : `; the archive's last transaction is before ${time} UTC`}`, ...gapRecord }, replayedBytes };
   }
-  if (!stop) return { method, reached: !archived.gap, point, detail: `${gapText}${replayed}`, replayedBytes, ...gapRecord };
+  if (!stop) return { recovery: { method, reached: !archived.gap, point, detail: `${gapText}${replayed}`, ...gapRecord }, replayedBytes };
   if (!stopCovered) {
-    return { method, reached: false, point, detail: `${gapText}the archive ends before ${formatBinlogPosition(stop)} (last file ${files[files.length - 1]}): ${replayed} to its end`, replayedBytes, ...gapRecord };
+    return { recovery: { method, reached: false, point, detail: `${gapText}the archive ends before ${formatBinlogPosition(stop)} (last file ${files[files.length - 1]}): ${replayed} to its end`, ...gapRecord }, replayedBytes };
   }
   if (faultPoint.transaction && gtid !== faultPoint.transaction) {
-    return { method, reached: false, point, detail: `${replayed}; the event group at ${formatBinlogPosition(stop)} is ${gtid ?? 'not a transaction'}, not the fault's ${faultPoint.transaction}`, replayedBytes };
+    return { recovery: { method, reached: false, point, detail: `${replayed}; the event group at ${formatBinlogPosition(stop)} is ${gtid ?? 'not a transaction'}, not the fault's ${faultPoint.transaction}` }, replayedBytes };
   }
-  return { method, reached: true, point, detail: `${replayed} to ${formatBinlogPosition(stop)}, where the fault's transaction ${gtid} begins`, replayedBytes };
+  return { recovery: { method, reached: true, point, detail: `${replayed} to ${formatBinlogPosition(stop)}, where the fault's transaction ${gtid} begins` }, replayedBytes };
 }

@@ -24,7 +24,7 @@ export const mariabackupBinlog = defineStrategy({
       async recover(context, { backup, target, faultPoint }) {
         const { instance, position } = await restoreMariabackup(context, chain.chainOf(backup));
         if (!position) throw new Error('the backup recorded no binlog coordinates (xtrabackup_info has no binlog_pos), so there is nowhere to start a replay; is the source\'s binary log on?');
-        return { instance, recovery: await replayBinlogs(context, instance, position, target, faultPoint) };
+        return { instance, ...(await replayBinlogs(context, instance, position, target, faultPoint)) };
       },
     };
   },

@@ -27,7 +27,7 @@ export const mysqldumpBinlog = defineStrategy({
       async recover(context, { backup, target, faultPoint }) {
         const instance = await restoreDump(context, backup);
         const from = (backup.state as { position: string }).position;
-        return { instance, recovery: await replayBinlogs(context, instance, from, target, faultPoint) };
+        return { instance, ...(await replayBinlogs(context, instance, from, target, faultPoint)) };
       },
     };
   },

@@ -85,7 +85,7 @@ export const pgBasebackupWal = defineStrategy({
         const stop = recoveryStop(log);
         if (reached && request.target.kind === 'before-fault') reached = stop?.includes(`transaction ${request.faultPoint.transaction}`) ?? false;
         if (wal.gap) reached = false;
-        const replayed = await replayedBy(instance);
+        const { replayedBytes, ...replayed } = await replayedBy(instance);
         const gap = wal.gap ? { what: `WAL segment ${wal.gap}`, location: context.storage.name } : undefined;
         const where = `${stop ?? 'see the server log'}${replayed.stoppedAtUs ? `; last replayed commit at ${formatServerTime(replayed.stoppedAtUs)}` : ''}`;
         const detail =
@@ -100,7 +100,7 @@ export const pgBasebackupWal = defineStrategy({
           ...(gap ? { gap } : {}),
           ...replayed,
         };
-        return { instance, recovery: record };
+        return { instance, recovery: record, ...(replayedBytes !== undefined ? { replayedBytes } : {}) };
       },
     };
   },

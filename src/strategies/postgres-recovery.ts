@@ -17,7 +17,7 @@ export function recoveryStop(log: string): string | undefined {
  * from the start the backup's label gave (the label is renamed backup_label.old once read) to
  * the last record replayed.
  */
-export async function replayedBy(instance: StartedInstance): Promise<Pick<RecoveryRecord, 'stoppedAtUs' | 'replayedBytes'>> {
+export async function replayedBy(instance: StartedInstance): Promise<Pick<RecoveryRecord, 'stoppedAtUs'> & Pick<RecoverResult, 'replayedBytes'>> {
   const label = await instance.readFile(`${instance.paths.data}/backup_label.old`).then(String, () => '');
   const start = /^START WAL LOCATION: ([0-9A-F]+\/[0-9A-F]+)/m.exec(label)?.[1];
   const session = await instance.engine.connect(instance.connection);
@@ -58,7 +58,7 @@ export async function startPreparedRestore(
   }
   const stop = recoveryStop(await instance.serverLog());
   if (reached && request.target.kind === 'before-fault') reached = stop?.includes(`transaction ${request.faultPoint.transaction}`) ?? false;
-  const replayed = await replayedBy(instance);
+  const { replayedBytes, ...replayed } = await replayedBy(instance);
   const where = `${stop ?? 'see the server log'}${replayed.stoppedAtUs ? `; last replayed commit at ${formatServerTime(replayed.stoppedAtUs)}` : ''}`;
   const recovery: Omit<RecoveryRecord, 'target'> = {
     method: how.method,
@@ -67,7 +67,7 @@ export async function startPreparedRestore(
     detail: `${reached === false ? 'recovery stopped before the target: ' : ''}${where}; ${how.restored}`,
     ...replayed,
   };
-  return { instance, recovery };
+  return { instance, recovery, ...(replayedBytes !== undefined ? { replayedBytes } : {}) };
 }
 
 /** Phase `target`: the instance a physical restore goes into, its data directory made and left empty. */

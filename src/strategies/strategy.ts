@@ -87,6 +87,13 @@ export interface RecoverRequest {
 export interface RecoverResult {
   instance: StartedInstance;
   recovery: Omit<RecoveryRecord, 'target'>;
+  /**
+   * Bytes of WAL or binlog recovery read and applied, from the backup's position to where it
+   * stopped: what the replay phase's time is for (not the archive's whole files, which hold the
+   * seed before the backup and the fault and the writes after the target). The journal's
+   * `volume.logBytes`; absent when the restore replayed no log.
+   */
+  replayedBytes?: number;
 }
 
 /** One backup procedure and its restore path, or a standby and its failover. */

@@ -335,7 +335,7 @@ async function restoreMariadbBackup(context: PhysicalContext, backup: Extract<Ph
   const position = binlogInfo((await instance.readFile(join(backup.directory, 'xtrabackup_info')).catch(() => Buffer.alloc(0))).toString('utf8'))?.position;
   if (!position) throw new DrillSetupError(`${backup.directory}/xtrabackup_info names no binlog position, so there is nowhere to start replaying the binlogs from`, 'take the backup with the binary log on (log-bin), or verify it without --binlogs');
   const storage = new LocalDirectoryStorage(spec.binlogs, dirname(spec.binlogs), 'local');
-  const replayed = await replayBinlogs({ storage, engine, phase: context.phase }, server, position, spec.target?.time ? { kind: 'time', time: spec.target.time } : { kind: 'latest' }, { serverTimeUs: 0 }, basename(spec.binlogs));
+  const { recovery: replayed } = await replayBinlogs({ storage, engine, phase: context.phase }, server, position, spec.target?.time ? { kind: 'time', time: spec.target.time } : { kind: 'latest' }, { serverTimeUs: 0 }, basename(spec.binlogs));
   const findings: VerificationFinding[] = [];
   if (replayed.gap) findings.push({ code: 'binlog-missing', message: `${replayed.gap.what} is missing from ${spec.binlogs}: the replay stops before it, and every change after it is lost. Find the file, or take a new backup` });
   if (spec.target && !replayed.reached && !replayed.gap) {
