@@ -11,7 +11,7 @@ import type { Provider } from '../providers/provider.js';
 import { serverWrites, SPOOL, storageTypes, type LocationOptions } from '../storage/index.js';
 import { strategies, strategiesFor, type StrategyName } from '../strategies/index.js';
 import { nearest } from '../util/suggest.js';
-import { scenarioSchema, type ParsedScenario } from './schema.js';
+import { SCENARIO_ALTERNATIVES, scenarioSchema, type ParsedScenario } from './schema.js';
 
 /** A scenario problem with the place it is at: `file:line:column: message`. */
 export interface ScenarioProblem {
@@ -215,15 +215,19 @@ export function parseOverride(text: string): Override {
 }
 
 /**
- * Parses and validates scenario text; `file` is used in messages and to resolve dataset paths.
- * `overrides` are set into it first, and validated with the rest.
- */
-/**
  * Parses YAML (or JSON) text against a schema, each problem named at its file:line:column with
  * a hint, as scenario files are; `--set` overrides are applied first. Scenario files and
- * verification files share it.
+ * verification files share it. `alternatives` are pairs of fields that say one thing two ways
+ * (a size or a scale): an override of one replaces the other where the file gives it, as a
+ * flag meant to.
  */
-export function parseLocated<S extends z.ZodType>(text: string, file: string, schema: S, overrides: readonly Override[] = []): { data: z.infer<S>; locator: Locator } {
+export function parseLocated<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  overrides: readonly Override[] = [],
+  alternatives: ReadonlyArray<readonly [string, string]> = [],
+): { data: z.infer<S>; locator: Locator } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const fromHere = relative(process.cwd(), file);
@@ -240,14 +244,27 @@ export function parseLocated<S extends z.ZodType>(text: string, file: string, sc
       }),
     );
   }
+  const overridden = (path: ReadonlyArray<string | number>) => overrides.some((override) => override.path.length === path.length && override.path.every((part, index) => part === path[index]));
+  for (const { path } of overrides) {
+    const key = path[path.length - 1];
+    for (const pair of alternatives) {
+      if (!pair.includes(key as string)) continue;
+      const sibling = [...path.slice(0, -1), pair[0] === key ? pair[1] : pair[0]];
+      if (doc.hasIn(sibling) && !overridden(sibling)) doc.deleteIn(sibling);
+    }
+  }
   for (const override of overrides) doc.setIn(override.path, override.value);
   const result = schema.safeParse(doc.toJS() as unknown);
   if (!result.success) throw new ScenarioError(result.error.issues.flatMap((issue) => issueProblems(issue, locator, [], schema)));
   return { data: result.data, locator };
 }
 
+/**
+ * Parses and validates scenario text; `file` is used in messages and to resolve dataset paths.
+ * `overrides` are set into it first, and validated with the rest.
+ */
 export async function parseScenario(text: string, file: string, overrides: readonly Override[] = []): Promise<Scenario> {
-  const { data: parsed, locator } = parseLocated(text, file, scenarioSchema, overrides);
+  const { data: parsed, locator } = parseLocated(text, file, scenarioSchema, overrides, SCENARIO_ALTERNATIVES);
   const problems: ScenarioProblem[] = [];
   const faultSet = resolveFaults(parsed, locator, problems);
 

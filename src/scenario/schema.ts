@@ -44,6 +44,13 @@ const seedCache = z
     'Keep the seeded data directory in the cache (FIREDRILL_CACHE_DIR) and start later drills of the same engine, version, server settings and dataset from a copy of it instead of loading again; `firedrill cleanup --cache` drops it',
   );
 
+/**
+ * Fields that say one thing two ways: the built-in dataset and a sweep take a size or a scale.
+ * A `--set` of one replaces the other where the file gives it (a scenario of `scale: 0.5` run
+ * with `--set target.dataset.size=1GB` is that scenario at 1 GB).
+ */
+export const SCENARIO_ALTERNATIVES = [['size', 'scale']] as const;
+
 const builtinDataset = z
   .strictObject({
     builtin: z.enum(['shop']).describe('Built-in generated dataset'),

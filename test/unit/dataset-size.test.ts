@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SHOP_BYTES_PER_SCALE, ShopDataset } from '../../src/datasets/shop.js';
-import { parseScenario } from '../../src/scenario/loader.js';
+import { parseOverride, parseScenario } from '../../src/scenario/loader.js';
 import { problemsOf } from '../support/scenarios.js';
 
 const withDataset = (dataset: string) => `name: t
@@ -35,10 +35,22 @@ describe('the built-in dataset by size', () => {
     expect(problems[0]).toMatch(/^scenarios\/x\.yaml:4:36: target\.dataset\.cache: /);
   });
 
+  it('takes a size from --set over the file\'s scale, and a scale over its size: one replaces the other', async () => {
+    const sized = await parseScenario(withDataset('{ builtin: shop, scale: 0.5 }'), 'x.yaml', [parseOverride('target.dataset.size=1GB')]);
+    expect(sized.target.dataset).toMatchObject({ scale: 313, size: 1e9 });
+    const scaled = await parseScenario(withDataset('{ builtin: shop, size: 1GB }'), 'x.yaml', [parseOverride('target.dataset.scale=2')]);
+    expect(scaled.target.dataset).toEqual({ builtin: 'shop', scale: 2, cache: false });
+    const sweep = await parseScenario(`${withDataset('{ builtin: shop }')}sweep: { scale: [1, 2] }\n`, 'x.yaml', [parseOverride('sweep.size=[10MB, 20MB]')]);
+    expect(sweep.sweep!.map((point) => point.label)).toEqual(['10MB', '20MB']);
+  });
+
   it('refuses scale and size together, and a size beyond what it makes', async () => {
     const both = await problemsOf(withDataset('{ builtin: shop, scale: 2, size: 1GB }'));
     expect(both).toHaveLength(1);
     expect(both[0]).toMatch(/^scenarios\/x\.yaml:4:45: target\.dataset\.size: give scale or size, not both/);
+    // Given both on the command line, they are refused too.
+    const flags = [parseOverride('target.dataset.size=1GB'), parseOverride('target.dataset.scale=2')];
+    await expect(parseScenario(withDataset('{ builtin: shop }'), 'x.yaml', flags)).rejects.toThrow(/target\.dataset\.size: give scale or size, not both/);
     const huge = await problemsOf(withDataset('{ builtin: shop, size: 5TB }'));
     expect(huge[0]).toMatch(/target\.dataset\.size: 5TB is more than the built-in dataset makes \(at most 32GB\); load your own data with files/);
   });
