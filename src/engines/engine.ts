@@ -193,6 +193,8 @@ export interface DigestOptions {
 export interface Engine {
   readonly name: EngineName;
   readonly displayName: string;
+  /** What its log of changes is called in sentences (`WAL`, `binlog`): what a point-in-time restore replays. */
+  readonly logName: string;
   /** The database drills create and load. */
   readonly databaseName: string;
   /** How to install the server and its tools on Debian/Ubuntu, for doctor and error hints. */

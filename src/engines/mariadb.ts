@@ -223,6 +223,7 @@ const server: ServerProfile = {
 export const mariadb: Engine = {
   name: 'mariadb',
   displayName: 'MariaDB',
+  logName: 'binlog',
   databaseName: DATABASE,
   installHint: 'apt-get install -y mariadb-server mariadb-client mariadb-backup',
   server,

@@ -89,6 +89,7 @@ const server: ServerProfile = {
 export const postgres: Engine = {
   name: 'postgres',
   displayName: 'PostgreSQL',
+  logName: 'WAL',
   databaseName: 'firedrill',
   installHint: 'apt-get install -y postgresql',
   server,

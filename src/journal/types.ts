@@ -90,7 +90,7 @@ export interface Journal {
   /** The seeded-data cache (`dataset.cache`): the source started from a kept copy (`reused`), or was seeded and a copy kept (`kept`). */
   seedCache?: { outcome: 'reused' | 'kept'; key: string };
   /** What the recovery had to bring back: the database's size at the fault, and the WAL or binlog it replayed (null: none): the stretch recovery read and applied, from the backup's position to where it stopped, not the archive's whole files. */
-  volume?: { dataBytes: number; logBytes: number | null; /** What the archived log is called (`WAL`, `binlog`). */ log?: string };
+  volume?: { dataBytes: number; logBytes: number | null; /** What the engine's log is called (`WAL`, `binlog`); absent in older journals. */ log?: string };
   /** The restore's write rate (data ÷ its fetch and restore phases), and its share of the disk's own rate with fsync (calibration). */
   restoreThroughput?: { bytes: number; ms: number; bytesPerSecond: number; efficiency: number | null };
   /** The log replayed ÷ the replay phase: the server's replay rate in this restore. */

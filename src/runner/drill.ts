@@ -650,7 +650,7 @@ class Drill {
     this.journal.volume = {
       dataBytes: await withSession(engine, source, (session) => engine.databaseBytes(session)),
       logBytes: null,
-      ...(this.definition.archive ? { log: this.definition.archive.log } : {}),
+      log: engine.logName,
     };
     // About what a restore writes again, for its progress; measured only for a progress display.
     const sourceProbe = this.dataProbe(context.source);

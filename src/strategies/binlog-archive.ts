@@ -14,7 +14,7 @@ import type { ArchiveDescription, RecoverResult, RecoveryTarget, SourceSetup, St
 export const BINLOG_PREFIX = 'mysql-binlog';
 
 /** The binlog archive, as backup-chain faults see it. */
-export const BINLOG_ARCHIVE: ArchiveDescription = { prefix: BINLOG_PREFIX, file: 'binlog', log: 'binlog', fileOf: (position) => parseBinlogPosition(position).file };
+export const BINLOG_ARCHIVE: ArchiveDescription = { prefix: BINLOG_PREFIX, file: 'binlog', fileOf: (position) => parseBinlogPosition(position).file };
 const CATCH_UP_MS = 60_000;
 // The streamer registers as a replica; its id must differ from every server's (the source is 1).
 const STREAMER_SERVER_ID = 7_310_001;

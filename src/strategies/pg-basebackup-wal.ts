@@ -28,7 +28,7 @@ export const pgBasebackupWal = defineStrategy({
   engines: ['postgres'],
   pointInTime: true,
   keeps: 'backups',
-  archive: { prefix: WAL_PREFIX, file: 'WAL segment', log: 'WAL', fileOf: (lsn) => walSegmentOf(lsn) },
+  archive: { prefix: WAL_PREFIX, file: 'WAL segment', fileOf: (lsn) => walSegmentOf(lsn) },
   logical: false,
   options: baseBackupOptions,
   create(options) {

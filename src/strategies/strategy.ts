@@ -161,8 +161,6 @@ export interface ArchiveDescription {
   prefix: string;
   /** What one file is, in words: `WAL segment`, `binlog`. */
   file: string;
-  /** What the log as a whole is called: `WAL`, `binlog`. */
-  log: string;
   /** The file a position (an LSN, a binlog position) is in. */
   fileOf(position: string): string;
 }
