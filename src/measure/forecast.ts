@@ -34,7 +34,7 @@ export type Term = 'fixed' | 'data' | 'log';
  * Why a term is not in a phase's fit.
  * - `no-variation`: the sweep's data size (or log volume) was the same in every drill.
  * - `too-few-sizes`: fewer different sizes than unknowns.
- * - `collinear`: the log grew in step with the data, so their effects cannot be told apart.
+ * - `collinear`: the log grew in step, or nearly (R² ≥ 0.9), with the data, so their effects cannot be told apart.
  * - `clamped`: the least-squares value was negative (a phase cannot get faster with size), so it is held at 0 and the rest refitted.
  * - `no-effect`: the fit is as good without it: the phase's time did not change with it.
  */
@@ -168,8 +168,8 @@ export interface RtoForecast extends Projection {
 const GB = 1e9;
 const HOUR = 3_600_000;
 
-/** Phases whose work is reading or replaying the log: with one size term to spare, they get the log's. */
-const LOG_PHASES = new Set(['replay', 'verify-archive']);
+/** Phases whose work is reading or replaying the log (searching it for the bad transaction, checking the archive, replaying it): with one size term to spare, they get the log's. */
+const LOG_PHASES = new Set(['locate', 'verify-archive', 'replay']);
 
 /** Two-sided 95 % quantiles of Student's t for 1–30 degrees of freedom. */
 const T_95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
@@ -229,6 +229,16 @@ function varies(values: readonly number[]): boolean {
   return max - min > NARROW * Math.max(Math.abs(max), Math.abs(min));
 }
 
+/**
+ * The log explained this well by the data (R² of log = a + b × data across the sweep) cannot be
+ * told apart from it: a variance inflation of 10, the usual bound. Past it the two slopes trade
+ * off against each other inside the drills' scatter, and which phase the fit gives to the data and
+ * which to the log is an accident — a drill whose log grows with its data (a DELETE's own WAL)
+ * gave its replay to the data and its verification to the WAL, 17 s per GB, and a production
+ * forecast with another proportion of log to data multiplied that.
+ */
+const NEARLY_COLLINEAR = 0.9;
+
 /** A forecast this far past the sweep on a size the sweep did not vary leaves that size's cost out. */
 const BEYOND_UNVARIED = 1.5;
 
@@ -280,7 +290,8 @@ function identifiable(points: readonly Point[], log: string): { sizeTerms: 'both
   if (!dataVaries || !logVaries) return { sizeTerms: dataVaries ? 'data' : logVaries ? 'log' : 'none', reasons, notes };
 
   const distinct = new Set(points.map((point) => `${point.x.data}:${point.x.log}`)).size;
-  const oneOf = `each phase is fitted with one of them (${log} for ${[...LOG_PHASES].join(' and ')}, data for the others)`;
+  const logPhases = [...LOG_PHASES];
+  const oneOf = `each phase is fitted with one of them (${log} for ${logPhases.slice(0, -1).join(', ')} and ${logPhases.at(-1)}, data for the others)`;
   if (distinct < 3) {
     const detail = `the sweep has ${distinct} different sizes, fewer than the 3 unknowns of fixed time, time per GB of data and time per GB of ${log}: ${oneOf}`;
     notes.push(detail);
@@ -290,9 +301,12 @@ function identifiable(points: readonly Point[], log: string): { sizeTerms: 'both
   const line = leastSquares(points, logs, ['fixed', 'data']);
   const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
   const centred = logs.reduce((sum, value) => sum + (value - mean) ** 2, 0);
-  if (line.rss <= 1e-12 * centred) {
+  const rSquared = 1 - line.rss / centred;
+  if (rSquared >= NEARLY_COLLINEAR) {
     const [intercept, slope] = line.coefficients as [number, number];
-    const detail = `the ${log} to replay grew in step with the data across the sweep (${log} = ${slope.toPrecision(3)} × data ${intercept < 0 ? '−' : '+'} ${formatSize(Math.abs(intercept) * GB)}), so time per GB of data and time per GB of ${log} cannot be told apart: ${oneOf}; a forecast whose ${log} and data are in another proportion rests on that choice`;
+    const exact = line.rss <= 1e-12 * centred;
+    const relation = `${log} ${exact ? '=' : '≈'} ${slope.toPrecision(3)} × data ${intercept < 0 ? '−' : '+'} ${formatSize(Math.abs(intercept) * GB)}${exact ? '' : `, R² ${rSquared.toFixed(4)}`}`;
+    const detail = `the ${log} to replay grew ${exact ? 'in step' : 'nearly in step'} with the data across the sweep (${relation}), so time per GB of data and time per GB of ${log} cannot be told apart: ${oneOf}; a forecast whose ${log} and data are in another proportion rests on that choice`;
     notes.push(detail);
     return { sizeTerms: 'one', reasons: { data: { reason: 'collinear', detail }, log: { reason: 'collinear', detail } }, notes };
   }

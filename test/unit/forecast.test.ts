@@ -119,6 +119,17 @@ describe('fitRtoModel', () => {
     expect(model.notes.join(' ')).toMatch(/binlog to replay grew in step with the data .*binlog = 0\.250 × data \+ 100 MB.*cannot be told apart/);
   });
 
+  it('takes a log that grew nearly in step with the data for one that did: the fit cannot tell them apart, and does not pretend to', () => {
+    // The shape of a bad-DELETE sweep at 16, 48 and 96 MB: the DELETE's own WAL grows with the data.
+    const sizes = [[0.0257, 0.0375], [0.0609, 0.0774], [0.1121, 0.1375]] as const;
+    const model = fitRtoModel(sweepOf(sizes, { verify: linear(TRUE.verify), replay: linear(TRUE.replay), locate: (_, l) => 10 + 30_000 * l }), { log: 'WAL' });
+    expect(phaseOf(model, 'verify')).toMatchObject({ terms: ['fixed', 'data'], omitted: [expect.objectContaining({ term: 'log', reason: 'collinear' })] });
+    for (const phase of ['replay', 'locate']) expect(phaseOf(model, phase)).toMatchObject({ terms: ['fixed', 'log'], omitted: [expect.objectContaining({ term: 'data', reason: 'collinear' })] });
+    expect(model.notes.join(' ')).toMatch(/WAL to replay grew nearly in step with the data .*WAL ≈ 1\.1\d × data \+ [\d.]+ MB, R² 0\.99\d\d\).*cannot be told apart/);
+    // A log that varies on its own is still fitted apart from the data.
+    expect(phaseOf(fitRtoModel(sweepOf(SIZES, PHASES)), 'restore').terms).toEqual(['fixed', 'data', 'log']);
+  });
+
   it('fits a phase that took the same time in every drill as a fixed cost, with nothing to explain', () => {
     const start = phaseOf(fitRtoModel(sweepOf(SIZES, PHASES)), 'start');
     expect(start.terms).toEqual(['fixed']);
