@@ -45,9 +45,18 @@ if ! podman image exists "$IMAGE"; then
 fi
 
 ping() { curl -sf --max-time 2 --unix-socket "$SOCKET" http://podman/_ping >/dev/null 2>&1; }
+# A service started in a directory since removed (an earlier clone) still answers the ping, but
+# every container it starts fails ("write child: broken pipe": conmon cannot get its working
+# directory). Such a service is stopped and started again, from /.
+pid=$(pgrep -f "podman system service .*unix://$SOCKET" | head -n 1 || true)
+if [ -n "$pid" ] && [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == *" (deleted)" ]]; then
+  echo "firedrill test-containers: Podman's API service runs in a removed directory; restarting it"
+  kill "$pid"
+  for _ in $(seq 1 50); do ping || break; sleep 0.1; done
+fi
 if ! ping; then
   mkdir -p "$(dirname "$SOCKET")"
-  setsid nohup podman system service --time=0 "unix://$SOCKET" >/var/log/firedrill-podman-service.log 2>&1 </dev/null &
+  (cd / && setsid nohup podman system service --time=0 "unix://$SOCKET" >/var/log/firedrill-podman-service.log 2>&1 </dev/null &)
   for _ in $(seq 1 100); do ping && break; sleep 0.1; done
   ping || { echo "firedrill test-containers: Podman's API did not start; see /var/log/firedrill-podman-service.log" >&2; exit 2; }
 fi

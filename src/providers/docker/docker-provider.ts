@@ -543,7 +543,14 @@ export const dockerProvider: Provider = {
         .withStartupTimeout(60_000)
         .start();
     } catch (error) {
-      throw new Error(`cannot start a container of ${image}: ${errorMessage(error)}; if the image cannot be pulled here, set target.image to one this machine has (docker images)`);
+      // A container the engine created but could not start is not left behind (if the engine
+      // cannot remove it either, `firedrill cleanup` finds it by its labels).
+      await docker.getContainer(containerName).remove({ force: true, v: true }).catch(() => undefined);
+      const engineFailed = (error as { statusCode?: number }).statusCode === 500;
+      const hint = engineFailed
+        ? 'the container engine failed to start it: see its log (a Podman API service whose working directory was removed fails every start like this: start it again from another directory)'
+        : 'if the image cannot be pulled here, set target.image to one this machine has (docker images)';
+      throw new Error(`cannot start a container of ${image}: ${errorMessage(error)}; ${hint}`);
     }
     const release = context.resources.add(
       'container',
